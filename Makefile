@@ -1,0 +1,68 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+QW := $(BIN)/quanwang
+STAMP := $(VENV)/.installed
+
+.PHONY: run install migrate demo serve test test-sqlite test-postgres check lint format typecheck \
+	migrations-check openapi openapi-check messages browser clean
+
+run: migrate demo serve
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(QW) migrate --no-input -v 0
+
+demo: install
+	$(QW) demo
+
+serve: install
+	$(QW) serve
+
+# The whole suite. It runs on SQLite unless DATABASE_URL names another database.
+test: install
+	$(BIN)/pytest -q
+
+test-postgres: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q
+
+check: lint typecheck migrations-check openapi-check
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install
+	$(BIN)/mypy
+
+migrations-check: install
+	$(QW) makemigrations --check --dry-run
+
+openapi: install
+	$(QW) openapi
+
+openapi-check: install
+	$(QW) openapi --check
+
+messages: install
+	cd src/quanwang && ../../$(QW) makemessages -l zh_Hans -l en --no-obsolete --no-location --ignore '*/static/vendor/*'
+	cd src/quanwang && ../../$(QW) compilemessages
+
+# Debian's Chromium for the browser tests (no browser download is possible here).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,87 @@
+"""The `quanwang` command: the management commands users need, with help in 中文 and English."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+# Commands shown in `quanwang --help`; every other Django command works too.
+COMMANDS = [
+    ("serve", gettext_lazy("Serve the console and run the job worker (http://127.0.0.1:8000)")),
+    ("demo", gettext_lazy("Build the demo operator and print its logins")),
+    ("worker", gettext_lazy("Run the background job worker (production)")),
+    ("import", gettext_lazy("Import a file, e.g. quanwang import org-units FILE.csv")),
+    ("migrate", gettext_lazy("Create or upgrade the database tables")),
+    ("createsuperuser", gettext_lazy("Create a platform superuser")),
+    ("openapi", gettext_lazy("Write or check the committed OpenAPI schema")),
+]
+NO_DATABASE_COMMANDS = {"help", "openapi", "makemigrations", "makemessages", "compilemessages"}
+
+
+def pick_language(argv: list[str]) -> tuple[str, list[str]]:
+    """`--lang en|zh` on the command line, else QUANWANG_LANG or LANG; Chinese by default."""
+    chosen = os.environ.get("QUANWANG_LANG") or os.environ.get("LANG", "")
+    rest: list[str] = []
+    skip = False
+    for index, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if arg == "--lang" and index + 1 < len(argv):
+            chosen, skip = argv[index + 1], True
+        elif arg.startswith("--lang="):
+            chosen = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return ("en" if chosen.lower().startswith("en") else "zh-hans"), rest
+
+
+def print_help() -> None:
+    print(_("Quanwang (全网) — marketing operations for telecom and cable-TV operators"))
+    print()
+    print(_("Usage: quanwang COMMAND [OPTIONS]   (quanwang COMMAND --help for details)"))
+    print(_("Options: --lang zh|en   language of messages and help"))
+    print()
+    print(_("Commands:"))
+    for name, text in COMMANDS:
+        print(f"  {name:<16} {text}")
+    print()
+    print(_("Settings come from the environment: DATABASE_URL, QUANWANG_DEBUG, QUANWANG_VAR_DIR."))
+
+
+def main(argv: list[str] | None = None) -> int:
+    language, args = pick_language(list(sys.argv[1:] if argv is None else argv))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quanwang.settings")
+    from quanwang.config import ConfigError
+
+    try:
+        import django
+
+        django.setup()
+    except ConfigError as exc:
+        print(f"quanwang: {exc}", file=sys.stderr)
+        return 2
+    from django.core.management import execute_from_command_line
+    from django.utils import translation
+
+    translation.activate(language)
+    if not args or args[0] in {"-h", "--help", "help"} and len(args) == 1:
+        print_help()
+        return 0
+    wants_help = "-h" in args or "--help" in args
+    if args[0] not in NO_DATABASE_COMMANDS and not wants_help:
+        from quanwang.core.database import database_problem
+
+        problem = database_problem()
+        if problem:
+            print(f"quanwang: {problem}", file=sys.stderr)
+            return 2
+    execute_from_command_line(["quanwang", *args])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

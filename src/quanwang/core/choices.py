@@ -1,0 +1,84 @@
+"""Enumerations of the core domain: no magic strings."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OrgLevel(models.TextChoices):
+    GROUP = "group", _("Group / province")
+    CITY = "city", _("City")
+    COUNTY = "county", _("County / branch")
+    GRID = "grid", _("Grid")
+
+
+ORG_LEVEL_DEPTH = {
+    OrgLevel.GROUP: 0,
+    OrgLevel.CITY: 1,
+    OrgLevel.COUNTY: 2,
+    OrgLevel.GRID: 3,
+}
+
+
+class Role(models.TextChoices):
+    PROVINCE_ADMIN = "province_admin", _("Province marketing admin")
+    CITY_MARKETER = "city_marketer", _("City marketer")
+    COUNTY_MANAGER = "county_manager", _("County manager")
+    GRID_MANAGER = "grid_manager", _("Grid manager")
+    ACCOUNT_MANAGER = "account_manager", _("Enterprise account manager")
+    CHANNEL_MANAGER = "channel_manager", _("Channel manager")
+    AGENCY = "agency", _("Agency")
+    AUDITOR = "auditor", _("Auditor")
+
+
+class Resource(models.TextChoices):
+    ORG_UNIT = "org_unit", _("Org unit")
+    STAFF = "staff", _("Staff")
+    ROLE_ASSIGNMENT = "role_assignment", _("Role assignment")
+    JOB = "job", _("Job")
+    AUDIT_RECORD = "audit_record", _("Audit record")
+    API_TOKEN = "api_token", _("API token")
+
+
+class Action(models.TextChoices):
+    VIEW = "view", _("View")
+    ADD = "add", _("Add")
+    CHANGE = "change", _("Change")
+    DELETE = "delete", _("Delete")
+    VIEW_PII = "view_pii", _("View personal data in full")
+    EXPORT_PII = "export_pii", _("Export personal data")
+
+
+class Reach(models.TextChoices):
+    """How far a grant reaches from the org unit where the role is held."""
+
+    SUBTREE = "subtree", _("The unit and everything below it")
+    OWN = "own", _("Only records the user created or was assigned")
+
+
+class PiiKind(models.TextChoices):
+    MSISDN = "msisdn", _("Mobile number")
+    NAME = "name", _("Name")
+    ID_NUMBER = "id_number", _("ID number")
+    EMAIL = "email", _("Email")
+
+
+class AuditAction(models.TextChoices):
+    VIEW_PII = "view_pii", _("Viewed personal data in full")
+    EXPORT_PII = "export_pii", _("Exported personal data")
+    EXPORT = "export", _("Exported records")
+
+
+class JobKind(models.TextChoices):
+    IMPORT_ORG_UNITS = "import_org_units", _("Import org units")
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+JOB_FINISHED = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+JOB_RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})

@@ -1,0 +1,71 @@
+"""The console's navigation by the five capabilities. Each app lists its pages in `nav.py`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import import_module
+from typing import Any
+
+from django.apps import apps
+from django.db import models
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from quanwang.core.choices import Action, Resource
+from quanwang.core.querysets import has_grant
+
+
+class Capability(models.TextChoices):
+    ANALYSE = "analyse", _("Analysis")
+    PLAN = "plan", _("Planning")
+    PROMOTE = "promote", _("Promotion")
+    EXECUTE = "execute", _("Execution")
+    SUPPORT = "support", _("Support")
+
+
+CAPABILITY_SUMMARY = {
+    Capability.ANALYSE: _("Customer 360, value tiers, churn risk, switching cost, win-over pool"),
+    Capability.PLAN: _("Campaigns (营销案): hypothesis, target, offer, revenue estimate"),
+    Capability.PROMOTE: _("SMS, WeChat, app, outbound calls, store and grid tasks"),
+    Capability.EXECUTE: _("Issuing down the organisation, quotas, progress, early warning"),
+    Capability.SUPPORT: _("Org tree, staff, jobs, audit, enterprise, channels, loyalty, KPIs"),
+}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    capability: Capability
+    label: str | Promise
+    url_name: str
+    resource: Resource
+
+    def url(self) -> str:
+        return reverse(self.url_name)
+
+
+@cache
+def all_items() -> tuple[NavItem, ...]:
+    """Every app's `nav.ITEMS`, in app order."""
+    found: list[NavItem] = []
+    for config in apps.get_app_configs():
+        if not config.name.startswith("quanwang."):
+            continue
+        try:
+            module = import_module(f"{config.name}.nav")
+        except ModuleNotFoundError:
+            continue
+        found.extend(module.ITEMS)
+    return tuple(found)
+
+
+def items_for(user: Any) -> dict[Capability, list[NavItem]]:
+    """The pages this user may open, by capability; every capability is listed."""
+    grouped: dict[Capability, list[NavItem]] = {c: [] for c in Capability}
+    if not user.is_authenticated:
+        return grouped
+    for item in all_items():
+        if has_grant(user, resource=item.resource, action=Action.VIEW):
+            grouped[item.capability].append(item)
+    return grouped

@@ -1,0 +1,91 @@
+"""Who may do what, and how far it reaches: the one permission table of the platform.
+
+Every queryset a user touches is narrowed by `RestrictedQuerySet.restrict`, which reads this
+table. Nothing else grants access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from quanwang.core.choices import Action, Reach, Resource, Role
+
+S = Reach.SUBTREE
+O = Reach.OWN
+
+_READ = {Action.VIEW: S}
+_OWN_TOKENS = {Action.VIEW: O, Action.ADD: O, Action.DELETE: O}
+_OWN_JOBS = {Action.VIEW: O, Action.ADD: O, Action.CHANGE: O}
+_CONTACT_STAFF = {Action.VIEW: S, Action.VIEW_PII: S}
+
+GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
+    Role.PROVINCE_ADMIN: {
+        Resource.ORG_UNIT: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S},
+        Resource.STAFF: {
+            Action.VIEW: S,
+            Action.ADD: S,
+            Action.CHANGE: S,
+            Action.DELETE: S,
+            Action.VIEW_PII: S,
+            Action.EXPORT_PII: S,
+        },
+        Resource.ROLE_ASSIGNMENT: {
+            Action.VIEW: S,
+            Action.ADD: S,
+            Action.CHANGE: S,
+            Action.DELETE: S,
+        },
+        Resource.JOB: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
+        Resource.AUDIT_RECORD: _READ,
+        Resource.API_TOKEN: _OWN_TOKENS,
+    },
+    Role.CITY_MARKETER: {
+        Resource.ORG_UNIT: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
+        Resource.STAFF: _READ,
+        Resource.ROLE_ASSIGNMENT: _READ,
+        Resource.JOB: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
+        Resource.API_TOKEN: _OWN_TOKENS,
+    },
+    Role.COUNTY_MANAGER: {
+        Resource.ORG_UNIT: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
+        Resource.STAFF: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.VIEW_PII: S},
+        Resource.ROLE_ASSIGNMENT: _READ,
+        Resource.JOB: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
+        Resource.API_TOKEN: _OWN_TOKENS,
+    },
+    Role.GRID_MANAGER: {
+        Resource.ORG_UNIT: _READ,
+        Resource.STAFF: _CONTACT_STAFF,
+        Resource.JOB: _OWN_JOBS,
+        Resource.API_TOKEN: _OWN_TOKENS,
+    },
+    Role.ACCOUNT_MANAGER: {
+        Resource.ORG_UNIT: _READ,
+        Resource.STAFF: _CONTACT_STAFF,
+        Resource.JOB: _OWN_JOBS,
+        Resource.API_TOKEN: _OWN_TOKENS,
+    },
+    Role.CHANNEL_MANAGER: {
+        Resource.ORG_UNIT: _READ,
+        Resource.STAFF: _CONTACT_STAFF,
+        Resource.JOB: _OWN_JOBS,
+        Resource.API_TOKEN: _OWN_TOKENS,
+    },
+    # An agency sees only the work assigned to it and never personal data.
+    Role.AGENCY: {
+        Resource.JOB: _OWN_JOBS,
+        Resource.API_TOKEN: _OWN_TOKENS,
+    },
+    Role.AUDITOR: {
+        Resource.ORG_UNIT: _READ,
+        Resource.STAFF: _READ,
+        Resource.ROLE_ASSIGNMENT: _READ,
+        Resource.JOB: _READ,
+        Resource.AUDIT_RECORD: _READ,
+        Resource.API_TOKEN: _OWN_TOKENS,
+    },
+}
+
+
+def reach(*, role: Role | str, resource: Resource, action: Action) -> Reach | None:
+    return GRANTS.get(Role(role), {}).get(resource, {}).get(action)

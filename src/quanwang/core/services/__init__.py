@@ -1,0 +1,1 @@
+"""Core use cases. Each public function is typed, keyword-only and owns its transaction."""

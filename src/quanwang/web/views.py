@@ -1,0 +1,63 @@
+"""Console shell: home, capability pages, org-scope switcher."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from quanwang.core.errors import NotFound
+from quanwang.core.middleware import SCOPE_SESSION_KEY
+from quanwang.core.models import Job, OrgUnit, Staff
+from quanwang.core.services.scope import choose_scope
+from quanwang.core.navigation import CAPABILITY_SUMMARY, Capability, items_for
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context = {
+        "capabilities": [
+            (c, CAPABILITY_SUMMARY[c], items) for c, items in items_for(user).items()
+        ],
+        "org_unit_count": OrgUnit.objects.restrict(user).count(),
+        "staff_count": Staff.objects.restrict(user).count(),
+        "recent_jobs": Job.objects.restrict(user).select_related("org_unit")[:5],
+    }
+    return render(request, "web/home.html", context)
+
+
+@login_required
+def capability(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        chosen = Capability(slug)
+    except ValueError as exc:
+        raise Http404 from exc
+    items = items_for(request.user)[chosen]
+    return render(
+        request,
+        "web/capability.html",
+        {"capability": chosen, "summary": CAPABILITY_SUMMARY[chosen], "items": items},
+    )
+
+
+@login_required
+@require_POST
+def switch_scope(request: HttpRequest) -> HttpResponse:
+    raw = request.POST.get("scope", "")
+    try:
+        assignment = choose_scope(
+            user=request.user, assignment_id=int(raw) if raw.isdigit() else None
+        )
+    except NotFound as exc:
+        raise Http404 from exc
+    if assignment is None:
+        request.session.pop(SCOPE_SESSION_KEY, None)
+    else:
+        request.session[SCOPE_SESSION_KEY] = assignment.pk
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    return redirect(target)

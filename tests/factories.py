@@ -1,0 +1,59 @@
+"""Factories for real database rows: tests build what they need, never mocks."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from quanwang.core.choices import OrgLevel, Role
+from quanwang.core.models import OrgUnit, RoleAssignment, Staff
+
+PASSWORD = "correct-horse-battery-9"
+_sequence = itertools.count(1)
+
+
+def org_unit(*, code: str, parent: OrgUnit | None = None, level: OrgLevel | None = None,
+             name: str | None = None) -> OrgUnit:
+    depth_levels = [OrgLevel.GROUP, OrgLevel.CITY, OrgLevel.COUNTY, OrgLevel.GRID]
+    chosen = level or depth_levels[0 if parent is None else parent.path.count("/") - 1]
+    return OrgUnit.objects.create(
+        code=code,
+        name=name or f"单位{code}",
+        level=chosen,
+        parent=parent,
+        path=f"{parent.path if parent else '/'}{code}/",
+    )
+
+
+def user(*, role: Role | None = None, at: OrgUnit | None = None, username: str | None = None,
+         **extra: Any) -> Any:
+    name = username or f"user{next(_sequence)}"
+    created = get_user_model().objects.create_user(username=name, password=PASSWORD, **extra)
+    if role is not None and at is not None:
+        RoleAssignment.objects.create(user=created, role=role, org_unit=at)
+    return created
+
+
+def staff(*, at: OrgUnit, mobile: str = "13812345678", name: str = "张三",
+          employee_no: str | None = None) -> Staff:
+    return Staff.objects.create(
+        employee_no=employee_no or f"E{next(_sequence):05d}",
+        name=name,
+        mobile=mobile,
+        org_unit=at,
+    )
+
+
+class Tree:
+    """Two cities under one province, each with a county and a grid."""
+
+    def __init__(self) -> None:
+        self.province = org_unit(code="P1", name="省公司")
+        self.city_a = org_unit(code="CA", parent=self.province, name="甲市")
+        self.city_b = org_unit(code="CB", parent=self.province, name="乙市")
+        self.county_a = org_unit(code="CA-1", parent=self.city_a, name="甲一区")
+        self.county_b = org_unit(code="CB-1", parent=self.city_b, name="乙一区")
+        self.grid_a = org_unit(code="CA-1-G1", parent=self.county_a, name="甲一网格")
+        self.grid_b = org_unit(code="CB-1-G1", parent=self.county_b, name="乙一网格")
