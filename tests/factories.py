@@ -14,8 +14,13 @@ PASSWORD = "correct-horse-battery-9"
 _sequence = itertools.count(1)
 
 
-def org_unit(*, code: str, parent: OrgUnit | None = None, level: OrgLevel | None = None,
-             name: str | None = None) -> OrgUnit:
+def org_unit(
+    *,
+    code: str,
+    parent: OrgUnit | None = None,
+    level: OrgLevel | None = None,
+    name: str | None = None,
+) -> OrgUnit:
     depth_levels = [OrgLevel.GROUP, OrgLevel.CITY, OrgLevel.COUNTY, OrgLevel.GRID]
     chosen = level or depth_levels[0 if parent is None else parent.path.count("/") - 1]
     return OrgUnit.objects.create(
@@ -27,8 +32,13 @@ def org_unit(*, code: str, parent: OrgUnit | None = None, level: OrgLevel | None
     )
 
 
-def user(*, role: Role | None = None, at: OrgUnit | None = None, username: str | None = None,
-         **extra: Any) -> Any:
+def user(
+    *,
+    role: Role | None = None,
+    at: OrgUnit | None = None,
+    username: str | None = None,
+    **extra: Any,
+) -> Any:
     name = username or f"user{next(_sequence)}"
     created = get_user_model().objects.create_user(username=name, password=PASSWORD, **extra)
     if role is not None and at is not None:
@@ -36,8 +46,9 @@ def user(*, role: Role | None = None, at: OrgUnit | None = None, username: str |
     return created
 
 
-def staff(*, at: OrgUnit, mobile: str = "13812345678", name: str = "张三",
-          employee_no: str | None = None) -> Staff:
+def staff(
+    *, at: OrgUnit, mobile: str = "13812345678", name: str = "张三", employee_no: str | None = None
+) -> Staff:
     return Staff.objects.create(
         employee_no=employee_no or f"E{next(_sequence):05d}",
         name=name,

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.utils import translation
 
     translation.activate(language)
-    if not args or args[0] in {"-h", "--help", "help"} and len(args) == 1:
+    if not args or (args[0] in {"-h", "--help", "help"} and len(args) == 1):
         print_help()
         return 0
     wants_help = "-h" in args or "--help" in args

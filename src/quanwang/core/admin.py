@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
@@ -14,11 +15,11 @@ from django.utils.translation import gettext_lazy as _
 from quanwang.core.choices import Action, OrgLevel, PiiKind
 from quanwang.core.masking import mask
 from quanwang.core.models import ApiToken, AuditRecord, Job, OrgUnit, RoleAssignment, Staff
-from quanwang.core.querysets import has_grant
+from quanwang.core.querysets import has_grant, users_in_scope
 from quanwang.core.services import orgs as org_services
 
 
-class ScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ScopedAdmin(admin.ModelAdmin):
     def _allowed(self, request: HttpRequest, action: Action, obj: Model | None) -> bool:
         model: Any = self.model
         if obj is not None:
@@ -46,9 +47,13 @@ class ScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def formfield_for_foreignkey(
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> ModelChoiceField[Any] | None:
+        if db_field.related_model is get_user_model():
+            kwargs["queryset"] = users_in_scope(request.user, action=Action.ADD)
         if db_field.related_model is OrgUnit:
             kwargs["queryset"] = org_services.units_granting(
-                user=request.user, resource=self.model.scope_resource, action=Action.ADD  # type: ignore[attr-defined]
+                user=request.user,
+                resource=self.model.scope_resource,
+                action=Action.ADD,
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -94,7 +99,7 @@ class OrgUnitAdmin(ScopedAdmin):
             obj.pk = created.pk
 
 
-class StaffAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+class StaffAdminForm(forms.ModelForm):
     """The stored mobile number is never shown in full here; a new one can be typed in."""
 
     new_mobile = forms.RegexField(

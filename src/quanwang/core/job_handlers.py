@@ -119,9 +119,7 @@ def _validate_org_rows(
             reject(row.row_number, "parent_code", row.parent_code, reason, row.code)
             continue
         if ORG_LEVEL_DEPTH[row.level] <= ORG_LEVEL_DEPTH[OrgLevel(parent_level)]:
-            reject(
-                row.row_number, "level", row.level, _("Not below its parent's level."), row.code
-            )
+            reject(row.row_number, "level", row.level, _("Not below its parent's level."), row.code)
             continue
         accepted[row.code] = row
     return list(accepted.values()), errors, len(rows)

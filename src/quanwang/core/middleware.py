@@ -17,5 +17,5 @@ class ActiveScopeMiddleware:
         user = request.user
         scope_id = request.session.get(SCOPE_SESSION_KEY) if hasattr(request, "session") else None
         if user.is_authenticated and scope_id is not None:
-            user.quanwang_scope_id = scope_id  # type: ignore[union-attr]
+            setattr(user, "quanwang_scope_id", scope_id)  # noqa: B010
         return self.get_response(request)

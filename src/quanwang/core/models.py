@@ -31,9 +31,7 @@ class OrgUnit(ScopedModel):
     scope_resource: ClassVar[Resource] = Resource.ORG_UNIT
     scope_org_path: ClassVar[str | None] = "path"
 
-    code = models.CharField(
-        _("code"), max_length=32, unique=True, validators=[org_code_validator]
-    )
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[org_code_validator])
     name = models.CharField(_("name"), max_length=100)
     name_en = models.CharField(_("English name"), max_length=100, blank=True)
     level = models.CharField(_("level"), max_length=16, choices=OrgLevel.choices)
@@ -82,9 +80,7 @@ class Staff(ScopedModel):
     )
     employee_no = models.CharField(_("employee number"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=50)
-    mobile = models.CharField(
-        _("mobile number"), max_length=16, validators=[msisdn_validator]
-    )
+    mobile = models.CharField(_("mobile number"), max_length=16, validators=[msisdn_validator])
     title = models.CharField(_("job title"), max_length=50, blank=True)
     org_unit = models.ForeignKey(
         OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT, related_name="staff"

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from quanwang.core.choices import Action, Reach, Resource, Role
 
 S = Reach.SUBTREE
-O = Reach.OWN
+OWN = Reach.OWN
 
 _READ = {Action.VIEW: S}
-_OWN_TOKENS = {Action.VIEW: O, Action.ADD: O, Action.DELETE: O}
-_OWN_JOBS = {Action.VIEW: O, Action.ADD: O, Action.CHANGE: O}
+_OWN_TOKENS = {Action.VIEW: OWN, Action.ADD: OWN, Action.DELETE: OWN}
+_OWN_JOBS = {Action.VIEW: OWN, Action.ADD: OWN, Action.CHANGE: OWN}
 _CONTACT_STAFF = {Action.VIEW: S, Action.VIEW_PII: S}
 
 GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {

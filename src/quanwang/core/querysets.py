@@ -30,7 +30,7 @@ def active_assignments(user: AbstractBaseUser | AnonymousUser) -> list[RoleAssig
     if scope_id is not None:
         assignments = assignments.filter(pk=scope_id)
     result = list(assignments.order_by("org_unit__path", "role"))
-    user._quanwang_assignments = result  # type: ignore[union-attr]
+    setattr(user, "_quanwang_assignments", result)  # noqa: B010 (per-request cache)
     return result
 
 
@@ -64,7 +64,7 @@ def scope_filter(
     return q
 
 
-class RestrictedQuerySet(models.QuerySet):  # type: ignore[type-arg]
+class RestrictedQuerySet(models.QuerySet):
     """A queryset whose model declares how it is scoped.
 
     The model sets `scope_resource`, and `scope_org_path` (the lookup to its org unit's path)
@@ -98,7 +98,9 @@ class ScopedModel(models.Model):
         abstract = True
 
 
-def has_grant(user: AbstractBaseUser | AnonymousUser, *, resource: Resource, action: Action) -> bool:
+def has_grant(
+    user: AbstractBaseUser | AnonymousUser, *, resource: Resource, action: Action
+) -> bool:
     """Whether any role in force gives `user` this action on this kind of record somewhere."""
     if not user.is_authenticated:
         return False
@@ -108,3 +110,27 @@ def has_grant(user: AbstractBaseUser | AnonymousUser, *, resource: Resource, act
         reach(role=a.role, resource=resource, action=action) is not None
         for a in active_assignments(user)
     )
+
+
+def users_in_scope(user: AbstractBaseUser | AnonymousUser, *, action: Action = Action.VIEW) -> Any:
+    """Logins that hold a role or a staff record inside the user's reach for role assignments."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.all()
+    q = scope_filter(
+        user,
+        resource=Resource.ROLE_ASSIGNMENT,
+        action=action,
+        org_path_field="role_assignments__org_unit__path",
+        owner_field=None,
+    )
+    if q is None:
+        return users
+    staff_q = scope_filter(
+        user,
+        resource=Resource.STAFF,
+        action=action,
+        org_path_field="staff__org_unit__path",
+        owner_field=None,
+    )
+    return users.filter(pk__in=users.filter(q | (staff_q or Q())).values("pk"))

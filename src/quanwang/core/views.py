@@ -33,11 +33,11 @@ from quanwang.core.forms import (
 )
 from quanwang.core.masking import mask
 from quanwang.core.models import ApiToken, AuditRecord, Job, OrgUnit, Staff
+from quanwang.core.querysets import has_grant
 from quanwang.core.services import jobs as job_services
 from quanwang.core.services import orgs as org_services
 from quanwang.core.services import staff as staff_services
 from quanwang.core.services import tokens as token_services
-from quanwang.core.querysets import has_grant
 from quanwang.core.services.orgs import units_granting
 
 PAGE_SIZE = 50
@@ -218,7 +218,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
         queryset=Job.objects.restrict(request.user).select_related("org_unit", "created_by"),
     )
     return render(
-        request, "core/job_list.html", {"filterset": filterset, "page": _page(request, filterset.qs)}
+        request,
+        "core/job_list.html",
+        {"filterset": filterset, "page": _page(request, filterset.qs)},
     )
 
 

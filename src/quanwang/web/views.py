@@ -11,17 +11,15 @@ from django.views.decorators.http import require_POST
 from quanwang.core.errors import NotFound
 from quanwang.core.middleware import SCOPE_SESSION_KEY
 from quanwang.core.models import Job, OrgUnit, Staff
-from quanwang.core.services.scope import choose_scope
 from quanwang.core.navigation import CAPABILITY_SUMMARY, Capability, items_for
+from quanwang.core.services.scope import choose_scope
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
-        "capabilities": [
-            (c, CAPABILITY_SUMMARY[c], items) for c, items in items_for(user).items()
-        ],
+        "capabilities": [(c, CAPABILITY_SUMMARY[c], items) for c, items in items_for(user).items()],
         "org_unit_count": OrgUnit.objects.restrict(user).count(),
         "staff_count": Staff.objects.restrict(user).count(),
         "recent_jobs": Job.objects.restrict(user).select_related("org_unit")[:5],

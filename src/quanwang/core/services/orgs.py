@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from quanwang.core.choices import ORG_LEVEL_DEPTH, Action, OrgLevel, Resource
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.models import OrgUnit
-from quanwang.core.querysets import active_assignments
 from quanwang.core.permissions import reach
+from quanwang.core.querysets import active_assignments
 
 LEVEL_ALIASES: dict[str, OrgLevel] = {
     **{level.value: level for level in OrgLevel},

@@ -71,7 +71,11 @@ def export_csv(
     """A CSV of the staff in `queryset` the actor may see. `full` needs the export right."""
     action = Action.EXPORT_PII if full else Action.VIEW
     audit.clean_reason(reason)
-    rows = list(queryset.restrict(actor, action).select_related("org_unit"))
+    rows = list(
+        Staff.objects.restrict(actor, action)
+        .filter(pk__in=queryset.values("pk"))
+        .select_related("org_unit")
+    )
     if not rows:
         raise NotFound()
     buffer = io.StringIO()

@@ -82,6 +82,8 @@ def authenticate(*, secret: str | None) -> Any:
 
 def revoke_token(*, actor: Any, token_id: int) -> None:
     with transaction.atomic():
-        deleted, _count = ApiToken.objects.restrict(actor, Action.DELETE).filter(pk=token_id).delete()
+        deleted, _count = (
+            ApiToken.objects.restrict(actor, Action.DELETE).filter(pk=token_id).delete()
+        )
     if not deleted:
         raise NotFound()

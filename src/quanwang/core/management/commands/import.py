@@ -6,7 +6,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from quanwang.core.choices import Action, JobKind, JobStatus, Resource
@@ -19,20 +18,16 @@ TABLES = {"org-units": JobKind.IMPORT_ORG_UNITS}
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Import a CSV file into a table (tables: %(tables)s).") % {
-        "tables": ", ".join(TABLES)
-    }
+    help = _("Import a CSV file into a table (tables: %(tables)s).") % {"tables": ", ".join(TABLES)}
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("table", choices=sorted(TABLES))
         parser.add_argument("file", type=Path)
-        parser.add_argument("--encoding", help=gettext_lazy("utf-8 or gbk; detected if omitted"))
+        parser.add_argument("--encoding", help=_("utf-8 or gbk; detected if omitted"))
         parser.add_argument(
-            "--user", help=gettext_lazy("Run as this user, within their scope (default: system)")
+            "--user", help=_("Run as this user, within their scope (default: system)")
         )
-        parser.add_argument(
-            "--background", action="store_true", help=gettext_lazy("Queue for the worker")
-        )
+        parser.add_argument("--background", action="store_true", help=_("Queue for the worker"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         source: Path = options["file"]
@@ -96,7 +91,7 @@ class Command(BaseCommand):
             raise CommandError(job.error or job.get_status_display())
         self.stdout.write(
             _(
-                "Read %(read)d rows: %(loaded)d loaded (%(created)d new, %(updated)d changed), "
+                "Read %(rows_read)d rows: %(loaded)d loaded (%(created)d new, %(updated)d changed), "
                 "%(quarantined)d quarantined."
             )
             % result

@@ -4,7 +4,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 DEFAULT_PATH = Path("docs/openapi.json")
 
@@ -17,11 +16,11 @@ def render_schema() -> str:
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Write the OpenAPI schema to a file, or check that the file is current.")
+    help = _("Write the OpenAPI schema to a file, or check that the file is current.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--output", type=Path, default=DEFAULT_PATH)
-        parser.add_argument("--check", action="store_true", help=gettext_lazy("Fail on drift."))
+        parser.add_argument("--check", action="store_true", help=_("Fail on drift."))
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["output"]

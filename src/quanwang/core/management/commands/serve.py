@@ -7,20 +7,19 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Serve the console and run a background job worker beside it.")
+    help = _("Serve the console and run a background job worker beside it.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=2, help=gettext_lazy("Web processes"))
+        parser.add_argument("--workers", type=int, default=2, help=_("Web processes"))
         parser.add_argument(
             "--no-task-worker",
             action="store_true",
-            help=gettext_lazy("Do not start a job worker (run `quanwang worker` elsewhere)"),
+            help=_("Do not start a job worker (run `quanwang worker` elsewhere)"),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

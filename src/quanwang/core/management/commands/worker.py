@@ -1,4 +1,4 @@
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 

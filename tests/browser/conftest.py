@@ -1,0 +1,139 @@
+"""Real-browser fixtures: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+No browser is downloaded: the tests use /usr/bin/chromium (`make browser` installs it) and
+skip with a clear reason where it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Playwright's sync API keeps an asyncio loop running in the test thread; Django's ORM would
+# otherwise refuse to run there ("You cannot call this from an async context").
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from tests import factories  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium per test module; the Playwright loop is gone before other modules run."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: run `make browser` to install Debian's Chromium")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any, transactional_db: None) -> Iterator[Any]:
+    """A fresh browser profile (no cookies) whose browser asks for Chinese, as users' do."""
+    context = browser.new_context(
+        base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 800}
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = context.new_page()
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+def submit_login(page: Any, *, username: str, password: str) -> Any:
+    """Fill in and send the real login form; return the response to the POST."""
+    page.goto("/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation() as navigation:
+        page.click("main form button[type=submit]")
+    return navigation.value
+
+
+@pytest.fixture
+def log_in(page: Any) -> Callable[[Any], Any]:
+    """Log `user` in through the login form, as a person would; returns the page."""
+
+    def _log_in(user: Any) -> Any:
+        submit_login(page, username=user.get_username(), password=factories.PASSWORD)
+        assert page.locator("input[name=password]").count() == 0, "login failed"
+        return page
+
+    return _log_in
+
+
+class BackgroundWorker(threading.Thread):
+    """Runs `target` in a thread on the test database, as a worker process would.
+
+    An in-memory SQLite test database exists only on the connection the live server shares
+    with the test thread, so the worker uses that connection too (as Django's LiveServerThread
+    does); any other database gets a connection of its own, closed at the end.
+    """
+
+    def __init__(self, target: Callable[[], Any]) -> None:
+        from django.db import connections
+
+        super().__init__(name="job-worker", daemon=True)
+        self._work = target
+        self._error: BaseException | None = None
+        self._shared = {
+            conn.alias: conn
+            for conn in connections.all()
+            if conn.vendor == "sqlite" and conn.is_in_memory_db()
+        }
+        for conn in self._shared.values():
+            conn.inc_thread_sharing()
+
+    def run(self) -> None:
+        from django.db import connections
+
+        for alias, conn in self._shared.items():
+            connections[alias] = conn
+        try:
+            self._work()
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            for conn in connections.all(initialized_only=True):
+                if conn.alias not in self._shared:
+                    conn.close()
+            for conn in self._shared.values():
+                conn.dec_thread_sharing()
+
+    def finish(self, timeout: float) -> None:
+        """Wait for the work to end; re-raise here what it raised."""
+        self.join(timeout)
+        assert not self.is_alive(), f"the worker did not finish within {timeout} s"
+        if self._error is not None:
+            raise self._error
+
+
+def start_in_background(target: Callable[[], Any]) -> BackgroundWorker:
+    worker = BackgroundWorker(target)
+    worker.start()
+    return worker

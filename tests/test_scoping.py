@@ -1,0 +1,241 @@
+"""Every registered page and API route, walked as every role: nobody reads or changes a record
+outside their subtree. A new route with a parameter fails this test until it is mapped below."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.forms.models import model_to_dict
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from quanwang.core.choices import AuditAction, JobKind, JobStatus, Role
+from quanwang.core.models import ApiToken, AuditRecord, Job, OrgUnit, RoleAssignment, Staff
+from quanwang.core.services.tokens import create_token
+from tests import factories
+
+FOREIGN_MARK = "FOREIGNMARK"
+ALLOWED_STATUSES = {302, 400, 401, 403, 404, 405}
+HACK = "HACKED"
+
+
+def walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = namespace + (f"{entry.namespace}:" if entry.namespace else "")
+            yield from walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), namespace + (entry.name or "")
+
+
+class Foreign:
+    """Records in city B, seen from users whose roles are all in city A."""
+
+    def __init__(self, tree: factories.Tree) -> None:
+        tree.county_b.name = f"{FOREIGN_MARK}-unit"
+        tree.county_b.save()
+        self.unit = tree.county_b
+        self.owner = factories.user(
+            role=Role.CITY_MARKETER, at=tree.city_b, username=f"{FOREIGN_MARK.lower()}user"
+        )
+        self.staff = factories.staff(
+            at=tree.county_b, name=f"{FOREIGN_MARK}-staff", mobile="13999990000"
+        )
+        self.job = Job.objects.create(
+            kind=JobKind.IMPORT_ORG_UNITS,
+            org_unit=tree.county_b,
+            created_by=self.owner,
+            status=JobStatus.FAILED,
+            error=f"{FOREIGN_MARK}-error",
+            params={"path": "/nonexistent.csv", "filename": "x.csv"},
+        )
+        self.audit = AuditRecord.objects.create(
+            actor=self.owner,
+            actor_username=self.owner.username,
+            action=AuditAction.VIEW_PII,
+            target_type="staff",
+            target_id=str(self.staff.pk),
+            target_repr=f"{FOREIGN_MARK}-audit",
+            org_unit=tree.county_b,
+            reason="r",
+        )
+        self.token, _secret = create_token(user=self.owner, name=f"{FOREIGN_MARK}-token")
+        self.assignment = RoleAssignment.objects.get(user=self.owner)
+        self.group = Group.objects.create(name=f"{FOREIGN_MARK}-group")
+
+    def by_model(self) -> dict[str, Any]:
+        return {
+            "core.orgunit": self.unit,
+            "core.staff": self.staff,
+            "core.job": self.job,
+            "core.auditrecord": self.audit,
+            "core.apitoken": self.token,
+            "core.roleassignment": self.assignment,
+            "auth.user": self.owner,
+            "auth.group": self.group,
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        state = {label: model_to_dict(obj) for label, obj in self.by_model().items()}
+        city_b = self.unit.parent
+        assert city_b is not None
+        state["counts"] = {
+            model.__name__: model.objects.filter(org_unit__path__startswith=city_b.path).count()
+            for model in (Staff, Job, AuditRecord, RoleAssignment)
+        }
+        state["counts"]["OrgUnit"] = OrgUnit.objects.filter(path__startswith=city_b.path).count()
+        state["counts"]["ApiToken"] = ApiToken.objects.filter(user=self.owner).count()
+        state["counts"]["owner roles"] = RoleAssignment.objects.filter(user=self.owner).count()
+        return state
+
+
+ROUTE_OBJECTS = {
+    "core:orgunit-detail": "core.orgunit",
+    "core:orgunit-edit": "core.orgunit",
+    "core:staff-detail": "core.staff",
+    "core:staff-reveal": "core.staff",
+    "core:job-detail": "core.job",
+    "core:job-progress": "core.job",
+    "core:job-cancel": "core.job",
+    "core:job-retry": "core.job",
+    "core:token-revoke": "core.apitoken",
+    "api:get_org_unit": "core.orgunit",
+    "api:update_org_unit": "core.orgunit",
+    "api:get_staff": "core.staff",
+    "api:reveal_staff_mobile": "core.staff",
+    "api:get_job": "core.job",
+    "api:cancel_job": "core.job",
+    "api:retry_job": "core.job",
+}
+ADMIN_MODEL_ROUTE = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/(<path:object_id>|<id>)/")
+PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+def concrete_routes(foreign: Foreign) -> list[tuple[str, str]]:
+    """(name, url) for every route, with foreign record IDs in every parameter."""
+    objects = foreign.by_model()
+    routes: list[tuple[str, str]] = []
+    unmapped: list[str] = []
+    for pattern, name in walk(get_resolver().url_patterns):
+        url = "/" + pattern.lstrip("^").rstrip("$")
+        if "(?P<app_label>" in url:
+            routes.append((name, "/admin/core/"))
+            continue
+        if "(?P<url>" in url:
+            routes.append((name, f"/admin/{FOREIGN_MARK}/"))
+            continue
+        params = PARAM.findall(url)
+        if not params:
+            routes.append((name, url))
+            continue
+        admin_match = ADMIN_MODEL_ROUTE.match(pattern)
+        if name == "admin:view_on_site":
+            content_type = ContentType.objects.get_for_model(Staff)
+            url = f"/admin/r/{content_type.pk}/{foreign.staff.pk}/"
+        elif name == "web:capability":
+            url = "/c/support/"
+        elif admin_match:
+            label = f"{admin_match['app']}.{admin_match['model']}"
+            pk = objects[label].pk if label in objects else 10**9
+            url = PARAM.sub(str(pk), url)
+        elif name in ROUTE_OBJECTS:
+            url = PARAM.sub(str(objects[ROUTE_OBJECTS[name]].pk), url)
+        else:
+            unmapped.append(f"{name} {pattern}")
+            continue
+        routes.append((name, url))
+    assert not unmapped, f"routes with parameters the scoping test does not cover: {unmapped}"
+    return routes
+
+
+def hostile_form(foreign: Foreign) -> dict[str, Any]:
+    return {
+        "parent": foreign.unit.pk,
+        "parent_id": foreign.unit.pk,
+        "org_unit": foreign.unit.pk,
+        "code": HACK,
+        "name": HACK,
+        "name_en": HACK,
+        "level": "grid",
+        "reason": "scoping test",
+        "full": "on",
+        "scope": foreign.assignment.pk,
+        "user": foreign.owner.pk,
+        "role": Role.PROVINCE_ADMIN.value,
+        "employee_no": HACK,
+        "new_mobile": "13000000000",
+        "days": 30,
+    }
+
+
+def requests_for(client: Client, url: str, token: str, form: dict[str, Any]) -> Iterator[Any]:
+    if url.startswith("/api/"):
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+        body = json.dumps(form)
+        yield client.get(url, **auth)
+        yield client.post(url, body, content_type="application/json", **auth)
+        yield client.patch(url, body, content_type="application/json", **auth)
+    else:
+        yield client.get(url)
+        yield client.post(url, form)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_no_role_reads_or_changes_records_outside_its_subtree(
+    role: Role, tree: factories.Tree, client: Client
+) -> None:
+    # Given a user holding `role` in city A (with admin access) and records in city B
+    foreign = Foreign(tree)
+    user = factories.user(role=role, at=tree.city_a, is_staff=True)
+    _token, secret = create_token(user=user, name="walk")
+    before = foreign.snapshot()
+    form = hostile_form(foreign)
+    leaks: list[str] = []
+
+    # When they open, post to and patch every route with city B's record IDs
+    for name, url in concrete_routes(foreign):
+        if name in {"logout", "admin:logout"}:
+            continue
+        client.force_login(user)
+        for response in requests_for(client, url, secret, form):
+            body = response.content.decode("utf-8", "replace")
+            if FOREIGN_MARK in body or FOREIGN_MARK.lower() in body:
+                leaks.append(f"{response.request['REQUEST_METHOD']} {url}: shows foreign data")
+            is_detail = PARAM.search(url) is not None or url.rstrip("/").split("/")[-1].isdigit()
+            if is_detail and response.status_code not in ALLOWED_STATUSES:
+                leaks.append(f"{response.request['REQUEST_METHOD']} {url}: {response.status_code}")
+            if response.status_code >= 500:
+                leaks.append(f"{response.request['REQUEST_METHOD']} {url}: server error")
+
+    # Then nothing of city B was shown, and nothing anywhere was changed or created by the walk
+    assert leaks == [], "\n".join(leaks)
+    assert foreign.snapshot() == before
+    assert not OrgUnit.objects.filter(name=HACK).exists()
+    assert not AuditRecord.objects.filter(reason="scoping test").exists()
+
+
+def test_every_route_with_a_record_id_answers_404_to_an_outsider(
+    tree: factories.Tree, client: Client
+) -> None:
+    # Given a county manager in city A
+    foreign = Foreign(tree)
+    user = factories.user(role=Role.COUNTY_MANAGER, at=tree.county_a)
+    _token, secret = create_token(user=user, name="walk")
+    client.force_login(user)
+
+    # When they GET each of our own detail routes with a city B record ID
+    statuses = {}
+    for name, url in concrete_routes(foreign):
+        if name in ROUTE_OBJECTS and name.startswith(("core:", "api:get_")):
+            auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if url.startswith("/api/") else {}
+            statuses[name] = client.get(url, **auth).status_code
+
+    # Then every answer is 404 (POST-only routes answer 405 to GET)
+    assert statuses
+    assert {name: s for name, s in statuses.items() if s not in {404, 405}} == {}
