@@ -91,8 +91,8 @@ class Command(BaseCommand):
             raise CommandError(job.error or job.get_status_display())
         self.stdout.write(
             _(
-                "Read %(rows_read)d rows: %(loaded)d loaded (%(created)d new, %(updated)d changed), "
-                "%(quarantined)d quarantined."
+                "Read %(rows_read)d rows: %(loaded)d loaded "
+                "(%(created)d new, %(updated)d changed), %(quarantined)d quarantined."
             )
             % result
         )
