@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from quanwang.core.choices import AuditAction, JobKind, JobStatus, Role
+from quanwang.core.jobs import quarantine_path
 from quanwang.core.models import ApiToken, AuditRecord, Job, OrgUnit, RoleAssignment, Staff
 from quanwang.core.services.tokens import create_token
 from tests import factories
@@ -54,7 +55,11 @@ class Foreign:
             status=JobStatus.FAILED,
             error=f"{FOREIGN_MARK}-error",
             params={"path": "/nonexistent.csv", "filename": "x.csv"},
+            result={"quarantine_file": "job-foreign.csv"},
         )
+        rejected = quarantine_path("job-foreign.csv")
+        rejected.parent.mkdir(parents=True, exist_ok=True)
+        rejected.write_text(f"{FOREIGN_MARK}-rejected-row", encoding="utf-8")
         self.audit = AuditRecord.objects.create(
             actor=self.owner,
             actor_username=self.owner.username,
@@ -102,6 +107,7 @@ ROUTE_OBJECTS = {
     "core:staff-reveal": "core.staff",
     "core:job-detail": "core.job",
     "core:job-progress": "core.job",
+    "core:job-quarantine": "core.job",
     "core:job-cancel": "core.job",
     "core:job-retry": "core.job",
     "core:token-revoke": "core.apitoken",
@@ -204,7 +210,8 @@ def test_no_role_reads_or_changes_records_outside_its_subtree(
             continue
         client.force_login(user)
         for response in requests_for(client, url, secret, form):
-            body = response.content.decode("utf-8", "replace")
+            content = b"".join(response) if response.streaming else response.content
+            body = content.decode("utf-8", "replace")
             if FOREIGN_MARK in body or FOREIGN_MARK.lower() in body:
                 leaks.append(f"{response.request['REQUEST_METHOD']} {url}: shows foreign data")
             is_detail = PARAM.search(url) is not None or url.rstrip("/").split("/")[-1].isdigit()

@@ -51,6 +51,37 @@ def browser() -> Iterator[Any]:
         playwright.stop()
 
 
+@pytest.fixture(scope="module")
+def live_server(request: pytest.FixtureRequest, django_db_setup: None, browser: Any) -> Iterator[Any]:
+    """pytest-django's live server, started once the test database and Playwright are up.
+
+    While Playwright's loop runs, Django keeps the test thread's database connections apart
+    from those it had before (its connection handler is per asyncio context). The stock
+    session-wide server would share the earlier in-memory SQLite connection, or none at all
+    when it starts before the test database, and then the test code, the server and a job
+    worker each hold their own connection to the shared-cache database, whose table locks
+    fail at random ("database table is locked"). Started here, the server shares the very
+    connection the tests use, as Django's LiveServerTestCase intends.
+    """
+    from django.db import connections
+    from pytest_django.live_server_helper import LiveServer
+
+    address = (
+        request.config.getvalue("liveserver")
+        or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS")
+        or "localhost"
+    )
+    server = LiveServer(address)
+    try:
+        yield server
+    finally:
+        server.stop()
+        # The connections opened while Playwright ran are not seen again: close them, or a
+        # server database could not drop the test database at the end (in-memory SQLite
+        # ignores this).
+        connections.close_all()
+
+
 @pytest.fixture
 def page(browser: Any, live_server: Any, transactional_db: None) -> Iterator[Any]:
     """A fresh browser profile (no cookies) whose browser asks for Chinese, as users' do."""

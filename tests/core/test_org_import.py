@@ -4,9 +4,10 @@ import csv
 from pathlib import Path
 
 from django.core.management import call_command
+from django.test import Client
 
 from quanwang.core.choices import JobKind, JobStatus, OrgLevel, Role
-from quanwang.core.jobs import execute_job
+from quanwang.core.jobs import execute_job, quarantine_path
 from quanwang.core.models import Job, OrgUnit
 from quanwang.core.services.jobs import start_job
 from tests import factories
@@ -14,13 +15,20 @@ from tests import factories
 HEADER = "code,name,name_en,level,parent_code\n"
 
 
-def _run(tmp_path: Path, text: str, *, encoding: str = "utf-8", actor: object = None) -> Job:
+def _run(
+    tmp_path: Path,
+    text: str,
+    *,
+    encoding: str = "utf-8",
+    actor: object = None,
+    org_unit: OrgUnit | None = None,
+) -> Job:
     path = tmp_path / "org.csv"
     path.write_bytes(text.encode(encoding))
     job = start_job(
         actor=actor,
         kind=JobKind.IMPORT_ORG_UNITS,
-        org_unit=None,
+        org_unit=org_unit,
         params={"path": str(path), "filename": "org.csv"},
         background=False,
     )
@@ -74,7 +82,7 @@ def test_bad_rows_are_quarantined_with_row_and_field_and_good_rows_load(
     assert job.status == JobStatus.SUCCEEDED
     assert list(OrgUnit.objects.values_list("code", flat=True)) == ["GD"]
     assert job.result is not None
-    with open(job.result["quarantine_file"], encoding="utf-8-sig") as handle:
+    with quarantine_path(job.result["quarantine_file"]).open(encoding="utf-8-sig") as handle:
         rows = {(int(r["row"]), r["field"]) for r in csv.DictReader(handle)}
     assert rows == {
         (3, "level"),
@@ -121,3 +129,20 @@ def test_the_cli_import_runs_in_the_foreground(db: None, tmp_path: Path, capsys:
 
     assert OrgUnit.objects.filter(code="GD").exists()
     assert Job.objects.get().status == JobStatus.SUCCEEDED
+
+
+def test_the_rejected_rows_download_from_the_job_page(
+    tree: factories.Tree, tmp_path: Path, client: Client
+) -> None:
+    # Given a county manager whose import rejected a row
+    user = factories.user(role=Role.COUNTY_MANAGER, at=tree.county_a)
+    job = _run(tmp_path, HEADER + "CA-1-G7,,,grid,CA-1\n", actor=user, org_unit=tree.county_a)
+    client.force_login(user)
+
+    # When they download the rejected rows from the job
+    response = client.get(f"/jobs/{job.pk}/rejected-rows/")
+
+    # Then the file names the row, the field and the reason
+    text = b"".join(response).decode("utf-8-sig")
+    assert response.status_code == 200
+    assert "org.csv,2,name," in text

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from quanwang.core.choices import Action, OrgLevel, PiiKind
@@ -154,7 +154,7 @@ def get_org_unit(request: HttpRequest, unit_id: int) -> OrgUnit:
 
 
 @router.post("/org-units", response={201: OrgUnitOut})
-def create_org_unit(request: HttpRequest, payload: OrgUnitIn) -> tuple[int, OrgUnit]:
+def create_org_unit(request: HttpRequest, payload: OrgUnitIn) -> Status[OrgUnit]:
     user = _user(request)
     parent = get_object_or_404(OrgUnit.objects.restrict(user, Action.ADD), pk=payload.parent_id)
     unit = org_services.create_org_unit(
@@ -165,7 +165,7 @@ def create_org_unit(request: HttpRequest, payload: OrgUnitIn) -> tuple[int, OrgU
         level=payload.level,
         parent=parent,
     )
-    return 201, unit
+    return Status(201, unit)
 
 
 @router.patch("/org-units/{unit_id}", response=OrgUnitOut)

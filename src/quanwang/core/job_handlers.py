@@ -6,12 +6,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from quanwang.core.choices import ORG_LEVEL_DEPTH, Action, JobKind, OrgLevel
 from quanwang.core.errors import ServiceError
-from quanwang.core.jobs import JobContext, register
+from quanwang.core.jobs import JobContext, quarantine_path, register
 from quanwang.core.models import OrgUnit
 from quanwang.core.services.orgs import OrgRow, parse_level, upsert_org_rows
 from quanwang.core.tabular import RowError, read_csv, write_errors
@@ -145,9 +144,9 @@ def import_org_units(
         "errors": [str(e) for e in errors[:50]],
     }
     if errors:
-        quarantine = settings.VAR_DIR / "quarantine" / f"job-{ctx.job.pk}-org_units.csv"
+        quarantine = quarantine_path(f"job-{ctx.job.pk}-org_units.csv")
         write_errors(quarantine, errors)
-        result["quarantine_file"] = str(quarantine)
+        result["quarantine_file"] = quarantine.name
         for error in errors[:20]:
             ctx.message(str(error))
     return result

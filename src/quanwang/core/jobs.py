@@ -12,9 +12,12 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from quanwang.core.choices import JobKind, JobStatus
 from quanwang.core.errors import JobCancelled
@@ -27,6 +30,23 @@ ProgressListener = Callable[[Job], None]
 HANDLERS: dict[JobKind, Handler] = {}
 PROGRESS_WRITE_INTERVAL_S = 0.25
 MAX_MESSAGES = 200
+
+
+RESULT_LABELS = {
+    "file": gettext_lazy("File"),
+    "rows_read": gettext_lazy("Rows read"),
+    "loaded": gettext_lazy("Loaded"),
+    "quarantined": gettext_lazy("Quarantined"),
+    "created": gettext_lazy("New"),
+    "updated": gettext_lazy("Changed"),
+    "unchanged": gettext_lazy("Unchanged"),
+    "quarantine_file": gettext_lazy("Rejected rows file"),
+}
+
+
+def quarantine_path(name: str) -> Path:
+    """Where a job's rejected rows are kept (under var/, never under the web root)."""
+    return Path(settings.VAR_DIR) / "quarantine" / Path(name).name
 
 
 def register(kind: JobKind) -> Callable[[Handler], Handler]:
@@ -101,6 +121,7 @@ def execute_job(*, job_id: int, listener: ProgressListener | None = None) -> Job
         _finish(job, status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
     else:
         job.result = result
+        job.stage = ""
         if job.total is not None:
             job.done = job.total
         _finish(job, status=JobStatus.SUCCEEDED)

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 CANDIDATE_ENCODINGS = ("utf-8-sig", "gb18030")
 SNIFF_BYTES = 1 << 20
 
@@ -23,7 +25,13 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file}: row {self.row}, field {self.field!r} = {self.value!r}: {self.reason}"
+        return _("%(file)s, row %(row)d, field %(field)s = “%(value)s”: %(reason)s") % {
+            "file": self.file,
+            "row": self.row,
+            "field": self.field,
+            "value": self.value,
+            "reason": self.reason,
+        }
 
 
 def detect_encoding(path: Path) -> str:

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -31,6 +31,7 @@ from quanwang.core.forms import (
     ReasonForm,
     TokenForm,
 )
+from quanwang.core.jobs import RESULT_LABELS, quarantine_path
 from quanwang.core.masking import mask
 from quanwang.core.models import ApiToken, AuditRecord, Job, OrgUnit, Staff
 from quanwang.core.querysets import has_grant
@@ -229,7 +230,18 @@ def _job_context(request: HttpRequest, pk: int) -> dict[str, Any]:
         Job.objects.restrict(request.user).select_related("org_unit", "created_by"), pk=pk
     )
     can_change = Job.objects.restrict(request.user, Action.CHANGE).filter(pk=pk).exists()
-    return {"job": job, "can_change": can_change}
+    result = job.result or {}
+    result_items = [
+        (RESULT_LABELS.get(key, key), value)
+        for key, value in result.items()
+        if key not in {"errors", "quarantine_file"}
+    ]
+    return {
+        "job": job,
+        "can_change": can_change,
+        "result_items": result_items,
+        "has_quarantine": bool(result.get("quarantine_file")),
+    }
 
 
 @login_required
@@ -240,6 +252,17 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "core/_job_progress.html", _job_context(request, pk))
+
+
+@login_required
+def job_quarantine(request: HttpRequest, pk: int) -> FileResponse:
+    """The rejected rows of an import, as CSV with file, row, field, value and reason."""
+    job = get_object_or_404(Job.objects.restrict(request.user), pk=pk)
+    name = (job.result or {}).get("quarantine_file")
+    path = quarantine_path(name) if name else None
+    if path is None or not path.is_file():
+        raise Http404
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
 
 
 @login_required

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from quanwang.core.choices import Action, JobKind, JobStatus, Resource
-from quanwang.core.jobs import execute_job
+from quanwang.core.jobs import execute_job, quarantine_path
 from quanwang.core.models import Job
 from quanwang.core.services.jobs import start_job
 from quanwang.core.services.orgs import units_granting
@@ -97,4 +97,5 @@ class Command(BaseCommand):
             % result
         )
         if result.get("quarantine_file"):
-            self.stdout.write(_("Rejected rows: %(f)s") % {"f": result["quarantine_file"]})
+            path = quarantine_path(result["quarantine_file"])
+            self.stdout.write(_("Rejected rows: %(f)s") % {"f": path})
