@@ -60,9 +60,10 @@ messages: install
 	cd src/quanwang && ../../$(QW) makemessages -l zh_Hans -l en --no-obsolete --no-location --ignore '*/static/vendor/*'
 	cd src/quanwang && ../../$(QW) compilemessages
 
-# Debian's Chromium for the browser tests (no browser download is possible here).
+# Debian's Chromium (and a CJK font for screenshots) for the browser tests; needs root.
 browser:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

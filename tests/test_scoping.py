@@ -134,7 +134,7 @@ def concrete_routes(foreign: Foreign) -> list[tuple[str, str]]:
             routes.append((name, "/admin/core/"))
             continue
         if "(?P<url>" in url:
-            routes.append((name, f"/admin/{FOREIGN_MARK}/"))
+            routes.append((name, "/admin/no-such-page/"))
             continue
         params = PARAM.findall(url)
         if not params:

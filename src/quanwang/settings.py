@@ -6,8 +6,6 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from django.utils.translation import gettext_lazy as _
-
 from quanwang import config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -133,13 +131,6 @@ TASKS = {
 }
 
 QUANWANG_API_TOKEN_DAYS = int(os.environ.get("QUANWANG_API_TOKEN_DAYS", "90"))
-QUANWANG_CAPABILITIES = [
-    ("analyse", _("Analysis")),
-    ("plan", _("Planning")),
-    ("promote", _("Promotion")),
-    ("execute", _("Execution")),
-    ("support", _("Support")),
-]
 
 LOGGING = {
     "version": 1,

@@ -1,4 +1,4 @@
-"""Real-browser fixtures: Debian's Chromium driven by Playwright against pytest-django's live server.
+"""Real-browser fixtures: Debian's Chromium, driven by Playwright, against a live server.
 
 No browser is downloaded: the tests use /usr/bin/chromium (`make browser` installs it) and
 skip with a clear reason where it is missing.
@@ -18,7 +18,7 @@ import pytest
 # otherwise refuse to run there ("You cannot call this from an async context").
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from tests import factories  # noqa: E402
+from tests import factories
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -52,7 +52,9 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def live_server(request: pytest.FixtureRequest, django_db_setup: None, browser: Any) -> Iterator[Any]:
+def live_server(
+    request: pytest.FixtureRequest, django_db_setup: None, browser: Any
+) -> Iterator[Any]:
     """pytest-django's live server, started once the test database and Playwright are up.
 
     While Playwright's loop runs, Django keeps the test thread's database connections apart

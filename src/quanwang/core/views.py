@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -265,28 +266,26 @@ def job_quarantine(request: HttpRequest, pk: int) -> FileResponse:
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
 
 
-@login_required
-@require_POST
-def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def _job_action(request: HttpRequest, pk: int, action: Callable[..., Job]) -> HttpResponse:
     try:
-        job_services.cancel_job(actor=request.user, job_id=pk)
+        action(actor=request.user, job_id=pk)
     except NotFound as exc:
         raise Http404 from exc
     except ServiceError as exc:
         messages.error(request, exc.message)
     return redirect("core:job-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _job_action(request, pk, job_services.cancel_job)
 
 
 @login_required
 @require_POST
 def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        job_services.retry_job(actor=request.user, job_id=pk)
-    except NotFound as exc:
-        raise Http404 from exc
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-    return redirect("core:job-detail", pk=pk)
+    return _job_action(request, pk, job_services.retry_job)
 
 
 @login_required
