@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class OrgLevel(models.TextChoices):
@@ -57,7 +58,7 @@ class Reach(models.TextChoices):
 
 class PiiKind(models.TextChoices):
     MSISDN = "msisdn", _("Mobile number")
-    NAME = "name", _("Name")
+    NAME = "name", pgettext_lazy("person", "Name")
     ID_NUMBER = "id_number", _("ID number")
     EMAIL = "email", _("Email")
 

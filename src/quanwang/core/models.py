@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from quanwang.core.choices import (
     AuditAction,
@@ -79,7 +80,7 @@ class Staff(ScopedModel):
         related_name="staff",
     )
     employee_no = models.CharField(_("employee number"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     mobile = models.CharField(_("mobile number"), max_length=16, validators=[msisdn_validator])
     title = models.CharField(_("job title"), max_length=50, blank=True)
     org_unit = models.ForeignKey(
