@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "ninja",
     "quanwang.core",
+    "quanwang.data",
     "quanwang.web",
 ]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from quanwang.core.choices import ORG_LEVEL_DEPTH, Action, OrgLevel, Resource
@@ -40,8 +40,6 @@ def units_granting(*, user: Any, resource: Resource, action: Action) -> QuerySet
     ]
     if not prefixes:
         return OrgUnit.objects.none()
-    from django.db.models import Q
-
     q = Q()
     for prefix in prefixes:
         q |= Q(path__startswith=prefix)

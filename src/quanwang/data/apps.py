@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DataConfig(AppConfig):
+    name = "quanwang.data"
+    label = "data"
+    verbose_name = _("Operator data")

@@ -1,0 +1,414 @@
+"""The canonical operator tables: one definition that importers, the generator, the warehouse
+and docs/data-model.md all read. Labels are Chinese and English; the Chinese one comes first
+because that is what operators' exports and users say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class ColumnType(StrEnum):
+    STRING = "string"
+    INT = "int64"
+    FLOAT = "float64"
+    MONEY = "money"  # yuan, two decimals; importers accept fen with a mapping
+    DATE = "date"
+    BOOL = "bool"
+
+
+class LoadMode(StrEnum):
+    """How a newer extract of a table lands: it replaces the table, or upserts by its key."""
+
+    REPLACE = "replace"
+    UPSERT = "upsert"
+
+
+class Pii(StrEnum):
+    MSISDN = "msisdn"
+    NAME = "name"
+    ID_NUMBER = "id_number"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    zh: str
+    en: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    references: tuple[str, str] | None = None  # (table, column)
+    pii: Pii | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    zh: str
+    en: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    mode: LoadMode = LoadMode.UPSERT
+    description: str = ""
+    by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {c.name: c for c in self.columns})
+        missing = [k for k in self.key if k not in self.by_name]
+        if missing:
+            raise ValueError(f"{self.name}: key columns {missing} are not columns")
+
+
+STR, INT, FLT, MON, DAT, BOOL = (
+    ColumnType.STRING,
+    ColumnType.INT,
+    ColumnType.FLOAT,
+    ColumnType.MONEY,
+    ColumnType.DATE,
+    ColumnType.BOOL,
+)
+OPERATORS = ("本网", "移动", "联通", "电信", "广电")
+COMPETITORS = OPERATORS[1:]
+
+
+def c(name: str, kind: ColumnType, zh: str, en: str, **extra: Any) -> Column:
+    return Column(name, kind, zh, en, **extra)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "org_units",
+            "组织机构",
+            "Org units",
+            (
+                c("code", STR, "编码", "Code", required=True),
+                c("name", STR, "名称", "Name", required=True),
+                c(
+                    "level",
+                    STR,
+                    "层级",
+                    "Level",
+                    required=True,
+                    choices=("group", "city", "county", "grid"),
+                ),
+                c("parent_code", STR, "上级编码", "Parent code"),
+            ),
+            key=("code",),
+            mode=LoadMode.REPLACE,
+        ),
+        Table(
+            "grids",
+            "网格",
+            "Grids",
+            (
+                c("grid_id", STR, "网格编码", "Grid ID", required=True),
+                c("name", STR, "网格名称", "Grid name", required=True),
+                c(
+                    "grid_type",
+                    STR,
+                    "网格类型",
+                    "Grid type",
+                    required=True,
+                    choices=("沿街", "行业", "校园", "园区", "农村"),
+                ),
+                c("county_code", STR, "所属区县", "County code", required=True),
+                c("manager_employee_no", STR, "网格长工号", "Grid manager employee no."),
+                c("centroid_lat", FLT, "中心纬度", "Centroid latitude", minimum=-90, maximum=90),
+                c("centroid_lon", FLT, "中心经度", "Centroid longitude", minimum=-180, maximum=180),
+                c("boundary_wkt", STR, "边界(WKT)", "Boundary (WKT polygon)"),
+            ),
+            key=("grid_id",),
+            mode=LoadMode.REPLACE,
+        ),
+        Table(
+            "plans",
+            "套餐",
+            "Plans",
+            (
+                c("plan_id", STR, "套餐编码", "Plan ID", required=True),
+                c("name", STR, "套餐名称", "Plan name", required=True),
+                c(
+                    "plan_type",
+                    STR,
+                    "套餐类型",
+                    "Plan type",
+                    required=True,
+                    choices=("prepaid", "postpaid", "broadband", "iptv", "bundle"),
+                ),
+                c("monthly_fee", MON, "月费(元)", "Monthly fee (yuan)", required=True, minimum=0),
+                c("data_gb", FLT, "流量(GB)", "Data allowance (GB)", minimum=0),
+                c("voice_minutes", INT, "语音(分钟)", "Voice allowance (minutes)", minimum=0),
+                c("is_5g", BOOL, "5G套餐", "5G plan", required=True),
+            ),
+            key=("plan_id",),
+            mode=LoadMode.REPLACE,
+        ),
+        Table(
+            "subscribers",
+            "用户",
+            "Subscribers",
+            (
+                c("subscriber_id", STR, "用户编号", "Subscriber ID", required=True),
+                c("msisdn", STR, "手机号码", "MSISDN", required=True, pii=Pii.MSISDN),
+                c("name", STR, "姓名", "Name", pii=Pii.NAME),
+                c("gender", STR, "性别", "Gender", choices=("男", "女")),
+                c("birth_date", DAT, "出生日期", "Birth date"),
+                c(
+                    "segment",
+                    STR,
+                    "客户类型",
+                    "Segment",
+                    required=True,
+                    choices=("个人", "家庭", "政企"),
+                ),
+                c(
+                    "payment_type",
+                    STR,
+                    "付费类型",
+                    "Payment type",
+                    required=True,
+                    choices=("prepaid", "postpaid"),
+                ),
+                c("join_date", DAT, "入网日期", "Join date", required=True),
+                c(
+                    "status",
+                    STR,
+                    "状态",
+                    "Status",
+                    required=True,
+                    choices=("active", "suspended", "churned"),
+                ),
+                c("churn_date", DAT, "离网日期", "Churn date"),
+                c("churn_reason", STR, "离网原因", "Churn reason"),
+                c(
+                    "plan_id",
+                    STR,
+                    "套餐编码",
+                    "Plan ID",
+                    required=True,
+                    references=("plans", "plan_id"),
+                ),
+                c("contract_end_date", DAT, "合约到期日", "Contract end date"),
+                c("discount_end_date", DAT, "优惠到期日", "Discount end date"),
+                c("device_model", STR, "终端型号", "Device model"),
+                c("device_5g", BOOL, "5G终端", "5G device"),
+                c(
+                    "dual_sim_role",
+                    STR,
+                    "双卡角色",
+                    "Dual-SIM role",
+                    choices=("single", "primary", "secondary"),
+                ),
+                c("grid_id", STR, "网格编码", "Grid ID", references=("grids", "grid_id")),
+                c("acquisition_channel", STR, "入网渠道", "Acquisition channel"),
+                c(
+                    "enterprise_id",
+                    STR,
+                    "集团编码",
+                    "Enterprise ID",
+                    references=("enterprises", "enterprise_id"),
+                ),
+                c("family_id", STR, "家庭/融合组编码", "Family/bundle group ID"),
+                c("consent_sms", BOOL, "短信营销许可", "SMS marketing consent"),
+                c("consent_wechat", BOOL, "微信营销许可", "WeChat marketing consent"),
+                c("consent_app", BOOL, "App营销许可", "App marketing consent"),
+                c("consent_call", BOOL, "外呼营销许可", "Outbound-call marketing consent"),
+                c("do_not_disturb", BOOL, "免打扰", "Do not disturb"),
+            ),
+            key=("subscriber_id",),
+        ),
+        Table(
+            "monthly_usage",
+            "月度使用",
+            "Monthly usage",
+            (
+                c(
+                    "subscriber_id",
+                    STR,
+                    "用户编号",
+                    "Subscriber ID",
+                    required=True,
+                    references=("subscribers", "subscriber_id"),
+                ),
+                c("month", STR, "账期(YYYY-MM)", "Month (YYYY-MM)", required=True),
+                c(
+                    "arpu",
+                    MON,
+                    "出账收入(元)",
+                    "Billed amount = ARPU (yuan)",
+                    required=True,
+                    minimum=0,
+                ),
+                c("mou", FLT, "通话分钟(MOU)", "Minutes of use (MOU)", minimum=0),
+                c("dou_gb", FLT, "流量(DOU,GB)", "Data of use (DOU, GB)", minimum=0),
+                c("onnet_minutes", FLT, "网内通话分钟", "On-net minutes", minimum=0),
+                c("offnet_minutes", FLT, "网外通话分钟", "Off-net minutes", minimum=0),
+                c("overage_fee", MON, "超套费(元)", "Overage fee (yuan)", minimum=0),
+                c("arrears", MON, "欠费(元)", "Arrears (yuan)", minimum=0),
+                c("used_5g_network", BOOL, "使用5G网络", "Used the 5G network"),
+                c("plan_saturation", FLT, "套餐饱和度", "Plan saturation", minimum=0),
+            ),
+            key=("subscriber_id", "month"),
+        ),
+        Table(
+            "recharges",
+            "充值",
+            "Recharges",
+            (
+                c("recharge_id", STR, "充值流水号", "Recharge ID", required=True),
+                c(
+                    "subscriber_id",
+                    STR,
+                    "用户编号",
+                    "Subscriber ID",
+                    required=True,
+                    references=("subscribers", "subscriber_id"),
+                ),
+                c("recharge_date", DAT, "充值日期", "Recharge date", required=True),
+                c("amount", MON, "金额(元)", "Amount (yuan)", required=True, minimum=0),
+                c("channel", STR, "充值渠道", "Channel"),
+            ),
+            key=("recharge_id",),
+        ),
+        Table(
+            "contacts",
+            "通话交往圈",
+            "Call-record edges",
+            (
+                c(
+                    "subscriber_id",
+                    STR,
+                    "用户编号",
+                    "Subscriber ID",
+                    required=True,
+                    references=("subscribers", "subscriber_id"),
+                ),
+                c("month", STR, "账期(YYYY-MM)", "Month (YYYY-MM)", required=True),
+                c("peer_hash", STR, "对端号码哈希", "Peer number hash", required=True),
+                c(
+                    "peer_operator",
+                    STR,
+                    "对端运营商",
+                    "Peer operator",
+                    required=True,
+                    choices=OPERATORS,
+                ),
+                c("calls", INT, "通话次数", "Calls", minimum=0),
+                c("minutes", FLT, "通话分钟", "Minutes", minimum=0),
+                c("sms", INT, "短信条数", "SMS", minimum=0),
+            ),
+            key=("subscriber_id", "month", "peer_hash"),
+        ),
+        Table(
+            "complaints",
+            "投诉",
+            "Complaints",
+            (
+                c("complaint_id", STR, "工单号", "Complaint ID", required=True),
+                c(
+                    "subscriber_id",
+                    STR,
+                    "用户编号",
+                    "Subscriber ID",
+                    required=True,
+                    references=("subscribers", "subscriber_id"),
+                ),
+                c("created_date", DAT, "投诉日期", "Date", required=True),
+                c("category", STR, "投诉类别", "Category", required=True),
+                c("level", STR, "级别", "Level", required=True, choices=("普通", "重要", "重大")),
+                c("channel", STR, "受理渠道", "Channel"),
+                c("resolved", BOOL, "已解决", "Resolved"),
+            ),
+            key=("complaint_id",),
+        ),
+        Table(
+            "enterprises",
+            "政企客户",
+            "Enterprises",
+            (
+                c("enterprise_id", STR, "集团编码", "Enterprise ID", required=True),
+                c("name", STR, "集团名称", "Name", required=True),
+                c("industry", STR, "行业", "Industry", required=True),
+                c("size", INT, "员工规模", "Employees", minimum=0),
+                c("grid_id", STR, "网格编码", "Grid ID", references=("grids", "grid_id")),
+                c("grade", STR, "价值等级", "Grade", choices=("A", "B", "C")),
+            ),
+            key=("enterprise_id",),
+        ),
+        Table(
+            "enterprise_members",
+            "集团成员",
+            "Enterprise members",
+            (
+                c(
+                    "enterprise_id",
+                    STR,
+                    "集团编码",
+                    "Enterprise ID",
+                    required=True,
+                    references=("enterprises", "enterprise_id"),
+                ),
+                c(
+                    "subscriber_id",
+                    STR,
+                    "用户编号",
+                    "Subscriber ID",
+                    required=True,
+                    references=("subscribers", "subscriber_id"),
+                ),
+                c("role", STR, "成员角色", "Member role", choices=("关键人", "普通成员")),
+                c("joined_date", DAT, "加入日期", "Joined"),
+            ),
+            key=("enterprise_id", "subscriber_id"),
+        ),
+        Table(
+            "stores",
+            "渠道网点",
+            "Stores",
+            (
+                c("store_id", STR, "网点编码", "Store ID", required=True),
+                c("name", STR, "网点名称", "Name", required=True),
+                c(
+                    "store_type",
+                    STR,
+                    "网点类型",
+                    "Type",
+                    required=True,
+                    choices=("自营厅", "社会渠道", "合作店"),
+                ),
+                c("grade", STR, "网点等级", "Grade", choices=("重点店", "钉子店", "芝麻店")),
+                c("lat", FLT, "纬度", "Latitude", minimum=-90, maximum=90),
+                c("lon", FLT, "经度", "Longitude", minimum=-180, maximum=180),
+                c("grid_id", STR, "网格编码", "Grid ID", references=("grids", "grid_id")),
+            ),
+            key=("store_id",),
+        ),
+        Table(
+            "store_sales",
+            "网点销量",
+            "Store sales",
+            (
+                c(
+                    "store_id",
+                    STR,
+                    "网点编码",
+                    "Store ID",
+                    required=True,
+                    references=("stores", "store_id"),
+                ),
+                c("month", STR, "账期(YYYY-MM)", "Month (YYYY-MM)", required=True),
+                c("product", STR, "产品", "Product", required=True),
+                c("units", INT, "销量", "Units", minimum=0),
+                c("revenue", MON, "收入(元)", "Revenue (yuan)", minimum=0),
+            ),
+            key=("store_id", "month", "product"),
+        ),
+    )
+}
