@@ -6,7 +6,7 @@ QW := $(BIN)/quanwang
 STAMP := $(VENV)/.installed
 
 .PHONY: run install migrate demo serve test test-sqlite test-postgres check lint format typecheck \
-	migrations-check openapi openapi-check messages browser clean
+	migrations-check openapi openapi-check datamodel-check messages browser clean
 
 run: migrate demo serve
 
@@ -34,7 +34,7 @@ test: install
 test-postgres: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q
 
-check: lint typecheck migrations-check openapi-check
+check: lint typecheck migrations-check openapi-check datamodel-check
 
 lint: install
 	$(BIN)/ruff check .
@@ -49,6 +49,9 @@ typecheck: install
 
 migrations-check: install
 	$(QW) makemigrations --check --dry-run
+
+datamodel-check: install
+	$(QW) datamodel --check
 
 openapi: install
 	$(QW) openapi

@@ -19,6 +19,7 @@ from quanwang.core.choices import AuditAction, JobKind, JobStatus, Role
 from quanwang.core.jobs import quarantine_path
 from quanwang.core.models import ApiToken, AuditRecord, Job, OrgUnit, RoleAssignment, Staff
 from quanwang.core.services.tokens import create_token
+from quanwang.data.models import ImportMapping
 from tests import factories
 
 FOREIGN_MARK = "FOREIGNMARK"
@@ -73,6 +74,12 @@ class Foreign:
         self.token, _secret = create_token(user=self.owner, name=f"{FOREIGN_MARK}-token")
         self.assignment = RoleAssignment.objects.get(user=self.owner)
         self.group = Group.objects.create(name=f"{FOREIGN_MARK}-group")
+        self.mapping = ImportMapping.objects.create(
+            name=f"{FOREIGN_MARK}-mapping",
+            table="plans",
+            spec={"columns": {"plan_id": {"from": "id"}}},
+            org_unit=tree.county_b,
+        )
 
     def by_model(self) -> dict[str, Any]:
         return {
@@ -84,6 +91,7 @@ class Foreign:
             "core.roleassignment": self.assignment,
             "auth.user": self.owner,
             "auth.group": self.group,
+            "data.importmapping": self.mapping,
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -97,6 +105,9 @@ class Foreign:
         state["counts"]["OrgUnit"] = OrgUnit.objects.filter(path__startswith=city_b.path).count()
         state["counts"]["ApiToken"] = ApiToken.objects.filter(user=self.owner).count()
         state["counts"]["owner roles"] = RoleAssignment.objects.filter(user=self.owner).count()
+        state["counts"]["mappings"] = ImportMapping.objects.filter(
+            org_unit__path__startswith=city_b.path
+        ).count()
         return state
 
 

@@ -131,6 +131,7 @@ TASKS = {
     }
 }
 
+QUANWANG_IMPORT_MEMORY = os.environ.get("QUANWANG_IMPORT_MEMORY", "1GB")
 QUANWANG_API_TOKEN_DAYS = int(os.environ.get("QUANWANG_API_TOKEN_DAYS", "90"))
 
 LOGGING = {

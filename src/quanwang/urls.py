@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("quanwang.core.urls")),
+    path("", include("quanwang.data.urls")),
     path("", include("quanwang.web.urls")),
 ]

@@ -38,6 +38,7 @@ class Resource(models.TextChoices):
     JOB = "job", _("Job")
     AUDIT_RECORD = "audit_record", _("Audit record")
     API_TOKEN = "api_token", _("API token")
+    IMPORT_MAPPING = "import_mapping", _("Import mapping")
 
 
 class Action(models.TextChoices):
@@ -71,6 +72,7 @@ class AuditAction(models.TextChoices):
 
 class JobKind(models.TextChoices):
     IMPORT_ORG_UNITS = "import_org_units", _("Import org units")
+    IMPORT_TABLE = "import_table", _("Import a data table")
 
 
 class JobStatus(models.TextChoices):

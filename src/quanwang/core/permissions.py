@@ -17,6 +17,7 @@ _READ = {Action.VIEW: S}
 _OWN_TOKENS = {Action.VIEW: OWN, Action.ADD: OWN, Action.DELETE: OWN}
 _OWN_JOBS = {Action.VIEW: OWN, Action.ADD: OWN, Action.CHANGE: OWN}
 _CONTACT_STAFF = {Action.VIEW: S, Action.VIEW_PII: S}
+_MAPPINGS = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S}
 
 GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
     Role.PROVINCE_ADMIN: {
@@ -37,6 +38,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         },
         Resource.JOB: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
         Resource.AUDIT_RECORD: _READ,
+        Resource.IMPORT_MAPPING: _MAPPINGS,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.CITY_MARKETER: {
@@ -44,6 +46,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.STAFF: _READ,
         Resource.ROLE_ASSIGNMENT: _READ,
         Resource.JOB: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
+        Resource.IMPORT_MAPPING: _MAPPINGS,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.COUNTY_MANAGER: {
@@ -51,6 +54,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.STAFF: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.VIEW_PII: S},
         Resource.ROLE_ASSIGNMENT: _READ,
         Resource.JOB: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
+        Resource.IMPORT_MAPPING: _MAPPINGS,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.GRID_MANAGER: {
@@ -82,6 +86,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.ROLE_ASSIGNMENT: _READ,
         Resource.JOB: _READ,
         Resource.AUDIT_RECORD: _READ,
+        Resource.IMPORT_MAPPING: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
 }

@@ -6,3 +6,7 @@ class DataConfig(AppConfig):
     name = "quanwang.data"
     label = "data"
     verbose_name = _("Operator data")
+
+    def ready(self) -> None:
+        # Job handlers register themselves on import.
+        from quanwang.data import job_handlers  # noqa: F401

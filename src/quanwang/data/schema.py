@@ -44,6 +44,7 @@ class Column:
     maximum: float | None = None
     references: tuple[str, str] | None = None  # (table, column)
     pii: Pii | None = None
+    not_future: bool = False  # a date that cannot lie after the import day
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ TABLES: dict[str, Table] = {
                 c("msisdn", STR, "手机号码", "MSISDN", required=True, pii=Pii.MSISDN),
                 c("name", STR, "姓名", "Name", pii=Pii.NAME),
                 c("gender", STR, "性别", "Gender", choices=("男", "女")),
-                c("birth_date", DAT, "出生日期", "Birth date"),
+                c("birth_date", DAT, "出生日期", "Birth date", not_future=True),
                 c(
                     "segment",
                     STR,
@@ -176,7 +177,7 @@ TABLES: dict[str, Table] = {
                     required=True,
                     choices=("prepaid", "postpaid"),
                 ),
-                c("join_date", DAT, "入网日期", "Join date", required=True),
+                c("join_date", DAT, "入网日期", "Join date", required=True, not_future=True),
                 c(
                     "status",
                     STR,

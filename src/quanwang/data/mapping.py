@@ -1,0 +1,160 @@
+"""Column mappings: how a foreign export's columns become a canonical table's columns.
+
+A mapping is JSON, saved by name and reused:
+
+    {"columns": {
+        "subscriber_id": {"from": "customerID"},
+        "payment_type": {"const": "postpaid"},
+        "status": {"from": "Churn", "map": {"Yes": "churned", "No": "active"}},
+        "monthly_fee": {"from": "MonthlyCharges", "unit": "fen"},
+        "join_date": {"expr": "DATE '2024-06-01' - CAST(tenure AS INTEGER) * 30"}
+    }}
+
+Without a mapping, a target column is read from the source column of the same name, or of
+its Chinese or English label. Expressions are checked: only column names, literals,
+arithmetic, comparisons, CASE and a short list of functions pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from quanwang.data.schema import Column, Table
+from quanwang.data.warehouse import quote, sql_literal
+
+ALLOWED_FUNCTIONS = frozenset(
+    {
+        "abs", "cast", "trycast", "coalesce", "concat", "lower", "upper", "trim", "substring",
+        "substr", "replace", "round", "floor", "ceil", "nullif", "length", "left", "right",
+        "strptime", "strftime", "date_add", "datediff", "least", "greatest", "if", "lpad",
+        "rpad", "regexp_replace", "split_part",
+    }
+)  # fmt: skip
+ALLOWED_NODES = (
+    exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren, exp.Neg,
+    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.DPipe, exp.EQ, exp.NEQ, exp.GT, exp.GTE,
+    exp.LT, exp.LTE, exp.And, exp.Or, exp.Not, exp.Is, exp.In, exp.Case, exp.If, exp.DataType,
+    exp.Cast, exp.TryCast, exp.Interval, exp.Var, exp.Func, exp.Anonymous, exp.Tuple,
+)  # fmt: skip
+
+
+class MappingError(Exception):
+    """The mapping cannot be used; the message names the target column."""
+
+
+@dataclass(frozen=True)
+class ColumnSource:
+    sql: str  # a VARCHAR expression over the staging table `raw`
+    origin: str  # what the user sees: the source column, constant or expression
+    unit: str = "yuan"
+
+
+@dataclass
+class CompiledMapping:
+    sources: dict[str, ColumnSource] = field(default_factory=dict)
+    unused: list[str] = field(default_factory=list)
+
+
+def _check_expression(target: str, text: str, columns: list[str] | None) -> str:
+    try:
+        tree = sqlglot.parse_one(text, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise MappingError(f"{target}: the expression cannot be read: {exc}") from exc
+    for node in tree.walk():
+        if not isinstance(node, ALLOWED_NODES):
+            raise MappingError(f"{target}: {type(node).__name__} is not allowed in an expression")
+        if isinstance(node, exp.Func) and not isinstance(node, exp.Cast | exp.TryCast):
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            if name not in ALLOWED_FUNCTIONS and not isinstance(node, exp.Case | exp.If):
+                raise MappingError(f"{target}: the function {name} is not allowed")
+        if isinstance(node, exp.Column) and columns is not None and node.name not in columns:
+            raise MappingError(f"{target}: the expression names an unknown column {node.name!r}")
+    return tree.sql(dialect="duckdb")
+
+
+def _value_map(sql: str, values: dict[str, Any]) -> str:
+    cases = " ".join(
+        f"WHEN {sql_literal(str(k))} THEN {sql_literal(str(v))}" for k, v in values.items()
+    )
+    return f"(CASE trim({sql}) {cases} ELSE {sql} END)"
+
+
+def compile_mapping(
+    *, table: Table, source_columns: list[str], spec: dict[str, Any] | None
+) -> CompiledMapping:
+    """Resolve every canonical column to an expression over the source, or leave it out."""
+    declared: dict[str, Any] = dict((spec or {}).get("columns", {}))
+    unknown_targets = sorted(set(declared) - set(table.by_name))
+    if unknown_targets:
+        raise MappingError(
+            f"the mapping names columns {table.name} does not have: {unknown_targets}"
+        )
+    by_label: dict[str, str] = {}
+    for column in table.columns:
+        for label in (column.name, column.zh, column.en):
+            by_label.setdefault(label.strip().lower(), column.name)
+    compiled = CompiledMapping()
+    used: set[str] = set()
+    for column in table.columns:
+        rule = declared.get(column.name)
+        source = _resolve(column, rule, source_columns, by_label)
+        if source is None:
+            continue
+        compiled.sources[column.name] = source
+        if rule is None or "from" in rule:
+            used.add(source.origin)
+        elif "expr" in rule:
+            used.update(c for c in source_columns if c in rule["expr"])
+    compiled.unused = [c for c in source_columns if c not in used]
+    return compiled
+
+
+def _resolve(
+    column: Column, rule: Any, source_columns: list[str], by_label: dict[str, str]
+) -> ColumnSource | None:
+    if rule is None:
+        for name in source_columns:
+            if by_label.get(name.strip().lower()) == column.name:
+                return ColumnSource(sql=f"raw.{quote(name)}", origin=name)
+        return None
+    if not isinstance(rule, dict):
+        raise MappingError(f'{column.name}: a rule is an object like {{"from": "col"}}')
+    unit = str(rule.get("unit", "yuan"))
+    if unit not in {"yuan", "fen"}:
+        raise MappingError(f"{column.name}: unit is yuan or fen, not {unit!r}")
+    if "const" in rule:
+        return ColumnSource(sql=sql_literal(str(rule["const"])), origin="=" + str(rule["const"]))
+    if "expr" in rule:
+        checked = _check_expression(column.name, str(rule["expr"]), source_columns)
+        sql = f"CAST(({checked}) AS VARCHAR)"
+        return ColumnSource(sql=sql, origin=str(rule["expr"]), unit=unit)
+    if "from" in rule:
+        name = str(rule["from"])
+        if name not in source_columns:
+            raise MappingError(f"{column.name}: the file has no column {name!r}")
+        sql = f"raw.{quote(name)}"
+        if isinstance(rule.get("map"), dict):
+            sql = _value_map(sql, rule["map"])
+        return ColumnSource(sql=sql, origin=name, unit=unit)
+    raise MappingError(f"{column.name}: give one of from, const or expr")
+
+
+def validate_spec(*, table: Table, spec: Any) -> None:
+    """Check a mapping before it is saved: its targets, rule shapes and expressions."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("columns"), dict):
+        raise MappingError('a mapping is an object with a "columns" object')
+    declared: dict[str, Any] = spec["columns"]
+    unknown_targets = sorted(set(declared) - set(table.by_name))
+    if unknown_targets:
+        raise MappingError(f"{table.name} has no columns {unknown_targets}")
+    for target, rule in declared.items():
+        if not isinstance(rule, dict) or not {"from", "const", "expr"} & set(rule):
+            raise MappingError(f"{target}: give one of from, const or expr")
+        if rule.get("unit", "yuan") not in {"yuan", "fen"}:
+            raise MappingError(f"{target}: unit is yuan or fen")
+        if "expr" in rule:
+            _check_expression(target, str(rule["expr"]), None)

@@ -1,0 +1,10 @@
+"""Console navigation entries of the data app."""
+
+from django.utils.translation import gettext_lazy as _
+
+from quanwang.core.choices import Resource
+from quanwang.core.navigation import Capability, NavItem
+
+ITEMS = [
+    NavItem(Capability.SUPPORT, _("Data import"), "data:table-import", Resource.IMPORT_MAPPING),
+]

@@ -1,0 +1,67 @@
+"""Console pages of the data app."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from quanwang.core.choices import Action, Resource
+from quanwang.core.errors import ServiceError
+from quanwang.core.querysets import has_grant
+from quanwang.core.services.orgs import units_granting
+from quanwang.data.forms import TableImportForm
+from quanwang.data.models import ImportMapping
+from quanwang.data.schema import TABLES
+from quanwang.data.services import start_import
+from quanwang.data.warehouse import Warehouse
+
+
+@login_required
+def table_import(request: HttpRequest) -> HttpResponse:
+    """Upload a file into a warehouse table; the import runs as a job with a progress bar."""
+    if not has_grant(request.user, resource=Resource.IMPORT_MAPPING, action=Action.ADD):
+        raise Http404
+    home = (
+        units_granting(user=request.user, resource=Resource.JOB, action=Action.ADD)
+        .order_by("path")
+        .first()
+    )
+    if home is None:
+        raise Http404
+    form = TableImportForm(
+        request.POST or None,
+        request.FILES or None,
+        mappings=ImportMapping.objects.restrict(request.user),
+    )
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        target = (
+            Path(settings.VAR_DIR) / "uploads" / f"{uuid.uuid4().hex}{Path(upload.name).suffix}"
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        mapping = form.cleaned_data["mapping"]
+        try:
+            job = start_import(
+                actor=request.user,
+                table=form.cleaned_data["table"],
+                path=target,
+                filename=upload.name,
+                org_unit=home,
+                encoding=form.cleaned_data["encoding"] or None,
+                mapping_name=mapping.name if mapping else None,
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("core:job-detail", pk=job.pk)
+    store = Warehouse()
+    tables = [(t, store.current_file(t.name) is not None) for t in TABLES.values()]
+    return render(request, "data/table_import.html", {"form": form, "tables": tables})
