@@ -9,21 +9,29 @@ from django.utils.translation import gettext as _
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from quanwang.core.choices import Action, JobKind, JobStatus, Resource
+from quanwang.core.errors import ServiceError
 from quanwang.core.jobs import execute_job, quarantine_path
 from quanwang.core.models import Job
 from quanwang.core.services.jobs import start_job
 from quanwang.core.services.orgs import units_granting
+from quanwang.data.schema import TABLES
+from quanwang.data.services import start_import
 
-TABLES = {"org-units": JobKind.IMPORT_ORG_UNITS}
+ORG_TREE = "org-units"
 
 
 class Command(BaseCommand):
-    help = _("Import a CSV file into a table (tables: %(tables)s).") % {"tables": ", ".join(TABLES)}
+    help = _("Import a CSV, XLSX or Parquet file into a table.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("table", choices=sorted(TABLES))
+        parser.add_argument(
+            "table",
+            choices=[ORG_TREE, *sorted(TABLES)],
+            help=_("org-units loads the console's org tree; the others are warehouse tables"),
+        )
         parser.add_argument("file", type=Path)
         parser.add_argument("--encoding", help=_("utf-8 or gbk; detected if omitted"))
+        parser.add_argument("--mapping", help=_("name of a saved column mapping"))
         parser.add_argument(
             "--user", help=_("Run as this user, within their scope (default: system)")
         )
@@ -33,35 +41,54 @@ class Command(BaseCommand):
         source: Path = options["file"]
         if not source.is_file():
             raise CommandError(_("File not found: %(path)s") % {"path": source})
-        actor = None
-        org_unit = None
-        if options["user"]:
-            actor = get_user_model().objects.filter(username=options["user"]).first()
-            if actor is None:
-                raise CommandError(_("No such user: %(u)s") % {"u": options["user"]})
-            org_unit = (
-                units_granting(user=actor, resource=Resource.JOB, action=Action.ADD)
-                .order_by("path")
-                .first()
-            )
-            if org_unit is None and not actor.is_superuser:
-                raise CommandError(_("This user may not run jobs."))
-        job = start_job(
-            actor=actor,
-            kind=TABLES[options["table"]],
-            org_unit=org_unit,
-            params={
-                "path": str(source.resolve()),
-                "filename": source.name,
-                "encoding": options["encoding"],
-            },
-            background=options["background"],
-        )
+        actor, org_unit = self._actor(options["user"])
+        try:
+            job = self._start(options, source.resolve(), actor, org_unit)
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
         if options["background"]:
             self.stdout.write(_("Queued job #%(id)d.") % {"id": job.pk})
             return
-        job = self._run_with_progress(job)
-        self._report(job)
+        self._report(self._run_with_progress(job))
+
+    def _actor(self, username: str | None) -> tuple[Any, Any]:
+        if not username:
+            return None, None
+        actor = get_user_model().objects.filter(username=username).first()
+        if actor is None:
+            raise CommandError(_("No such user: %(u)s") % {"u": username})
+        org_unit = (
+            units_granting(user=actor, resource=Resource.JOB, action=Action.ADD)
+            .order_by("path")
+            .first()
+        )
+        if org_unit is None and not actor.is_superuser:
+            raise CommandError(_("This user may not run jobs."))
+        return actor, org_unit
+
+    def _start(self, options: dict[str, Any], source: Path, actor: Any, org_unit: Any) -> Job:
+        if options["table"] == ORG_TREE:
+            return start_job(
+                actor=actor,
+                kind=JobKind.IMPORT_ORG_UNITS,
+                org_unit=org_unit,
+                params={
+                    "path": str(source),
+                    "filename": source.name,
+                    "encoding": options["encoding"],
+                },
+                background=options["background"],
+            )
+        return start_import(
+            actor=actor,
+            table=options["table"],
+            path=source,
+            filename=source.name,
+            org_unit=org_unit,
+            encoding=options["encoding"],
+            mapping_name=options["mapping"],
+            background=options["background"],
+        )
 
     def _run_with_progress(self, job: Job) -> Job:
         with Progress(
@@ -90,12 +117,14 @@ class Command(BaseCommand):
         if job.status != JobStatus.SUCCEEDED:
             raise CommandError(job.error or job.get_status_display())
         self.stdout.write(
-            _(
-                "Read %(rows_read)d rows: %(loaded)d loaded "
-                "(%(created)d new, %(updated)d changed), %(quarantined)d quarantined."
-            )
-            % result
+            _("Read %(rows_read)d rows: %(loaded)d loaded, %(quarantined)d quarantined.") % result
         )
+        for reason, count in (result.get("by_reason") or {}).items():
+            self.stdout.write(f"  {reason}: {count}")
+        if result.get("unused_columns"):
+            self.stdout.write(
+                _("Columns not loaded: %(c)s") % {"c": ", ".join(result["unused_columns"])}
+            )
         if result.get("quarantine_file"):
             path = quarantine_path(result["quarantine_file"])
             self.stdout.write(_("Rejected rows: %(f)s") % {"f": path})
