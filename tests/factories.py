@@ -68,3 +68,33 @@ class Tree:
         self.county_b = org_unit(code="CB-1", parent=self.city_b, name="乙一区")
         self.grid_a = org_unit(code="CA-1-G1", parent=self.county_a, name="甲一网格")
         self.grid_b = org_unit(code="CB-1-G1", parent=self.county_b, name="乙一网格")
+
+
+def warehouse_customers(tree: Tree, directory: Any) -> dict[str, str]:
+    """Load a plan, both grids and one subscriber per grid (with usage) into the warehouse.
+
+    Returns subscriber IDs by grid code. The subscriber of city B carries a FOREIGNMARK name.
+    """
+    from pathlib import Path
+
+    from quanwang.data.importer import import_file
+
+    files = {
+        "plans": "plan_id,name,plan_type,monthly_fee,is_5g\nP1,5G畅享,postpaid,129,是\n",
+        "grids": "grid_id,name,grid_type,county_code\n"
+        f"{tree.grid_a.code},甲网格,沿街,{tree.county_a.code}\n"
+        f"{tree.grid_b.code},乙网格,沿街,{tree.county_b.code}\n",
+        "subscribers": "subscriber_id,msisdn,name,segment,payment_type,join_date,status,plan_id,"
+        "grid_id\n"
+        f"SA1,13812340001,张三,个人,postpaid,2020-01-05,active,P1,{tree.grid_a.code}\n"
+        f"SB1,13912340002,FOREIGNMARK,个人,postpaid,2020-01-05,active,P1,{tree.grid_b.code}\n",
+        "monthly_usage": "subscriber_id,month,arpu,mou,dou_gb\n"
+        "SA1,2024-01,88,300,20\nSA1,2024-02,92,310,22\nSB1,2024-01,50,100,5\n",
+        "contacts": "subscriber_id,month,peer_hash,peer_operator,calls,minutes,sms\n"
+        "SA1,2024-02,h1,移动,12,30,0\nSA1,2024-02,h2,本网,3,5,1\n",
+    }
+    for table, text in files.items():
+        path = Path(directory) / f"{table}.csv"
+        path.write_text(text, encoding="utf-8")
+        import_file(table_name=table, path=path)
+    return {tree.grid_a.code: "SA1", tree.grid_b.code: "SB1"}

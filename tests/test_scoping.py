@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,10 +38,17 @@ def walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator
             yield prefix + str(entry.pattern), namespace + (entry.name or "")
 
 
+@dataclass(frozen=True)
+class ForeignSubscriber:
+    """A warehouse row, addressed by its subscriber ID like an ORM record by its pk."""
+
+    pk: str
+
+
 class Foreign:
     """Records in city B, seen from users whose roles are all in city A."""
 
-    def __init__(self, tree: factories.Tree) -> None:
+    def __init__(self, tree: factories.Tree, directory: Path) -> None:
         tree.county_b.name = f"{FOREIGN_MARK}-unit"
         tree.county_b.save()
         self.unit = tree.county_b
@@ -74,6 +83,9 @@ class Foreign:
         self.token, _secret = create_token(user=self.owner, name=f"{FOREIGN_MARK}-token")
         self.assignment = RoleAssignment.objects.get(user=self.owner)
         self.group = Group.objects.create(name=f"{FOREIGN_MARK}-group")
+        self.subscriber = ForeignSubscriber(
+            factories.warehouse_customers(tree, directory)[tree.grid_b.code]
+        )
         self.mapping = ImportMapping.objects.create(
             name=f"{FOREIGN_MARK}-mapping",
             table="plans",
@@ -92,10 +104,15 @@ class Foreign:
             "auth.user": self.owner,
             "auth.group": self.group,
             "data.importmapping": self.mapping,
+            "warehouse.subscriber": self.subscriber,
         }
 
     def snapshot(self) -> dict[str, Any]:
-        state = {label: model_to_dict(obj) for label, obj in self.by_model().items()}
+        state = {
+            label: model_to_dict(obj)
+            for label, obj in self.by_model().items()
+            if not isinstance(obj, ForeignSubscriber)
+        }
         city_b = self.unit.parent
         assert city_b is not None
         state["counts"] = {
@@ -122,6 +139,8 @@ ROUTE_OBJECTS = {
     "core:job-cancel": "core.job",
     "core:job-retry": "core.job",
     "core:token-revoke": "core.apitoken",
+    "data:customer-detail": "warehouse.subscriber",
+    "data:customer-reveal": "warehouse.subscriber",
     "api:get_org_unit": "core.orgunit",
     "api:update_org_unit": "core.orgunit",
     "api:get_staff": "core.staff",
@@ -205,10 +224,10 @@ def requests_for(client: Client, url: str, token: str, form: dict[str, Any]) -> 
 
 @pytest.mark.parametrize("role", list(Role))
 def test_no_role_reads_or_changes_records_outside_its_subtree(
-    role: Role, tree: factories.Tree, client: Client
+    role: Role, tree: factories.Tree, client: Client, tmp_path: Path
 ) -> None:
     # Given a user holding `role` in city A (with admin access) and records in city B
-    foreign = Foreign(tree)
+    foreign = Foreign(tree, tmp_path)
     user = factories.user(role=role, at=tree.city_a, is_staff=True)
     _token, secret = create_token(user=user, name="walk")
     before = foreign.snapshot()
@@ -239,10 +258,10 @@ def test_no_role_reads_or_changes_records_outside_its_subtree(
 
 
 def test_every_route_with_a_record_id_answers_404_to_an_outsider(
-    tree: factories.Tree, client: Client
+    tree: factories.Tree, client: Client, tmp_path: Path
 ) -> None:
     # Given a county manager in city A
-    foreign = Foreign(tree)
+    foreign = Foreign(tree, tmp_path)
     user = factories.user(role=Role.COUNTY_MANAGER, at=tree.county_a)
     _token, secret = create_token(user=user, name="walk")
     client.force_login(user)
@@ -250,7 +269,7 @@ def test_every_route_with_a_record_id_answers_404_to_an_outsider(
     # When they GET each of our own detail routes with a city B record ID
     statuses = {}
     for name, url in concrete_routes(foreign):
-        if name in ROUTE_OBJECTS and name.startswith(("core:", "api:get_")):
+        if name in ROUTE_OBJECTS and name.startswith(("core:", "data:", "api:get_")):
             auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if url.startswith("/api/") else {}
             statuses[name] = client.get(url, **auth).status_code
 

@@ -39,6 +39,7 @@ class Resource(models.TextChoices):
     AUDIT_RECORD = "audit_record", _("Audit record")
     API_TOKEN = "api_token", _("API token")
     IMPORT_MAPPING = "import_mapping", _("Import mapping")
+    CUSTOMER = "customer", _("Customer")
 
 
 class Action(models.TextChoices):

@@ -17,6 +17,7 @@ _READ = {Action.VIEW: S}
 _OWN_TOKENS = {Action.VIEW: OWN, Action.ADD: OWN, Action.DELETE: OWN}
 _OWN_JOBS = {Action.VIEW: OWN, Action.ADD: OWN, Action.CHANGE: OWN}
 _CONTACT_STAFF = {Action.VIEW: S, Action.VIEW_PII: S}
+_CUSTOMERS = {Action.VIEW: S, Action.VIEW_PII: S}
 _MAPPINGS = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S}
 
 GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
@@ -39,6 +40,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.JOB: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
         Resource.AUDIT_RECORD: _READ,
         Resource.IMPORT_MAPPING: _MAPPINGS,
+        Resource.CUSTOMER: _CUSTOMERS,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.CITY_MARKETER: {
@@ -47,6 +49,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.ROLE_ASSIGNMENT: _READ,
         Resource.JOB: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
         Resource.IMPORT_MAPPING: _MAPPINGS,
+        Resource.CUSTOMER: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.COUNTY_MANAGER: {
@@ -55,24 +58,28 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.ROLE_ASSIGNMENT: _READ,
         Resource.JOB: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
         Resource.IMPORT_MAPPING: _MAPPINGS,
+        Resource.CUSTOMER: _CUSTOMERS,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.GRID_MANAGER: {
         Resource.ORG_UNIT: _READ,
         Resource.STAFF: _CONTACT_STAFF,
         Resource.JOB: _OWN_JOBS,
+        Resource.CUSTOMER: _CUSTOMERS,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.ACCOUNT_MANAGER: {
         Resource.ORG_UNIT: _READ,
         Resource.STAFF: _CONTACT_STAFF,
         Resource.JOB: _OWN_JOBS,
+        Resource.CUSTOMER: _CUSTOMERS,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.CHANNEL_MANAGER: {
         Resource.ORG_UNIT: _READ,
         Resource.STAFF: _CONTACT_STAFF,
         Resource.JOB: _OWN_JOBS,
+        Resource.CUSTOMER: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     # An agency sees only the work assigned to it and never personal data.
@@ -87,6 +94,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.JOB: _READ,
         Resource.AUDIT_RECORD: _READ,
         Resource.IMPORT_MAPPING: _READ,
+        Resource.CUSTOMER: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
 }

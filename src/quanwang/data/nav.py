@@ -6,5 +6,6 @@ from quanwang.core.choices import Resource
 from quanwang.core.navigation import Capability, NavItem
 
 ITEMS = [
+    NavItem(Capability.ANALYSE, _("Customer 360"), "data:customer-search", Resource.CUSTOMER),
     NavItem(Capability.SUPPORT, _("Data import"), "data:table-import", Resource.IMPORT_MAPPING),
 ]

@@ -9,11 +9,14 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from quanwang.core.choices import Action, Resource
-from quanwang.core.errors import ServiceError
+from quanwang.core.errors import NotFound, ServiceError
+from quanwang.core.forms import ReasonForm
 from quanwang.core.querysets import has_grant
 from quanwang.core.services.orgs import units_granting
+from quanwang.data import customers
 from quanwang.data.forms import TableImportForm
 from quanwang.data.models import ImportMapping
 from quanwang.data.schema import TABLES
@@ -65,3 +68,70 @@ def table_import(request: HttpRequest) -> HttpResponse:
     store = Warehouse()
     tables = [(t, store.current_file(t.name) is not None) for t in TABLES.values()]
     return render(request, "data/table_import.html", {"form": form, "tables": tables})
+
+
+def _customer_guard(request: HttpRequest) -> None:
+    if not has_grant(request.user, resource=Resource.CUSTOMER, action=Action.VIEW):
+        raise Http404
+
+
+@login_required
+def customer_search(request: HttpRequest) -> HttpResponse:
+    _customer_guard(request)
+    query = request.GET.get("q", "")[:40]
+    results = customers.search(user=request.user, query=query) if query else []
+    return render(request, "data/customer_search.html", {"query": query, "results": results})
+
+
+@login_required
+def customer_detail(request: HttpRequest, subscriber_id: str) -> HttpResponse:
+    _customer_guard(request)
+    try:
+        view = customers.customer_360(user=request.user, subscriber_id=subscriber_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    usage = view["usage"]
+    chart = {
+        "months": [u["month"] for u in usage],
+        "arpu": [u["arpu"] for u in usage],
+        "dou": [u["dou_gb"] for u in usage],
+        "mou": [u["mou"] for u in usage],
+    }
+    return render(
+        request,
+        "data/customer_detail.html",
+        view
+        | {
+            "chart": chart,
+            "can_view_pii": has_grant(
+                request.user, resource=Resource.CUSTOMER, action=Action.VIEW_PII
+            ),
+            "reason_form": ReasonForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def customer_reveal(request: HttpRequest, subscriber_id: str) -> HttpResponse:
+    _customer_guard(request)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "data/_customer_reveal.html",
+            {"form": form, "subscriber_id": subscriber_id},
+            status=400,
+        )
+    try:
+        full = customers.reveal(
+            user=request.user,
+            subscriber_id=subscriber_id,
+            reason=form.cleaned_data["reason"],
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+    except NotFound as exc:
+        raise Http404 from exc
+    return render(
+        request, "data/_customer_reveal.html", {"full": full, "subscriber_id": subscriber_id}
+    )

@@ -1,0 +1,207 @@
+"""Customer 360: one subscriber's profile, plan, family, usage, recharges, complaints and call
+circle, read from the warehouse and narrowed to the user's grids. Personal data is masked
+unless the role may see it and the user gives a reason, which is audited.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+from django.db.models import Q
+
+from quanwang.core.choices import Action, AuditAction, OrgLevel, PiiKind, Resource
+from quanwang.core.errors import NotFound
+from quanwang.core.masking import mask
+from quanwang.core.models import OrgUnit
+from quanwang.core.querysets import has_grant
+from quanwang.core.services import audit
+from quanwang.core.services.orgs import units_granting
+from quanwang.data.warehouse import Warehouse
+
+SEARCH_LIMIT = 50
+MASKED_MSISDN = re.compile(r"^(\d{3})\*{4}(\d{4})$")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The warehouse rows a user may see: their grids (None = all), and rows with no grid."""
+
+    grids: tuple[str, ...] | None
+    gridless: bool
+
+    def sql(self, column: str = "grid_id") -> tuple[str, list[Any]]:
+        if self.grids is None:
+            return "true", []
+        parts = []
+        params: list[Any] = []
+        if self.grids:
+            parts.append(f"{column} IN (SELECT unnest(?))")
+            params.append(list(self.grids))
+        if self.gridless:
+            parts.append(f"{column} IS NULL")
+        return ("(" + " OR ".join(parts) + ")") if parts else "false", params
+
+
+def customer_scope(user: Any, action: Action = Action.VIEW) -> Scope:
+    if getattr(user, "is_superuser", False):
+        return Scope(grids=None, gridless=True)
+    units = units_granting(user=user, resource=Resource.CUSTOMER, action=action)
+    grids = tuple(units.filter(level=OrgLevel.GRID).values_list("code", flat=True))
+    return Scope(grids=grids, gridless=units.filter(parent__isnull=True).exists())
+
+
+def _connect(store: Warehouse) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    for table in ("subscribers", "plans", "monthly_usage", "recharges", "complaints",
+                  "contacts", "enterprises", "grids"):  # fmt: skip
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM {store.relation(table)}")
+    return con
+
+
+def _records(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    relation = con.execute(sql, params)
+    names = [d[0] for d in relation.description or []]
+    return [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
+
+
+def _masked(row: dict[str, Any]) -> dict[str, Any]:
+    return row | {
+        "msisdn": mask(row.get("msisdn"), PiiKind.MSISDN),
+        "name": mask(row.get("name"), PiiKind.NAME),
+    }
+
+
+def search(*, user: Any, query: str, store: Warehouse | None = None) -> list[dict[str, Any]]:
+    """Subscribers by ID, by full MSISDN (roles that may see it) or by masked MSISDN."""
+    text = query.strip().replace(" ", "")
+    if not text:
+        return []
+    scope = customer_scope(user)
+    where, params = scope.sql("s.grid_id")
+    masked = MASKED_MSISDN.match(text)
+    if masked:
+        match = "(s.msisdn LIKE ? AND s.msisdn LIKE ?)"
+        match_params: list[Any] = [masked.group(1) + "%", "%" + masked.group(2)]
+    elif (
+        text.isdigit()
+        and len(text) >= 11
+        and has_grant(user, resource=Resource.CUSTOMER, action=Action.VIEW_PII)
+    ):
+        match, match_params = "s.msisdn = ?", [text]
+    else:
+        match, match_params = "s.subscriber_id = ?", [text]
+    con = _connect(store or Warehouse())
+    rows = _records(
+        con,
+        f"SELECT s.subscriber_id, s.msisdn, s.name, s.segment, s.status, s.grid_id, p.name AS plan "
+        f"FROM subscribers s LEFT JOIN plans p USING (plan_id) WHERE {match} AND {where} "
+        f"ORDER BY s.subscriber_id LIMIT {SEARCH_LIMIT}",
+        match_params + params,
+    )
+    return [_masked(r) for r in rows]
+
+
+def customer_360(
+    *, user: Any, subscriber_id: str, store: Warehouse | None = None
+) -> dict[str, Any]:
+    """Everything the console shows about one subscriber, masked. NotFound outside scope."""
+    scope = customer_scope(user)
+    where, params = scope.sql("s.grid_id")
+    con = _connect(store or Warehouse())
+    found = _records(
+        con,
+        "SELECT s.*, p.name AS plan_name, p.plan_type, p.monthly_fee, p.data_gb, "
+        "p.voice_minutes, p.is_5g AS plan_5g, e.name AS enterprise_name, e.industry, "
+        "g.name AS grid_name FROM subscribers s LEFT JOIN plans p USING (plan_id) "
+        "LEFT JOIN enterprises e USING (enterprise_id) LEFT JOIN grids g ON g.grid_id = s.grid_id "
+        f"WHERE s.subscriber_id = ? AND {where}",
+        [subscriber_id, *params],
+    )
+    if not found:
+        raise NotFound()
+    profile = _masked(found[0])
+    family = []
+    if profile.get("family_id"):
+        family = [
+            _masked(r)
+            for r in _records(
+                con,
+                "SELECT s.subscriber_id, s.msisdn, s.name, s.status, p.name AS plan "
+                "FROM subscribers s LEFT JOIN plans p USING (plan_id) "
+                "WHERE s.family_id = ? AND s.subscriber_id <> ? ORDER BY 1",
+                [profile["family_id"], subscriber_id],
+            )
+        ]
+    usage = _records(
+        con,
+        "SELECT month, arpu, mou, dou_gb, onnet_minutes, offnet_minutes, overage_fee, arrears, "
+        "used_5g_network FROM monthly_usage WHERE subscriber_id = ? ORDER BY month",
+        [subscriber_id],
+    )
+    recharges = _records(
+        con,
+        "SELECT recharge_date, amount, channel FROM recharges WHERE subscriber_id = ? "
+        "ORDER BY recharge_date DESC LIMIT 24",
+        [subscriber_id],
+    )
+    complaints = _records(
+        con,
+        "SELECT created_date, category, level, channel, resolved FROM complaints "
+        "WHERE subscriber_id = ? ORDER BY created_date DESC LIMIT 24",
+        [subscriber_id],
+    )
+    circle = _records(
+        con,
+        "SELECT peer_operator, count(DISTINCT peer_hash) AS peers, sum(calls) AS calls, "
+        "round(sum(minutes), 1) AS minutes FROM contacts WHERE subscriber_id = ? AND month = "
+        "(SELECT max(month) FROM contacts WHERE subscriber_id = ?) "
+        "GROUP BY 1 ORDER BY minutes DESC",
+        [subscriber_id, subscriber_id],
+    )
+    return {
+        "profile": profile,
+        "family": family,
+        "usage": usage,
+        "recharges": recharges,
+        "complaints": complaints,
+        "circle": circle,
+    }
+
+
+def reveal(
+    *, user: Any, subscriber_id: str, reason: str, ip_address: str | None,
+    store: Warehouse | None = None,
+) -> dict[str, str]:  # fmt: skip
+    """The full MSISDN and name, for a role that may see them, with the reason audited."""
+    scope = customer_scope(user, Action.VIEW_PII)
+    where, params = scope.sql("grid_id")
+    con = _connect(store or Warehouse())
+    rows = _records(
+        con,
+        f"SELECT msisdn, name, grid_id FROM subscribers WHERE subscriber_id = ? AND {where}",
+        [subscriber_id, *params],
+    )
+    if not rows:
+        raise NotFound()
+    row = rows[0]
+    unit = (
+        OrgUnit.objects.filter(Q(code=row["grid_id"]) | Q(parent__isnull=True))
+        .order_by("-path")
+        .first()
+    )
+    if unit is None:
+        raise NotFound()
+    audit.record(
+        actor=user,
+        action=AuditAction.VIEW_PII,
+        target=None,
+        target_type="subscriber",
+        target_repr=f"{subscriber_id} {mask(row['msisdn'], PiiKind.MSISDN)}",
+        org_unit=unit,
+        reason=reason,
+        ip_address=ip_address,
+    )
+    return {"msisdn": row["msisdn"], "name": row["name"] or ""}
