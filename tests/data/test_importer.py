@@ -326,7 +326,7 @@ def test_a_process_killed_mid_import_leaves_the_table_unchanged_and_a_rerun_comp
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
-    while not list(Path(settings.VAR_DIR).glob("import-*/staging.duckdb")):
+    while not list(Path(settings.VAR_DIR).glob("import-*")):
         assert process.poll() is None, process.communicate()[1]
         assert time.monotonic() < deadline, "the import never started"
         time.sleep(0.01)

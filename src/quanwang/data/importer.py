@@ -60,8 +60,9 @@ class ImportReport:
 
 
 def _number(sql: str) -> str:
+    # The plain cast first: the clean-up of separators and currency signs is the slow path.
     cleaned = f"regexp_replace({sql}, '[,，¥￥元\\s]', '', 'g')"
-    return f"TRY_CAST({cleaned} AS DOUBLE)"
+    return f"COALESCE(TRY_CAST({sql} AS DOUBLE), TRY_CAST({cleaned} AS DOUBLE))"
 
 
 def _typed(column: Column, source: ColumnSource, v: str) -> str:
@@ -94,8 +95,8 @@ def _typed(column: Column, source: ColumnSource, v: str) -> str:
         "%Y/%m/%d %H:%M:%S",
         "%Y.%m.%d",
     )
-    parsed = ", ".join(f"CAST(TRY_STRPTIME({v}, '{f}') AS DATE)" for f in formats)
-    return f"COALESCE({serial}, {parsed})"
+    parsed = ", ".join(f"CAST(TRY_STRPTIME({v}, '{f}') AS DATE)" for f in formats[1:])
+    return f"COALESCE(TRY_CAST({v} AS DATE), {parsed}, {serial})"
 
 
 def _error(column: Column, v: str, typed: str) -> str:
@@ -160,7 +161,8 @@ def import_file(
     notify = progress or (lambda _stage, _done, _total: None)
     work_dir = Path(tempfile.mkdtemp(prefix="import-", dir=Path(settings.VAR_DIR)))
     try:
-        con = duckdb.connect(str(work_dir / "staging.duckdb"))
+        # In memory, spilling to work_dir beyond the memory limit: bounded RAM, no staging writes.
+        con = duckdb.connect()
         con.execute(f"SET temp_directory = {sql_literal(str(work_dir / 'spill'))}")
         con.execute(f"SET memory_limit = '{settings.QUANWANG_IMPORT_MEMORY}'")
         notify("reading", 0, None)
@@ -174,7 +176,9 @@ def import_file(
         notify("validating", 0, staged.rows)
         with store.lock(table.name):
             _validate(con=con, table=table, sources=compiled.sources, store=store)
-            rejects = _collect_rejects(con=con, table=table, malformed=staged.malformed)
+            rejects = _collect_rejects(
+                con=con, table=table, sources=compiled.sources, malformed=staged.malformed
+            )
             notify("writing", staged.rows, staged.rows)
             loaded = scalar_int(con, "SELECT count(*) FROM good")
             version = store.commit(con=con, table=table, select_sql=_merged(table, store))
@@ -235,14 +239,14 @@ def _validate(
             else "CAST(NULL AS VARCHAR)"
         )
         typed = _typed(column, source, v) if source else "NULL"
-        selects.append(f"{v} AS {quote('_v_' + column.name)}")
         selects.append(f"{typed} AS {quote(column.name)}")
         selects.append(f"{_error(column, v, typed)} AS {quote('_e_' + column.name)}")
     con.execute("CREATE TABLE checked AS SELECT " + ", ".join(selects) + " FROM raw")
     keys = ", ".join(quote(k) for k in table.key)
     con.execute(
-        f"CREATE TABLE duplicates AS SELECT _row, first_row FROM (SELECT _row, "
-        f"min(_row) OVER (PARTITION BY {keys}) AS first_row FROM checked) WHERE _row <> first_row"
+        f"CREATE TABLE duplicates AS WITH repeated AS (SELECT {keys}, min(_row) AS first_row "
+        f"FROM checked GROUP BY {keys} HAVING count(*) > 1) SELECT c._row, r.first_row "
+        f"FROM checked c JOIN repeated r USING ({keys}) WHERE c._row <> r.first_row"
     )
     reference_checks = []
     for column in table.columns:
@@ -266,21 +270,27 @@ def _validate(
     con.execute("CREATE TABLE bad_rows AS " + " UNION ".join(bad))
     columns = ", ".join(quote(c.name) for c in table.columns)
     con.execute(
-        f"CREATE TABLE good AS SELECT {columns} FROM checked WHERE _row NOT IN (SELECT _row FROM bad_rows)"
+        f"CREATE TABLE good AS SELECT {columns} FROM checked c ANTI JOIN bad_rows b USING (_row)"
     )
 
 
 def _collect_rejects(
-    *, con: duckdb.DuckDBPyConnection, table: Table, malformed: list[tuple[int, str]]
+    *,
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    sources: dict[str, ColumnSource],
+    malformed: list[tuple[int, str]],
 ) -> list[tuple[int, str, str, str, str, str]]:
     found: list[tuple[int, str, str, str, str, str]] = []
     for row, message in malformed:
         zh, en = reason_text("malformed", None, message)
         found.append((row, "", "", "malformed", zh, en))
     for column in table.columns:
+        source = sources.get(column.name)
+        value = f"CAST({source.sql} AS VARCHAR)" if source else "NULL"
         rows = con.sql(
-            f"SELECT _row, {quote('_v_' + column.name)}, {quote('_e_' + column.name)} FROM checked "
-            f"WHERE {quote('_e_' + column.name)} IS NOT NULL"
+            f"SELECT c._row, {value}, c.{quote('_e_' + column.name)} FROM checked c "
+            f"JOIN raw USING (_row) WHERE c.{quote('_e_' + column.name)} IS NOT NULL"
         ).fetchall()
         for row, value, code in rows:
             zh, en = reason_text(code, column)
@@ -298,8 +308,8 @@ def _collect_rejects(
         if column.references is None:
             continue
         for row, value in con.sql(
-            f"SELECT r._row, c.{quote('_v_' + column.name)} FROM {quote('_ref_' + column.name)} r "
-            "JOIN checked c USING (_row)"
+            f"SELECT r._row, CAST(c.{quote(column.name)} AS VARCHAR) FROM "
+            f"{quote('_ref_' + column.name)} r JOIN checked c USING (_row)"
         ).fetchall():
             zh, en = reason_text("reference", None, ".".join(column.references))
             found.append((int(row), column.name, value or "", "reference", zh, en))
@@ -312,10 +322,12 @@ def _merged(table: Table, store: Warehouse) -> str:
     columns = ", ".join(quote(c.name) for c in table.columns)
     if table.mode is LoadMode.REPLACE:
         return f"SELECT {columns} FROM good"
+    if store.current_file(table.name) is None:
+        return f"SELECT {columns} FROM good"
     keys = ", ".join(quote(k) for k in table.key)
     return (
         f"SELECT {columns} FROM good UNION ALL SELECT {columns} FROM {store.relation(table.name)} old "
-        f"WHERE ({keys}) NOT IN (SELECT ({keys}) FROM good)"
+        f"ANTI JOIN good USING ({keys})"
     )
 
 

@@ -122,18 +122,23 @@ def _stage_csv(*, con: duckdb.DuckDBPyConnection, path: Path, display_name: str)
     malformed_lines = con.sql(
         "SELECT line, min(error_message) FROM reject_errors GROUP BY line ORDER BY line"
     ).fetchall()
-    # Rows DuckDB rejected are gaps in the numbering: put each good row back on its own line.
-    con.execute(
-        "CREATE TABLE rejected_lines AS SELECT line, line - 2 - (row_number() OVER (ORDER BY line)"
-        " - 1) AS good_before FROM (SELECT DISTINCT line FROM reject_errors)"
-    )
-    con.execute(
-        "CREATE TABLE raw AS SELECT r.rowid + 2 + coalesce(g.n, 0) AS _row, r.* "
-        "FROM raw_unnumbered r ASOF LEFT JOIN (SELECT good_before, "
-        "row_number() OVER (ORDER BY line) AS n FROM rejected_lines) g "
-        "ON r.rowid >= g.good_before"
-    )
-    con.execute("DROP TABLE raw_unnumbered")
+    if not malformed_lines:
+        # No gaps: the row number is the insertion order, without copying the table.
+        con.execute("CREATE VIEW raw AS SELECT rowid + 2 AS _row, * FROM raw_unnumbered")
+    else:
+        # Rows DuckDB rejected are gaps in the numbering: put each good row back on its line.
+        con.execute(
+            "CREATE TABLE rejected_lines AS SELECT line, line - 2 - "
+            "(row_number() OVER (ORDER BY line) - 1) AS good_before "
+            "FROM (SELECT DISTINCT line FROM reject_errors)"
+        )
+        con.execute(
+            "CREATE TABLE raw AS SELECT r.rowid + 2 + coalesce(g.n, 0) AS _row, r.* "
+            "FROM raw_unnumbered r ASOF LEFT JOIN (SELECT good_before, "
+            "row_number() OVER (ORDER BY line) AS n FROM rejected_lines) g "
+            "ON r.rowid >= g.good_before"
+        )
+        con.execute("DROP TABLE raw_unnumbered")
     count = scalar_int(con, "SELECT count(*) FROM raw")
     return StagedSource(
         columns=names,

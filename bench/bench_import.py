@@ -1,0 +1,91 @@
+"""Import throughput of monthly_usage against DuckDB's own read_csv, in one run.
+
+    .venv/bin/python bench/bench_import.py --rows 12000000
+
+Makes a usage CSV (and the subscribers it refers to) with DuckDB, then times:
+  baseline  DuckDB read_csv of the same file into a typed table (no validation);
+  quanwang  import_file: staging, mapping, type/range/enum checks, duplicate keys,
+            the reference check against subscribers, quarantine and the Parquet commit.
+Prints rows/s, the ratio (goal: quanwang within 1.5x of the baseline) and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import django
+import duckdb
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--months", type=int, default=12)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    os.environ["QUANWANG_VAR_DIR"] = str(work / "var")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quanwang.settings")
+    django.setup()
+    from quanwang.data.importer import import_file
+
+    subscribers = args.rows // args.months
+    usage = work / "usage.csv"
+    subs = work / "subscribers.csv"
+    plans = work / "plans.csv"
+    plans.write_text("plan_id,name,plan_type,monthly_fee,is_5g\nP1,5G,postpaid,129,是\n")
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT 'S' || i AS subscriber_id, '138' || lpad(CAST(i AS VARCHAR), 8, '0') AS msisdn,"
+        " '个人' AS segment, 'postpaid' AS payment_type, DATE '2020-01-01' AS join_date,"
+        f" 'active' AS status, 'P1' AS plan_id FROM range({subscribers}) t(i)) "
+        f"TO '{subs}' (HEADER)"
+    )
+    con.execute(
+        "COPY (SELECT 'S' || (i % {n}) AS subscriber_id, '2024-' || lpad(CAST(i // {n} + 1 AS VARCHAR), 2, '0') AS month,"
+        " round(38 * exp(random() - 0.5), 2) AS arpu, round(random() * 400, 1) AS mou,"
+        " round(random() * 30, 2) AS dou_gb, round(random() * 200, 1) AS onnet_minutes,"
+        " round(random() * 100, 1) AS offnet_minutes, 0 AS overage_fee, 0 AS arrears,"
+        " random() < 0.55 AS used_5g_network, round(random(), 3) AS plan_saturation"
+        " FROM range({rows}) t(i)) TO '{path}' (HEADER)".format(
+            n=subscribers, rows=subscribers * args.months, path=usage
+        )
+    )
+    rows = subscribers * args.months
+    size_mib = usage.stat().st_size / 2**20
+    print(f"file: {rows:,} rows, {size_mib:,.0f} MiB; subscribers: {subscribers:,}")
+
+    import_file(table_name="plans", path=plans)
+    import_file(table_name="subscribers", path=subs)
+
+    started = time.perf_counter()
+    baseline = duckdb.connect(str(work / "baseline.duckdb"))
+    baseline.execute(f"CREATE TABLE usage AS SELECT * FROM read_csv('{usage}', header=true)")
+    baseline_s = time.perf_counter() - started
+    baseline.close()
+
+    started = time.perf_counter()
+    report = import_file(table_name="monthly_usage", path=usage)
+    ours_s = time.perf_counter() - started
+    assert report.loaded == rows, report
+
+    print(
+        f"baseline DuckDB read_csv → table: {baseline_s:6.2f} s  {rows / baseline_s:12,.0f} rows/s"
+    )
+    print(f"quanwang import_file (validated):  {ours_s:6.2f} s  {rows / ours_s:12,.0f} rows/s")
+    print(f"ratio quanwang / baseline: {ours_s / baseline_s:.2f}x (goal ≤ 1.5x)")
+    print(f"peak RSS of this process: {peak_rss_mib():,.0f} MiB (goal < 2048 MiB)")
+    print(f"python {sys.version.split()[0]}, duckdb {duckdb.__version__}, cores {os.cpu_count()}")
+
+
+if __name__ == "__main__":
+    main()
