@@ -45,20 +45,20 @@ def main() -> None:
     plans.write_text("plan_id,name,plan_type,monthly_fee,is_5g\nP1,5G,postpaid,129,是\n")
     con = duckdb.connect()
     con.execute(
-        "COPY (SELECT 'S' || i AS subscriber_id, '138' || lpad(CAST(i AS VARCHAR), 8, '0') AS msisdn,"
-        " '个人' AS segment, 'postpaid' AS payment_type, DATE '2020-01-01' AS join_date,"
-        f" 'active' AS status, 'P1' AS plan_id FROM range({subscribers}) t(i)) "
-        f"TO '{subs}' (HEADER)"
+        "COPY (SELECT 'S' || i AS subscriber_id, "
+        "'138' || lpad(CAST(i AS VARCHAR), 8, '0') AS msisdn, '个人' AS segment, "
+        "'postpaid' AS payment_type, DATE '2020-01-01' AS join_date, 'active' AS status, "
+        f"'P1' AS plan_id FROM range({subscribers}) t(i)) TO '{subs}' (HEADER)"
     )
+    n = subscribers
     con.execute(
-        "COPY (SELECT 'S' || (i % {n}) AS subscriber_id, '2024-' || lpad(CAST(i // {n} + 1 AS VARCHAR), 2, '0') AS month,"
-        " round(38 * exp(random() - 0.5), 2) AS arpu, round(random() * 400, 1) AS mou,"
-        " round(random() * 30, 2) AS dou_gb, round(random() * 200, 1) AS onnet_minutes,"
-        " round(random() * 100, 1) AS offnet_minutes, 0 AS overage_fee, 0 AS arrears,"
-        " random() < 0.55 AS used_5g_network, round(random(), 3) AS plan_saturation"
-        " FROM range({rows}) t(i)) TO '{path}' (HEADER)".format(
-            n=subscribers, rows=subscribers * args.months, path=usage
-        )
+        f"COPY (SELECT 'S' || (i % {n}) AS subscriber_id, "
+        f"'2024-' || lpad(CAST(i // {n} + 1 AS VARCHAR), 2, '0') AS month, "
+        "round(38 * exp(random() - 0.5), 2) AS arpu, round(random() * 400, 1) AS mou, "
+        "round(random() * 30, 2) AS dou_gb, round(random() * 200, 1) AS onnet_minutes, "
+        "round(random() * 100, 1) AS offnet_minutes, 0 AS overage_fee, 0 AS arrears, "
+        "random() < 0.55 AS used_5g_network, round(random(), 3) AS plan_saturation "
+        f"FROM range({n * args.months}) t(i)) TO '{usage}' (HEADER)"
     )
     rows = subscribers * args.months
     size_mib = usage.stat().st_size / 2**20
