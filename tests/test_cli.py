@@ -75,8 +75,8 @@ def test_the_secret_key_is_generated_into_var_once(tmp_path: Path) -> None:
 
 
 def test_the_demo_builds_an_org_tree_and_one_login_per_role(db: None) -> None:
-    call_command("demo", verbosity=0)
-    call_command("demo", verbosity=0)
+    call_command("demo", "--placeholder", verbosity=0)
+    call_command("demo", "--placeholder", verbosity=0)
 
     assert OrgUnit.objects.filter(level="grid").count() == 5
     assert RoleAssignment.objects.count() == len(LOGINS)

@@ -13,12 +13,22 @@ COMMANDS = [
     ("serve", gettext_lazy("Serve the console and run the job worker (http://127.0.0.1:8000)")),
     ("demo", gettext_lazy("Build the demo operator and print its logins")),
     ("worker", gettext_lazy("Run the background job worker (production)")),
-    ("import", gettext_lazy("Import a file, e.g. quanwang import org-units FILE.csv")),
+    ("generate", gettext_lazy("Write a synthetic operator (every table + ground truth)")),
+    ("import", gettext_lazy("Import a file, e.g. quanwang import subscribers FILE.csv")),
+    ("mapping", gettext_lazy("Save or list column mappings for imports")),
     ("migrate", gettext_lazy("Create or upgrade the database tables")),
     ("createsuperuser", gettext_lazy("Create a platform superuser")),
     ("openapi", gettext_lazy("Write or check the committed OpenAPI schema")),
 ]
-NO_DATABASE_COMMANDS = {"help", "openapi", "makemigrations", "makemessages", "compilemessages"}
+NO_DATABASE_COMMANDS = {
+    "help",
+    "openapi",
+    "datamodel",
+    "generate",
+    "makemigrations",
+    "makemessages",
+    "compilemessages",
+}
 
 
 def pick_language(argv: list[str]) -> tuple[str, list[str]]:

@@ -45,8 +45,7 @@ def render_data_model() -> str:
             "|---|---|---|---|---|",
         ]
         lines += [
-            f"| `{c.name}` | {c.zh} | {c.en} | {c.type.value} | {_rule(c)} |"
-            for c in table.columns
+            f"| `{c.name}` | {c.zh} | {c.en} | {c.type.value} | {_rule(c)} |" for c in table.columns
         ]
         lines.append("")
     return "\n".join(lines)

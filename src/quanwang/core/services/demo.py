@@ -64,9 +64,34 @@ EXTRA_STAFF = [
 ]
 
 
+def create_logins(*, logins: list[DemoLogin], units: dict[str, OrgUnit]) -> None:
+    """One login per entry, with its role at its unit and a staff record. Idempotent."""
+    user_model = get_user_model()
+    for index, login in enumerate(logins):
+        user, created = user_model.objects.get_or_create(
+            username=login.username, defaults={"is_staff": login.role is Role.PROVINCE_ADMIN}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        RoleAssignment.objects.get_or_create(
+            user=user, role=login.role, org_unit=units[login.org_code]
+        )
+        if not Staff.objects.filter(user=user).exists():
+            Staff.objects.update_or_create(
+                employee_no=f"DEMO{index:03d}",
+                defaults={
+                    "user": user,
+                    "name": login.name,
+                    "mobile": login.mobile,
+                    "title": login.role.label,
+                    "org_unit": units[login.org_code],
+                },
+            )
+
+
 def build_demo() -> list[DemoLogin]:
     """Create (or bring back) the demo operator. Running it twice changes nothing."""
-    user_model = get_user_model()
     with transaction.atomic():
         units: dict[str, OrgUnit] = {}
         for code, name, name_en, level, parent_code in ORG_TREE:
@@ -81,26 +106,7 @@ def build_demo() -> list[DemoLogin]:
                     "path": f"{parent.path if parent else '/'}{code}/",
                 },
             )
-        for index, login in enumerate(LOGINS):
-            user, created = user_model.objects.get_or_create(
-                username=login.username, defaults={"is_staff": login.role is Role.PROVINCE_ADMIN}
-            )
-            if created:
-                user.set_password(DEMO_PASSWORD)
-                user.save()
-            RoleAssignment.objects.get_or_create(
-                user=user, role=login.role, org_unit=units[login.org_code]
-            )
-            Staff.objects.update_or_create(
-                user=user,
-                defaults={
-                    "employee_no": f"D{index:04d}" if login.username != "multi" else "D0099",
-                    "name": login.name,
-                    "mobile": login.mobile,
-                    "title": login.role.label,
-                    "org_unit": units[login.org_code],
-                },
-            )
+        create_logins(logins=LOGINS, units=units)
         for employee_no, name, mobile, title, org_code in EXTRA_STAFF:
             Staff.objects.update_or_create(
                 employee_no=employee_no,

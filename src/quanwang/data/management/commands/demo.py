@@ -1,0 +1,41 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from quanwang.core.services.demo import DEMO_PASSWORD, build_demo
+from quanwang.data.demo import DemoFailed, build_operator_demo
+
+
+class Command(BaseCommand):
+    help = _(
+        "Build the demo operator: a generated city imported through the importers, "
+        "and one login per role."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--subscribers", type=int, default=100_000)
+        parser.add_argument("--months", type=int, default=12)
+        parser.add_argument("--seed", type=int, default=2024)
+        parser.add_argument(
+            "--placeholder",
+            action="store_true",
+            help=_("Only a small placeholder org tree and logins, no customer data"),
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["placeholder"]:
+            logins = build_demo()
+        else:
+            try:
+                logins = build_operator_demo(
+                    subscribers=options["subscribers"],
+                    months=options["months"],
+                    seed=options["seed"],
+                    say=self.stdout.write,
+                )
+            except DemoFailed as exc:
+                raise CommandError(str(exc)) from exc
+        self.stdout.write(_("Demo logins (password for all: %(pw)s):") % {"pw": DEMO_PASSWORD})
+        for login in logins:
+            self.stdout.write(f"  {login.username:<16} {login.role.label} @ {login.org_code}")

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+
+from quanwang.core.models import OrgUnit, RoleAssignment, Staff
+from quanwang.data.customers import customer_360, search
+from quanwang.data.demo import LOAD_ORDER, build_operator_demo
+from quanwang.data.warehouse import Warehouse
+
+
+def test_the_demo_operator_is_generated_imported_and_usable(db: None) -> None:
+    # Given a small demo city built through the importers
+    logins = build_operator_demo(subscribers=1500, months=2, seed=3)
+
+    # Then every table is loaded, the org tree and staff exist, and each role has a login
+    store = Warehouse()
+    assert all(store.current_file(table) is not None for table in LOAD_ORDER)
+    assert OrgUnit.objects.filter(level="grid").exists()
+    assert Staff.objects.count() > len(logins)
+    assert RoleAssignment.objects.count() == len(logins)
+
+    # And the grid manager finds a customer of their grid in the customer 360
+    grid_manager = get_user_model().objects.get(username="grid_manager")
+    grid = RoleAssignment.objects.get(user=grid_manager).org_unit
+    import duckdb
+
+    subscriber_id = (
+        duckdb.connect()
+        .execute(
+            f"SELECT subscriber_id FROM {store.relation('subscribers')} WHERE grid_id = ? LIMIT 1",
+            [grid.code],
+        )
+        .fetchall()[0][0]
+    )
+    assert [r["subscriber_id"] for r in search(user=grid_manager, query=subscriber_id)] == [
+        subscriber_id
+    ]
+    assert customer_360(user=grid_manager, subscriber_id=subscriber_id)["usage"]
+
+
+def test_building_the_demo_twice_changes_nothing(db: None) -> None:
+    build_operator_demo(subscribers=500, months=1, seed=5)
+    first = Warehouse().count("subscribers"), Staff.objects.count(), OrgUnit.objects.count()
+
+    build_operator_demo(subscribers=500, months=1, seed=5)
+
+    assert (
+        Warehouse().count("subscribers"),
+        Staff.objects.count(),
+        OrgUnit.objects.count(),
+    ) == first
