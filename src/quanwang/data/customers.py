@@ -6,6 +6,7 @@ unless the role may see it and the user gives a reason, which is audited.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,12 +54,34 @@ def customer_scope(user: Any, action: Action = Action.VIEW) -> Scope:
     return Scope(grids=grids, gridless=units.filter(parent__isnull=True).exists())
 
 
+CUSTOMER_TABLES = (
+    "subscribers", "plans", "monthly_usage", "recharges", "complaints", "contacts",
+    "enterprises", "grids",
+)  # fmt: skip
+_connections: dict[tuple[str, ...], duckdb.DuckDBPyConnection] = {}
+_lock = threading.Lock()
+
+
 def _connect(store: Warehouse) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    for table in ("subscribers", "plans", "monthly_usage", "recharges", "complaints",
-                  "contacts", "enterprises", "grids"):  # fmt: skip
-        con.execute(f"CREATE VIEW {table} AS SELECT * FROM {store.relation(table)}")
-    return con
+    """A cursor on a per-process connection whose views name the current table versions.
+
+    Reusing it keeps Parquet metadata cached between requests; a new version of any table
+    gives a new connection, so a reader never mixes versions.
+    """
+    views = {table: store.relation(table) for table in CUSTOMER_TABLES}
+    key = tuple(views.values())
+    with _lock:
+        con = _connections.get(key)
+        if con is None:
+            for old in _connections.values():
+                old.close()
+            _connections.clear()
+            con = duckdb.connect()
+            con.execute("SET enable_object_cache = true")
+            for table, relation in views.items():
+                con.execute(f"CREATE VIEW {table} AS SELECT * FROM {relation}")
+            _connections[key] = con
+        return con.cursor()
 
 
 def _records(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
