@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
@@ -41,6 +39,7 @@ from quanwang.core.services import orgs as org_services
 from quanwang.core.services import staff as staff_services
 from quanwang.core.services import tokens as token_services
 from quanwang.core.services.orgs import units_granting
+from quanwang.core.uploads import store_upload
 
 PAGE_SIZE = 50
 
@@ -298,11 +297,7 @@ def org_import(request: HttpRequest) -> HttpResponse:
     form = OrgImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        target = settings.VAR_DIR / "uploads" / f"{uuid.uuid4().hex}.csv"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as handle:
-            for chunk in upload.chunks():
-                handle.write(chunk)
+        target = store_upload(upload)
         job = job_services.start_job(
             actor=request.user,
             kind=JobKind.IMPORT_ORG_UNITS,

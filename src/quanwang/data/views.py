@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,6 +12,7 @@ from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.forms import ReasonForm
 from quanwang.core.querysets import has_grant
 from quanwang.core.services.orgs import units_granting
+from quanwang.core.uploads import store_upload
 from quanwang.data import customers
 from quanwang.data.forms import TableImportForm
 from quanwang.data.models import ImportMapping
@@ -43,13 +40,7 @@ def table_import(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        target = (
-            Path(settings.VAR_DIR) / "uploads" / f"{uuid.uuid4().hex}{Path(upload.name).suffix}"
-        )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as handle:
-            for chunk in upload.chunks():
-                handle.write(chunk)
+        target = store_upload(upload)
         mapping = form.cleaned_data["mapping"]
         try:
             job = start_import(
