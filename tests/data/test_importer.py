@@ -374,3 +374,30 @@ def test_the_console_import_page_runs_a_job_into_the_warehouse(
     assert response["Location"] == f"/jobs/{job.pk}/"
     assert finished.status == JobStatus.SUCCEEDED
     assert len(_rows("plans")) == 2
+
+
+def test_a_gbk_file_named_as_utf8_is_refused_with_a_clear_message(db: None, tmp_path: Path) -> None:
+    path = _write(tmp_path, "p.csv", "套餐编码,套餐名称\nP1,畅享\n", encoding="gbk")
+
+    with pytest.raises(ImportFailed, match="--encoding gbk"):
+        import_file(table_name="plans", path=path, encoding="utf-8")
+
+
+def test_gbk_bytes_after_the_first_megabyte_are_quarantined_with_the_encoding_hint(
+    db: None, tmp_path: Path
+) -> None:
+    # Given a file that is ASCII for its first megabyte and GBK after it
+    head = (
+        "plan_id,name,plan_type,monthly_fee,is_5g"
+        + "\n"
+        + "".join(f"P{i},plan{i},postpaid,10,true\n" for i in range(40_000))
+    )
+    path = tmp_path / "p.csv"
+    path.write_bytes(head.encode() + "P9,畅享,postpaid,10,true\n".encode("gbk"))
+
+    report = import_file(table_name="plans", path=path)
+
+    rejected = _quarantine(report)
+    assert report.loaded == 40_000
+    assert [(int(r["row"]), r["reason_code"]) for r in rejected] == [(40_002, "encoding")]
+    assert "--encoding gbk" in rejected[0]["reason_en"]

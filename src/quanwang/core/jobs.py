@@ -41,6 +41,11 @@ RESULT_LABELS = {
     "updated": gettext_lazy("Changed"),
     "unchanged": gettext_lazy("Unchanged"),
     "quarantine_file": gettext_lazy("Rejected rows file"),
+    "table": gettext_lazy("Table"),
+    "seconds": gettext_lazy("Seconds"),
+    "version": gettext_lazy("Table version"),
+    "by_reason": gettext_lazy("Quarantined by reason"),
+    "unused_columns": gettext_lazy("Columns not loaded"),
 }
 
 

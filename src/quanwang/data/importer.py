@@ -140,6 +140,11 @@ def reason_text(code: str, column: Column | None, detail: str = "") -> tuple[str
         return f"键与第 {detail} 行重复", f"duplicate key of row {detail}"
     if code == "reference":
         return f"引用的记录不存在（{detail}）", f"refers to a missing record ({detail})"
+    if code == "encoding":
+        return (
+            "不是有效的 UTF-8 文本，请用 --encoding gbk 等指定文件编码",
+            "not valid UTF-8 text; name the file's encoding, e.g. --encoding gbk",
+        )
     if code == "malformed":
         return f"行格式错误：{detail}", f"malformed row: {detail}"
     return code, code
@@ -171,6 +176,11 @@ def import_file(
         except SourceError as exc:
             raise ImportFailed(str(exc)) from exc
         except duckdb.Error as exc:
+            if "unicode" in str(exc).lower():
+                raise ImportFailed(
+                    f"{path.name}: the file is not valid UTF-8 throughout; "
+                    "name its encoding, e.g. --encoding gbk"
+                ) from exc
             raise ImportFailed(f"{path.name}: {str(exc).splitlines()[0]}") from exc
         compiled = _compile(table=table, staged_columns=staged.columns, mapping=mapping, path=path)
         notify("validating", 0, staged.rows)
@@ -283,8 +293,9 @@ def _collect_rejects(
 ) -> list[tuple[int, str, str, str, str, str]]:
     found: list[tuple[int, str, str, str, str, str]] = []
     for row, message in malformed:
-        zh, en = reason_text("malformed", None, message)
-        found.append((row, "", "", "malformed", zh, en))
+        code = "encoding" if "unicode" in message.lower() else "malformed"
+        zh, en = reason_text(code, None, message)
+        found.append((row, "", "", code, zh, en))
     for column in table.columns:
         source = sources.get(column.name)
         value = f"CAST({source.sql} AS VARCHAR)" if source else "NULL"

@@ -94,8 +94,13 @@ def stage(
 
 
 def _header(path: Path, display_name: str) -> list[str]:
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        first = next(csv.reader(handle), None)
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as handle:
+            first = next(csv.reader(handle), None)
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"{display_name}: row 1 is not valid UTF-8; name the encoding, e.g. --encoding gbk"
+        ) from exc
     if not first:
         raise SourceError(f"{display_name}: row 1 (the header) is empty")
     names = [name.strip() for name in first]
