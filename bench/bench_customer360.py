@@ -33,9 +33,10 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--dir", type=Path, help="reuse a generated operator")
+    parser.add_argument("--var", type=Path, help="reuse a var/ whose warehouse is loaded")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-360-"))
-    os.environ["QUANWANG_VAR_DIR"] = str(work / "var")
+    os.environ["QUANWANG_VAR_DIR"] = str(args.var or work / "var")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quanwang.settings")
     django.setup()
     import duckdb
@@ -47,12 +48,12 @@ def main() -> None:
     from quanwang.data.warehouse import Warehouse
 
     out = args.dir or work / "operator"
-    if args.dir is None:
+    if args.var is None and args.dir is None:
         started = time.perf_counter()
         generate(GeneratorConfig(args.subscribers, args.months, seed=2024), out)
         print(f"generate: {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
-    for table in LOAD_ORDER:
+    for table in LOAD_ORDER if args.var is None else ():
         report = import_file(table_name=table, path=out / f"{table}.parquet")
         print(f"  import {table:<20} {report.loaded:>12,} rows {report.seconds:>7.1f} s")
     print(f"import, all tables: {time.perf_counter() - started:.1f} s")

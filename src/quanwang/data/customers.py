@@ -178,11 +178,11 @@ def customer_360(
     )
     circle = _records(
         con,
+        "WITH mine AS MATERIALIZED (SELECT * FROM contacts WHERE subscriber_id = ?) "
         "SELECT peer_operator, count(DISTINCT peer_hash) AS peers, sum(calls) AS calls, "
-        "round(sum(minutes), 1) AS minutes FROM contacts WHERE subscriber_id = ? AND month = "
-        "(SELECT max(month) FROM contacts WHERE subscriber_id = ?) "
+        "round(sum(minutes), 1) AS minutes FROM mine WHERE month = (SELECT max(month) FROM mine) "
         "GROUP BY 1 ORDER BY minutes DESC",
-        [subscriber_id, subscriber_id],
+        [subscriber_id],
     )
     return {
         "profile": profile,
