@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from quanwang.data.schema import TABLES, Column, ColumnType, LoadMode, Table
 from quanwang.data.sources import SourceError, stage
 from quanwang.data.warehouse import Warehouse, quote, scalar_int, sql_literal
 
-Progress = Callable[[str, int, int | None], None]
+Progress = Callable[["Stage", int, int | None], None]
 
 TRUE_WORDS = ("1", "true", "t", "yes", "y", "是", "√", "on")
 FALSE_WORDS = ("0", "false", "f", "no", "n", "否", "×", "off")
@@ -36,6 +37,26 @@ TYPE_NAMES = {
     ColumnType.DATE: ("日期", "a date (2024-01-05, 2024/1/5, 20240105 or an Excel serial)"),
     ColumnType.BOOL: ("是/否", "yes/no"),
 }
+
+
+class Reject(StrEnum):
+    """Why a value or row was set aside; the code in the quarantine file's reason_code."""
+
+    REQUIRED = "required"
+    TYPE = "type"
+    CHOICE = "choice"
+    RANGE = "range"
+    FUTURE = "future"
+    DUPLICATE = "duplicate"
+    REFERENCE = "reference"
+    ENCODING = "encoding"
+    MALFORMED = "malformed"
+
+
+class Stage(StrEnum):
+    READING = "reading"
+    VALIDATING = "validating"
+    WRITING = "writing"
 
 
 class ImportFailed(Exception):
@@ -103,51 +124,51 @@ def _error(column: Column, v: str, typed: str) -> str:
     """SQL naming the first rule this value breaks (a reason code), or NULL."""
     checks = []
     if column.required:
-        checks.append(f"WHEN {v} IS NULL THEN 'required'")
-    checks.append(f"WHEN {v} IS NOT NULL AND {typed} IS NULL THEN 'type'")
+        checks.append(f"WHEN {v} IS NULL THEN '{Reject.REQUIRED}'")
+    checks.append(f"WHEN {v} IS NOT NULL AND {typed} IS NULL THEN '{Reject.TYPE}'")
     if column.choices:
         allowed = ", ".join(sql_literal(c) for c in column.choices)
         checks.append(
-            f"WHEN {typed} IS NOT NULL AND CAST({typed} AS VARCHAR) NOT IN ({allowed}) THEN 'choice'"
+            f"WHEN {typed} IS NOT NULL AND CAST({typed} AS VARCHAR) NOT IN ({allowed}) THEN '{Reject.CHOICE}'"
         )
     if column.minimum is not None:
-        checks.append(f"WHEN {typed} < {column.minimum} THEN 'range'")
+        checks.append(f"WHEN {typed} < {column.minimum} THEN '{Reject.RANGE}'")
     if column.maximum is not None:
-        checks.append(f"WHEN {typed} > {column.maximum} THEN 'range'")
+        checks.append(f"WHEN {typed} > {column.maximum} THEN '{Reject.RANGE}'")
     if column.not_future:
-        checks.append(f"WHEN {typed} > current_date THEN 'future'")
+        checks.append(f"WHEN {typed} > current_date THEN '{Reject.FUTURE}'")
     return "(CASE " + " ".join(checks) + " END)"
 
 
-def reason_text(code: str, column: Column | None, detail: str = "") -> tuple[str, str]:
+def reason_text(code: Reject, column: Column | None, detail: str = "") -> tuple[str, str]:
     """The reason for a rejected value, in Chinese and English."""
-    if code == "required":
+    if code is Reject.REQUIRED:
         return "必填字段为空", "required value is empty"
-    if code == "type" and column is not None:
+    if code is Reject.TYPE and column is not None:
         zh, en = TYPE_NAMES[column.type]
         return f"不是有效的{zh}", f"not {en}"
-    if code == "choice" and column is not None:
+    if code is Reject.CHOICE and column is not None:
         allowed = "/".join(column.choices)
         return f"不在允许值内（{allowed}）", f"not one of {allowed}"
-    if code == "range" and column is not None:
+    if code is Reject.RANGE and column is not None:
         return (
             f"超出范围 [{column.minimum}, {column.maximum}]",
             f"out of range [{column.minimum}, {column.maximum}]",
         )
-    if code == "future":
+    if code is Reject.FUTURE:
         return "日期晚于今天", "date is in the future"
-    if code == "duplicate":
+    if code is Reject.DUPLICATE:
         return f"键与第 {detail} 行重复", f"duplicate key of row {detail}"
-    if code == "reference":
+    if code is Reject.REFERENCE:
         return f"引用的记录不存在（{detail}）", f"refers to a missing record ({detail})"
-    if code == "encoding":
+    if code is Reject.ENCODING:
         return (
             "不是有效的 UTF-8 文本，请用 --encoding gbk 等指定文件编码",
             "not valid UTF-8 text; name the file's encoding, e.g. --encoding gbk",
         )
-    if code == "malformed":
+    if code is Reject.MALFORMED:
         return f"行格式错误：{detail}", f"malformed row: {detail}"
-    return code, code
+    return str(code), str(code)
 
 
 def import_file(
@@ -170,7 +191,7 @@ def import_file(
         con = duckdb.connect()
         con.execute(f"SET temp_directory = {sql_literal(str(work_dir / 'spill'))}")
         con.execute(f"SET memory_limit = '{settings.QUANWANG_IMPORT_MEMORY}'")
-        notify("reading", 0, None)
+        notify(Stage.READING, 0, None)
         try:
             staged = stage(con=con, path=path, encoding=encoding, work_dir=work_dir)
         except SourceError as exc:
@@ -183,13 +204,13 @@ def import_file(
                 ) from exc
             raise ImportFailed(f"{path.name}: {str(exc).splitlines()[0]}") from exc
         compiled = _compile(table=table, staged_columns=staged.columns, mapping=mapping, path=path)
-        notify("validating", 0, staged.rows)
+        notify(Stage.VALIDATING, 0, staged.rows)
         with store.lock(table.name):
             _validate(con=con, table=table, sources=compiled.sources, store=store)
             rejects = _collect_rejects(
                 con=con, table=table, sources=compiled.sources, malformed=staged.malformed
             )
-            notify("writing", staged.rows, staged.rows)
+            notify(Stage.WRITING, staged.rows, staged.rows)
             loaded = scalar_int(con, "SELECT count(*) FROM good")
             version = store.commit(con=con, table=table, select_sql=_merged(table, store))
         by_reason: dict[str, int] = {}
@@ -293,7 +314,7 @@ def _collect_rejects(
 ) -> list[tuple[int, str, str, str, str, str]]:
     found: list[tuple[int, str, str, str, str, str]] = []
     for row, message in malformed:
-        code = "encoding" if "unicode" in message.lower() else "malformed"
+        code = Reject.ENCODING if "unicode" in message.lower() else Reject.MALFORMED
         zh, en = reason_text(code, None, message)
         found.append((row, "", "", code, zh, en))
     for column in table.columns:
@@ -304,7 +325,7 @@ def _collect_rejects(
             f"JOIN raw USING (_row) WHERE c.{quote('_e_' + column.name)} IS NOT NULL"
         ).fetchall()
         for row, value, code in rows:
-            zh, en = reason_text(code, column)
+            zh, en = reason_text(Reject(code), column)
             found.append((int(row), column.name, value or "", code, zh, en))
     key_name = "+".join(table.key)
     key_values = " || '|' || ".join(
@@ -313,8 +334,8 @@ def _collect_rejects(
     for row, first, value in con.sql(
         f"SELECT d._row, d.first_row, {key_values} FROM duplicates d JOIN checked c USING (_row)"
     ).fetchall():
-        zh, en = reason_text("duplicate", None, str(first))
-        found.append((int(row), key_name, value, "duplicate", zh, en))
+        zh, en = reason_text(Reject.DUPLICATE, None, str(first))
+        found.append((int(row), key_name, value, Reject.DUPLICATE, zh, en))
     for column in table.columns:
         if column.references is None:
             continue
@@ -322,8 +343,8 @@ def _collect_rejects(
             f"SELECT r._row, CAST(c.{quote(column.name)} AS VARCHAR) FROM "
             f"{quote('_ref_' + column.name)} r JOIN checked c USING (_row)"
         ).fetchall():
-            zh, en = reason_text("reference", None, ".".join(column.references))
-            found.append((int(row), column.name, value or "", "reference", zh, en))
+            zh, en = reason_text(Reject.REFERENCE, None, ".".join(column.references))
+            found.append((int(row), column.name, value or "", Reject.REFERENCE, zh, en))
     found.sort(key=lambda r: (r[0], r[1]))
     return found
 

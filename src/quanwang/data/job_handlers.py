@@ -9,13 +9,13 @@ from django.utils.translation import gettext_lazy as _
 
 from quanwang.core.choices import JobKind
 from quanwang.core.jobs import JobContext, register
-from quanwang.data.importer import import_file
+from quanwang.data.importer import Stage, import_file
 from quanwang.data.services import mapping_spec
 
 STAGES = {
-    "reading": _("Reading"),
-    "validating": _("Validating"),
-    "writing": _("Writing"),
+    Stage.READING: _("Reading"),
+    Stage.VALIDATING: _("Validating"),
+    Stage.WRITING: _("Writing"),
 }
 
 
@@ -32,7 +32,7 @@ def import_table(
     """Import one file into a canonical warehouse table; bad rows are quarantined."""
     spec = mapping_spec(actor=ctx.job.created_by, name=mapping) if mapping else None
 
-    def report(stage: str, done: int, total: int | None) -> None:
+    def report(stage: Stage, done: int, total: int | None) -> None:
         ctx.progress(done=done, total=total, stage=str(STAGES.get(stage, stage)))
 
     result = import_file(
