@@ -204,6 +204,9 @@ def import_file(
                 ) from exc
             raise ImportFailed(f"{path.name}: {str(exc).splitlines()[0]}") from exc
         compiled = _compile(table=table, staged_columns=staged.columns, mapping=mapping, path=path)
+        # Row numbers are fixed now (rowid of the staged table); letting DuckDB reorder from
+        # here on is what allows its aggregates and joins to spill within the memory limit.
+        con.execute("SET preserve_insertion_order = false")
         notify(Stage.VALIDATING, 0, staged.rows)
         with store.lock(table.name):
             _validate(con=con, table=table, sources=compiled.sources, store=store)
