@@ -17,7 +17,7 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from quanwang.core.choices import AuditAction, JobKind, JobStatus, Role
+from quanwang.core.choices import AuditAction, AuditTarget, JobKind, JobStatus, Role
 from quanwang.core.jobs import quarantine_path
 from quanwang.core.models import ApiToken, AuditRecord, Job, OrgUnit, RoleAssignment, Staff
 from quanwang.core.services.tokens import create_token
@@ -74,7 +74,7 @@ class Foreign:
             actor=self.owner,
             actor_username=self.owner.username,
             action=AuditAction.VIEW_PII,
-            target_type="staff",
+            target_type=AuditTarget.STAFF,
             target_id=str(self.staff.pk),
             target_repr=f"{FOREIGN_MARK}-audit",
             org_unit=tree.county_b,

@@ -71,6 +71,11 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", _("Exported records")
 
 
+class AuditTarget(models.TextChoices):
+    STAFF = "staff", _("Staff member")
+    SUBSCRIBER = "subscriber", _("Subscriber")
+
+
 class JobKind(models.TextChoices):
     IMPORT_ORG_UNITS = "import_org_units", _("Import org units")
     IMPORT_TABLE = "import_table", _("Import a data table")

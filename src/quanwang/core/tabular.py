@@ -36,12 +36,11 @@ class RowError:
 
 def detect_encoding(path: Path) -> str:
     """UTF-8 when the first megabyte decodes as UTF-8, else GB18030 (a superset of GBK)."""
-    head = path.read_bytes()[:SNIFF_BYTES] if path.stat().st_size <= SNIFF_BYTES else b""
-    if not head:
-        with path.open("rb") as handle:
-            head = handle.read(SNIFF_BYTES)
-            # Do not judge a multi-byte character cut in half at the boundary.
-            head = head[: max(1, len(head) - 4)]
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES + 1)
+    if len(head) > SNIFF_BYTES:
+        # Do not judge a multi-byte character cut in half at the boundary.
+        head = head[: SNIFF_BYTES - 4]
     try:
         head.decode("utf-8")
     except UnicodeDecodeError:

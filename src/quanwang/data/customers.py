@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 from django.db.models import Q
 
-from quanwang.core.choices import Action, AuditAction, OrgLevel, PiiKind, Resource
+from quanwang.core.choices import Action, AuditAction, AuditTarget, OrgLevel, PiiKind, Resource
 from quanwang.core.errors import NotFound
 from quanwang.core.masking import mask
 from quanwang.core.models import OrgUnit
@@ -221,7 +221,7 @@ def reveal(
         actor=user,
         action=AuditAction.VIEW_PII,
         target=None,
-        target_type="subscriber",
+        target_type=AuditTarget.SUBSCRIBER,
         target_repr=f"{subscriber_id} {mask(row['msisdn'], PiiKind.MSISDN)}",
         org_unit=unit,
         reason=reason,

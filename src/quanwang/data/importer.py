@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 from django.conf import settings
 
-from quanwang.data.mapping import ColumnSource, compile_mapping
+from quanwang.data.mapping import ColumnSource, CompiledMapping, MappingError, compile_mapping
 from quanwang.data.schema import TABLES, Column, ColumnType, LoadMode, Table
 from quanwang.data.sources import SourceError, stage
 from quanwang.data.warehouse import Warehouse, quote, scalar_int, sql_literal
@@ -243,9 +243,7 @@ def import_file(
 
 def _compile(
     *, table: Table, staged_columns: list[str], mapping: dict[str, Any] | None, path: Path
-) -> Any:
-    from quanwang.data.mapping import MappingError
-
+) -> CompiledMapping:
     try:
         compiled = compile_mapping(table=table, source_columns=staged_columns, spec=mapping)
     except MappingError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,8 +64,8 @@ def _xlsx_to_csv(path: Path, target: Path) -> None:
 def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat()[:10] if len(value.isoformat()) >= 10 else value.isoformat()
+    if isinstance(value, datetime.date):  # a datetime is a date too; keep the day only
+        return value.isoformat()[:10]
     return str(value)
 
 

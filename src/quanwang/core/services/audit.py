@@ -7,7 +7,7 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext as _
 
-from quanwang.core.choices import AuditAction
+from quanwang.core.choices import AuditAction, AuditTarget
 from quanwang.core.errors import ServiceError
 from quanwang.core.models import AuditRecord, OrgUnit
 
@@ -31,7 +31,7 @@ def record(
     actor: Any,
     action: AuditAction,
     target: models.Model | None,
-    target_type: str,
+    target_type: AuditTarget,
     target_repr: str,
     org_unit: OrgUnit,
     reason: str,

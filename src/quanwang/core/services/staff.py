@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from quanwang.core.choices import Action, AuditAction, PiiKind
+from quanwang.core.choices import Action, AuditAction, AuditTarget, PiiKind
 from quanwang.core.errors import NotFound
 from quanwang.core.masking import mask
 from quanwang.core.models import OrgUnit, Staff
@@ -38,7 +38,7 @@ def reveal_mobile(*, actor: Any, staff_id: int, reason: str, ip_address: str | N
             actor=actor,
             action=AuditAction.VIEW_PII,
             target=staff,
-            target_type="staff",
+            target_type=AuditTarget.STAFF,
             target_repr=f"{staff.employee_no} {mask(staff.mobile, PiiKind.MSISDN)}",
             org_unit=staff.org_unit,
             reason=reason,
@@ -89,7 +89,7 @@ def export_csv(
         actor=actor,
         action=AuditAction.EXPORT_PII if full else AuditAction.EXPORT,
         target=None,
-        target_type="staff",
+        target_type=AuditTarget.STAFF,
         target_repr=f"{len(rows)} staff",
         org_unit=scope_unit,
         reason=reason,
