@@ -6,7 +6,7 @@ QW := $(BIN)/quanwang
 STAMP := $(VENV)/.installed
 
 .PHONY: run install migrate demo serve test test-sqlite test-postgres check lint format typecheck \
-	migrations-check openapi openapi-check datamodel-check messages browser clean
+	migrations-check openapi openapi-check datamodel-check messages browser spark clean
 
 run: migrate demo serve
 
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The optional Spark engine (pyspark; needs Java 17+): the engine-parity test runs with it.
+spark: install
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 
 migrate: install
 	$(QW) migrate --no-input -v 0

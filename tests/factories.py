@@ -98,3 +98,22 @@ def warehouse_customers(tree: Tree, directory: Any) -> dict[str, str]:
         path.write_text(text, encoding="utf-8")
         import_file(table_name=table, path=path)
     return {tree.grid_a.code: "SA1", tree.grid_b.code: "SB1"}
+
+
+def canonical_files(directory: Any, **tables: list[dict[str, Any]]) -> dict[str, Any]:
+    """Parquet files of canonical tables in their exact shape; columns not given are NULL."""
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from quanwang.data.arrow import table_schema
+
+    files = {}
+    for name, records in tables.items():
+        schema = table_schema(name)
+        columns = {f.name: [r.get(f.name) for r in records] for f in schema}
+        path = Path(directory) / f"{name}.parquet"
+        pq.write_table(pa.Table.from_pydict(columns, schema=schema), path)
+        files[name] = path
+    return files

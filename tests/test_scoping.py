@@ -139,6 +139,7 @@ ROUTE_OBJECTS = {
     "core:job-cancel": "core.job",
     "core:job-retry": "core.job",
     "core:token-revoke": "core.apitoken",
+    "data:mapping-edit": "data.importmapping",
     "data:customer-detail": "warehouse.subscriber",
     "data:customer-reveal": "warehouse.subscriber",
     "api:get_org_unit": "core.orgunit",

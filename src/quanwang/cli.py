@@ -16,6 +16,12 @@ COMMANDS = [
     ("generate", gettext_lazy("Write a synthetic operator (every table + ground truth)")),
     ("import", gettext_lazy("Import a file, e.g. quanwang import subscribers FILE.csv")),
     ("mapping", gettext_lazy("Save or list column mappings for imports")),
+    (
+        "run-pipeline",
+        gettext_lazy(
+            "Build the customer wide table, e.g. quanwang run-pipeline --snapshot 2024-06"
+        ),
+    ),
     ("migrate", gettext_lazy("Create or upgrade the database tables")),
     ("createsuperuser", gettext_lazy("Create a platform superuser")),
     ("openapi", gettext_lazy("Write or check the committed OpenAPI schema")),

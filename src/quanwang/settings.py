@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "ninja",
     "quanwang.core",
     "quanwang.data",
+    "quanwang.insight",
     "quanwang.web",
 ]
 
@@ -132,6 +133,9 @@ TASKS = {
 }
 
 QUANWANG_IMPORT_MEMORY = os.environ.get("QUANWANG_IMPORT_MEMORY", "1GB")
+QUANWANG_PIPELINE_MEMORY = os.environ.get("QUANWANG_PIPELINE_MEMORY", "4GB")
+# Versions of each warehouse table kept on disk, the current one included (at least 1).
+QUANWANG_WAREHOUSE_KEEP = max(1, int(os.environ.get("QUANWANG_WAREHOUSE_KEEP", "3")))
 QUANWANG_API_TOKEN_DAYS = int(os.environ.get("QUANWANG_API_TOKEN_DAYS", "90"))
 
 LOGGING = {

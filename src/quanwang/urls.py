@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("quanwang.core.urls")),
     path("", include("quanwang.data.urls")),
+    path("", include("quanwang.insight.urls")),
     path("", include("quanwang.web.urls")),
 ]

@@ -300,3 +300,30 @@ def test_five_wrong_passwords_lock_the_login_even_for_the_right_one(
     assert page.locator("main h1").inner_text() == locked_heading
     page.goto("/")
     assert "/login/" in page.url
+
+
+@pytest.mark.browser
+def test_customer_360_is_found_by_search_and_draws_its_usage_chart(
+    page: Any, log_in: Any, tree: factories.Tree, tmp_path: Path
+) -> None:
+    # given a grid manager whose grid holds a subscriber with two months of usage
+    ids = factories.warehouse_customers(tree, tmp_path)
+    manager = factories.user(role=Role.GRID_MANAGER, at=tree.grid_a)
+    log_in(manager)
+
+    # when they search for the subscriber and open the result
+    page.goto("/customers/")
+    page.fill("input[name=q]", ids[tree.grid_a.code])
+    page.click("form.filters button[type=submit]")
+    page.click(f"main table a:has-text('{ids[tree.grid_a.code]}')")
+
+    # then the 360 page shows the masked number, the call circle and a drawn chart
+    page.wait_for_selector("#usage-chart canvas", timeout=TIMEOUT_MS)
+    heading = page.locator("main h1").inner_text()
+    assert "138****0001" in heading
+    assert "13812340001" not in page.content()
+    assert "移动" in page.locator("main table").first.inner_text()
+
+    # and a subscriber of another grid is not found at all
+    page.goto(f"/customers/?q={ids[tree.grid_b.code]}")
+    assert "FOREIGNMARK" not in page.content()

@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.management import call_command
 
+from quanwang.data.arrow import table_schema
 from quanwang.data.generator import GeneratorConfig, generate, msisdn_hash
-from quanwang.data.generator._arrow import table_schema
 from quanwang.data.schema import TABLES
 
 SUBSCRIBERS, MONTHS, SEED = 20_000, 6, 20240101

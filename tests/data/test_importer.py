@@ -376,6 +376,28 @@ def test_the_console_import_page_runs_a_job_into_the_warehouse(
     assert len(_rows("plans")) == 2
 
 
+def test_the_job_page_names_quarantine_reasons_in_words(
+    tree: Any, client: Any, tmp_path: Path
+) -> None:
+    # Given a finished import job in which one plan had a negative fee
+    from quanwang.core.choices import Role
+    from quanwang.core.jobs import execute_job
+    from quanwang.core.models import Job
+    from tests import factories
+
+    client.force_login(factories.user(role=Role.CITY_MARKETER, at=tree.city_a))
+    upload = _write(tmp_path, "plans.csv", PLANS + "P3,坏套餐,prepaid,-5,1,1,否\n")
+    with upload.open("rb") as handle:
+        client.post("/data/import/", {"table": "plans", "file": handle})
+    execute_job(job_id=Job.objects.get().pk)
+
+    # When the job page is opened in English
+    page = client.get(f"/jobs/{Job.objects.get().pk}/", HTTP_ACCEPT_LANGUAGE="en")
+
+    # Then the reason reads as words with its count, not as a code
+    assert "Out of range: 1" in page.content.decode()
+
+
 def test_a_gbk_file_named_as_utf8_is_refused_with_a_clear_message(db: None, tmp_path: Path) -> None:
     path = _write(tmp_path, "p.csv", "套餐编码,套餐名称\nP1,畅享\n", encoding="gbk")
 
@@ -401,3 +423,68 @@ def test_gbk_bytes_after_the_first_megabyte_are_quarantined_with_the_encoding_hi
     assert report.loaded == 40_000
     assert [(int(r["row"]), r["reason_code"]) for r in rejected] == [(40_002, "encoding")]
     assert "--encoding gbk" in rejected[0]["reason_en"]
+
+
+def test_rows_after_a_malformed_line_keep_their_own_row_numbers(
+    plans: None, tmp_path: Path
+) -> None:
+    # Given a malformed row between a subscriber and its duplicate
+    text = (
+        SUBSCRIBER_HEADER
+        + "S1,13800000001,个人,postpaid,2020-01-05,active,P1,\n"  # row 2
+        + "S2,13800000002,个人,postpaid,2020-01-05,active,P1,,extra,extra\n"  # row 3
+        + "S1,13800000003,个人,postpaid,2020-01-05,active,P1,\n"  # row 4
+        + "S4,13800000004,个人,postpaid,2020-01-05,active,PX,\n"  # row 5
+    )
+
+    # When it is imported
+    report = import_file(table_name="subscribers", path=_write(tmp_path, "s.csv", text))
+
+    # Then each reject names the row it is on in the file, and the duplicate names row 2
+    rejected = {(int(r["row"]), r["reason_code"], r["reason_en"]) for r in _quarantine(report)}
+    assert {(row, code) for row, code, _en in rejected} == {
+        (3, "malformed"),
+        (4, "duplicate"),
+        (5, "reference"),
+    }
+    assert (4, "duplicate", "duplicate key of row 2") in rejected
+
+
+def test_duplicates_are_found_when_the_check_is_split_by_key(
+    plans: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a duplicate check that may only group two rows at a time
+    monkeypatch.setattr("quanwang.data.importer.DUPLICATE_CHECK_ROWS", 2)
+    lines = [f"S{i},1380000{i:04d},个人,postpaid,2020-01-05,active,P1,\n" for i in range(20)]
+    lines += ["S3,13811110003,个人,postpaid,2020-01-05,active,P1,\n"]  # row 22
+    lines += ["S17,13811110017,个人,postpaid,2020-01-05,active,P1,\n"]  # row 23
+
+    # When a file with two duplicates is imported
+    report = import_file(
+        table_name="subscribers", path=_write(tmp_path, "s.csv", SUBSCRIBER_HEADER + "".join(lines))
+    )
+
+    # Then both are found, each naming its first occurrence
+    rejected = {(int(r["row"]), r["reason_en"]) for r in _quarantine(report)}
+    assert rejected == {(22, "duplicate key of row 5"), (23, "duplicate key of row 19")}
+    assert report.loaded == 20
+
+
+def test_a_large_file_is_checked_in_a_scratch_database_with_the_same_result(
+    plans: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given every file counts as large, so the checks run in a database file on disk
+    monkeypatch.setattr("quanwang.data.importer.IN_MEMORY_SOURCE_BYTES", 0)
+    monkeypatch.setattr("quanwang.data.importer.DUPLICATE_CHECK_ROWS", 1)
+    text = (
+        SUBSCRIBER_HEADER
+        + "S1,13800000001,个人,postpaid,2020-01-05,active,P1,\n"
+        + "S1,13800000002,个人,postpaid,2020-01-05,active,P1,\n"
+        + "S3,13800000003,法人,postpaid,2020-01-05,active,P1,\n"
+    )
+
+    report = import_file(table_name="subscribers", path=_write(tmp_path, "s.csv", text))
+
+    rejected = {(int(r["row"]), r["reason_code"]) for r in _quarantine(report)}
+    assert rejected == {(3, "duplicate"), (4, "choice")}
+    assert [row[0] for row in _rows("subscribers")] == ["S1"]

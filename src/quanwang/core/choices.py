@@ -40,6 +40,7 @@ class Resource(models.TextChoices):
     API_TOKEN = "api_token", _("API token")
     IMPORT_MAPPING = "import_mapping", _("Import mapping")
     CUSTOMER = "customer", _("Customer")
+    INSIGHT = "insight", _("Customer insight")
 
 
 class Action(models.TextChoices):
@@ -79,6 +80,7 @@ class AuditTarget(models.TextChoices):
 class JobKind(models.TextChoices):
     IMPORT_ORG_UNITS = "import_org_units", _("Import org units")
     IMPORT_TABLE = "import_table", _("Import a data table")
+    RUN_PIPELINE = "run_pipeline", _("Build the customer wide table")
 
 
 class JobStatus(models.TextChoices):

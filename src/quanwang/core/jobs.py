@@ -49,6 +49,21 @@ RESULT_LABELS = {
 }
 
 
+# Labels for the codes inside a result value, by result key (e.g. by_reason → reject codes);
+# apps add theirs next to the handler that produces them.
+RESULT_CODE_LABELS: dict[str, dict[str, Any]] = {}
+
+
+def result_display(key: str, value: Any) -> str:
+    """A result value as text for people: codes by their label, lists joined."""
+    if isinstance(value, dict):
+        labels = RESULT_CODE_LABELS.get(key, {})
+        return "; ".join(f"{labels.get(code, code)}: {count}" for code, count in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
 def quarantine_path(name: str) -> Path:
     """Where a job's rejected rows are kept (under var/, never under the web root)."""
     return Path(settings.VAR_DIR) / "quarantine" / Path(name).name

@@ -19,6 +19,9 @@ _OWN_JOBS = {Action.VIEW: OWN, Action.ADD: OWN, Action.CHANGE: OWN}
 _CONTACT_STAFF = {Action.VIEW: S, Action.VIEW_PII: S}
 _CUSTOMERS = {Action.VIEW: S, Action.VIEW_PII: S}
 _MAPPINGS = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S}
+# Snapshots cover the whole operator; what a user reads of them is narrowed to their grids.
+# ADD runs the pipeline.
+_INSIGHT_RUN = {Action.VIEW: S, Action.ADD: S}
 
 GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
     Role.PROVINCE_ADMIN: {
@@ -41,6 +44,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.AUDIT_RECORD: _READ,
         Resource.IMPORT_MAPPING: _MAPPINGS,
         Resource.CUSTOMER: _CUSTOMERS,
+        Resource.INSIGHT: _INSIGHT_RUN,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.CITY_MARKETER: {
@@ -50,6 +54,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.JOB: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
         Resource.IMPORT_MAPPING: _MAPPINGS,
         Resource.CUSTOMER: _READ,
+        Resource.INSIGHT: _INSIGHT_RUN,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.COUNTY_MANAGER: {
@@ -59,6 +64,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.JOB: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
         Resource.IMPORT_MAPPING: _MAPPINGS,
         Resource.CUSTOMER: _CUSTOMERS,
+        Resource.INSIGHT: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.GRID_MANAGER: {
@@ -66,6 +72,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.STAFF: _CONTACT_STAFF,
         Resource.JOB: _OWN_JOBS,
         Resource.CUSTOMER: _CUSTOMERS,
+        Resource.INSIGHT: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.ACCOUNT_MANAGER: {
@@ -73,6 +80,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.STAFF: _CONTACT_STAFF,
         Resource.JOB: _OWN_JOBS,
         Resource.CUSTOMER: _CUSTOMERS,
+        Resource.INSIGHT: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.CHANNEL_MANAGER: {
@@ -80,6 +88,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.STAFF: _CONTACT_STAFF,
         Resource.JOB: _OWN_JOBS,
         Resource.CUSTOMER: _READ,
+        Resource.INSIGHT: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     # An agency sees only the work assigned to it and never personal data.
@@ -95,6 +104,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.AUDIT_RECORD: _READ,
         Resource.IMPORT_MAPPING: _READ,
         Resource.CUSTOMER: _READ,
+        Resource.INSIGHT: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
 }

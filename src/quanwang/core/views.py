@@ -30,7 +30,7 @@ from quanwang.core.forms import (
     ReasonForm,
     TokenForm,
 )
-from quanwang.core.jobs import RESULT_LABELS, quarantine_path
+from quanwang.core.jobs import RESULT_LABELS, quarantine_path, result_display
 from quanwang.core.masking import mask
 from quanwang.core.models import ApiToken, AuditRecord, Job, OrgUnit, Staff
 from quanwang.core.querysets import has_grant
@@ -232,7 +232,7 @@ def _job_context(request: HttpRequest, pk: int) -> dict[str, Any]:
     can_change = Job.objects.restrict(request.user, Action.CHANGE).filter(pk=pk).exists()
     result = job.result or {}
     result_items = [
-        (RESULT_LABELS.get(key, key), value)
+        (RESULT_LABELS.get(key, key), result_display(key, value))
         for key, value in result.items()
         if key not in {"errors", "quarantine_file"}
     ]

@@ -46,10 +46,12 @@ class Scope:
         return ("(" + " OR ".join(parts) + ")") if parts else "false", params
 
 
-def customer_scope(user: Any, action: Action = Action.VIEW) -> Scope:
+def customer_scope(
+    user: Any, action: Action = Action.VIEW, resource: Resource = Resource.CUSTOMER
+) -> Scope:
     if getattr(user, "is_superuser", False):
         return Scope(grids=None, gridless=True)
-    units = units_granting(user=user, resource=Resource.CUSTOMER, action=action)
+    units = units_granting(user=user, resource=resource, action=action)
     grids = tuple(units.filter(level=OrgLevel.GRID).values_list("code", flat=True))
     return Scope(grids=grids, gridless=units.filter(parent__isnull=True).exists())
 

@@ -50,3 +50,36 @@ class TableImportForm(forms.Form):
         if mapping is not None and mapping.table != data.get("table"):
             self.add_error("mapping", _("This mapping is for another table."))
         return data
+
+
+MAPPING_EXAMPLE = """{"columns": {
+  "subscriber_id": {"from": "customerID"},
+  "status": {"from": "Churn", "map": {"Yes": "churned", "No": "active"}},
+  "payment_type": {"const": "postpaid"}
+}}"""
+
+
+class MappingForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    table = forms.ChoiceField(
+        label=_("Table"), choices=[(t.name, f"{t.zh} · {t.en}") for t in TABLES.values()]
+    )
+    spec = forms.JSONField(
+        label=_("Mapping (JSON)"),
+        widget=forms.Textarea(attrs={"rows": 14, "class": "code", "placeholder": MAPPING_EXAMPLE}),
+        help_text=_(
+            "For each table column: from (a file column, optionally with map of values and "
+            "unit yuan/fen), const (a fixed value) or expr (an expression over file columns)."
+        ),
+    )
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if editing:
+            self.fields["name"].disabled = True
+
+    def clean_name(self) -> str:
+        name = str(self.cleaned_data["name"]).strip()
+        if not self.fields["name"].disabled and ImportMapping.objects.filter(name=name).exists():
+            raise forms.ValidationError(_("A mapping with this name exists; edit it instead."))
+        return name

@@ -8,8 +8,8 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from quanwang.core.choices import JobKind
-from quanwang.core.jobs import JobContext, register
-from quanwang.data.importer import Stage, import_file
+from quanwang.core.jobs import RESULT_CODE_LABELS, JobContext, register
+from quanwang.data.importer import REJECT_LABELS, Stage, import_file
 from quanwang.data.services import mapping_spec
 
 STAGES = {
@@ -17,6 +17,9 @@ STAGES = {
     Stage.VALIDATING: _("Validating"),
     Stage.WRITING: _("Writing"),
 }
+
+
+RESULT_CODE_LABELS["by_reason"] = {str(code): label for code, label in REJECT_LABELS.items()}
 
 
 @register(JobKind.IMPORT_TABLE)

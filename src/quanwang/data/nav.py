@@ -8,4 +8,5 @@ from quanwang.core.navigation import Capability, NavItem
 ITEMS = [
     NavItem(Capability.ANALYSE, _("Customer 360"), "data:customer-search", Resource.CUSTOMER),
     NavItem(Capability.SUPPORT, _("Data import"), "data:table-import", Resource.IMPORT_MAPPING),
+    NavItem(Capability.SUPPORT, _("Column mappings"), "data:mapping-list", Resource.IMPORT_MAPPING),
 ]

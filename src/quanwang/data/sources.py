@@ -1,8 +1,9 @@
-"""Turning an operator's file into a DuckDB staging table of text columns, whatever its format.
+"""Reading an operator's file as rows of text columns in file order, whatever its format.
 
 CSV (UTF-8 with or without BOM, GBK/GB18030 transcoded in a stream), XLSX (streamed with
-calamine) and Parquet. Memory stays bounded: DuckDB spills to disk, and transcoding and XLSX
-conversion go through temporary files in fixed-size chunks.
+calamine) and Parquet. The file is opened as a DuckDB relation that the importer scans once;
+memory stays bounded because transcoding and XLSX conversion go through temporary files in
+fixed-size chunks and DuckDB spills to disk.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from quanwang.core.tabular import detect_encoding, normalise_encoding
-from quanwang.data.warehouse import quote, scalar_int, sql_literal
+from quanwang.data.warehouse import quote, sql_literal
 
 CHUNK_BYTES = 16 << 20
 
@@ -26,12 +27,16 @@ class SourceError(Exception):
 
 
 @dataclass
-class StagedSource:
-    """`raw` holds the file's data rows as text with their row numbers (`_row`, header = 1)."""
+class Source:
+    """`relation` is SQL for the file's data rows as VARCHAR columns, in file order.
+
+    For a CSV, rows DuckDB cannot parse are left out of the scan; `malformed_lines` lists them
+    once the relation has been scanned.
+    """
 
     columns: list[str]
-    rows: int
-    malformed: list[tuple[int, str]] = field(default_factory=list)  # (row, message)
+    relation: str
+    is_csv: bool
 
 
 def _transcode(path: Path, encoding: str, target: Path) -> None:
@@ -69,17 +74,15 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def stage(
-    *, con: duckdb.DuckDBPyConnection, path: Path, encoding: str | None, work_dir: Path
-) -> StagedSource:
-    """Load `path` into the table `raw` of `con`."""
+def open_source(*, path: Path, encoding: str | None, work_dir: Path) -> Source:
+    """Check the file and its header; transcode or convert it where DuckDB cannot read it."""
     if not path.is_file():
         raise SourceError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise SourceError(f"{path.name}: the file is empty")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        return _stage_parquet(con=con, path=path)
+        return _parquet_source(path)
     csv_path = path
     if suffix in {".xlsx", ".xlsm"}:
         csv_path = work_dir / "source.csv"
@@ -91,7 +94,14 @@ def stage(
         if chosen != "utf-8-sig":
             csv_path = work_dir / "source.csv"
             _transcode(path, chosen, csv_path)
-    return _stage_csv(con=con, path=csv_path, display_name=path.name)
+    names = _header(csv_path, path.name)
+    columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
+    relation = (
+        f"read_csv({sql_literal(str(csv_path))}, header=true, columns={columns}, "
+        "ignore_errors=true, store_rejects=true, quote='\"', escape='\"', "
+        "null_padding=false, auto_detect=false, delim=',')"
+    )
+    return Source(columns=names, relation=relation, is_csv=True)
 
 
 def _header(path: Path, display_name: str) -> list[str]:
@@ -117,47 +127,19 @@ def _header(path: Path, display_name: str) -> list[str]:
     return names
 
 
-def _stage_csv(*, con: duckdb.DuckDBPyConnection, path: Path, display_name: str) -> StagedSource:
-    names = _header(path, display_name)
-    columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
-    con.execute(
-        f"CREATE TABLE raw_unnumbered AS SELECT * FROM read_csv({sql_literal(str(path))}, "
-        f"header=true, columns={columns}, ignore_errors=true, store_rejects=true, "
-        "quote='\"', escape='\"', null_padding=false, auto_detect=false, delim=',')"
-    )
-    malformed_lines = con.sql(
+def malformed_lines(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
+    """(row, message) for each CSV row the last scan left out, header = row 1."""
+    rows = con.sql(
         "SELECT line, min(error_message) FROM reject_errors GROUP BY line ORDER BY line"
     ).fetchall()
-    if not malformed_lines:
-        # No gaps: the row number is the insertion order, without copying the table.
-        con.execute("CREATE VIEW raw AS SELECT rowid + 2 AS _row, * FROM raw_unnumbered")
-    else:
-        # Rows DuckDB rejected are gaps in the numbering: put each good row back on its line.
-        con.execute(
-            "CREATE TABLE rejected_lines AS SELECT line, line - 2 - "
-            "(row_number() OVER (ORDER BY line) - 1) AS good_before "
-            "FROM (SELECT DISTINCT line FROM reject_errors)"
-        )
-        con.execute(
-            "CREATE TABLE raw AS SELECT r.rowid + 2 + coalesce(g.n, 0) AS _row, r.* "
-            "FROM raw_unnumbered r ASOF LEFT JOIN (SELECT good_before, "
-            "row_number() OVER (ORDER BY line) AS n FROM rejected_lines) g "
-            "ON r.rowid >= g.good_before"
-        )
-        con.execute("DROP TABLE raw_unnumbered")
-    count = scalar_int(con, "SELECT count(*) FROM raw")
-    return StagedSource(
-        columns=names,
-        rows=int(count),
-        malformed=[(int(line), str(message)) for line, message in malformed_lines],
-    )
+    return [(int(line), str(message)) for line, message in rows]
 
 
-def _stage_parquet(*, con: duckdb.DuckDBPyConnection, path: Path) -> StagedSource:
+def _parquet_source(path: Path) -> Source:
     source = f"read_parquet({sql_literal(str(path))})"
-    names = [str(n) for n in con.sql(f"SELECT * FROM {source} LIMIT 0").columns]
+    try:
+        names = [str(n) for n in duckdb.connect().sql(f"SELECT * FROM {source} LIMIT 0").columns]
+    except duckdb.Error as exc:
+        raise SourceError(f"{path.name}: not a readable Parquet file ({exc})") from exc
     casts = ", ".join(f"CAST({quote(n)} AS VARCHAR) AS {quote(n)}" for n in names)
-    numbered = f"read_parquet({sql_literal(str(path))}, file_row_number=true)"
-    con.execute(f"CREATE TABLE raw AS SELECT file_row_number + 2 AS _row, {casts} FROM {numbered}")
-    count = scalar_int(con, "SELECT count(*) FROM raw")
-    return StagedSource(columns=names, rows=int(count))
+    return Source(columns=names, relation=f"(SELECT {casts} FROM {source})", is_csv=False)

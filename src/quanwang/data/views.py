@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from quanwang.core.choices import Action, Resource
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.forms import ReasonForm
 from quanwang.core.querysets import has_grant
-from quanwang.core.services.orgs import units_granting
+from quanwang.core.services.orgs import home_unit
 from quanwang.core.uploads import store_upload
 from quanwang.data import customers
-from quanwang.data.forms import TableImportForm
+from quanwang.data.forms import MappingForm, TableImportForm
 from quanwang.data.models import ImportMapping
 from quanwang.data.schema import TABLES
-from quanwang.data.services import start_import
+from quanwang.data.services import save_mapping, start_import
 from quanwang.data.warehouse import Warehouse
 
 
@@ -26,11 +26,7 @@ def table_import(request: HttpRequest) -> HttpResponse:
     """Upload a file into a warehouse table; the import runs as a job with a progress bar."""
     if not has_grant(request.user, resource=Resource.IMPORT_MAPPING, action=Action.ADD):
         raise Http404
-    home = (
-        units_granting(user=request.user, resource=Resource.JOB, action=Action.ADD)
-        .order_by("path")
-        .first()
-    )
+    home = home_unit(user=request.user, resource=Resource.JOB, action=Action.ADD)
     if home is None:
         raise Http404
     form = TableImportForm(
@@ -59,6 +55,55 @@ def table_import(request: HttpRequest) -> HttpResponse:
     store = Warehouse()
     tables = [(t, store.current_file(t.name) is not None) for t in TABLES.values()]
     return render(request, "data/table_import.html", {"form": form, "tables": tables})
+
+
+@login_required
+def mapping_list(request: HttpRequest) -> HttpResponse:
+    if not has_grant(request.user, resource=Resource.IMPORT_MAPPING, action=Action.VIEW):
+        raise Http404
+    mappings = ImportMapping.objects.restrict(request.user).select_related("org_unit")
+    can_add = has_grant(request.user, resource=Resource.IMPORT_MAPPING, action=Action.ADD)
+    return render(request, "data/mapping_list.html", {"mappings": mappings, "can_add": can_add})
+
+
+@login_required
+def mapping_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Create a mapping, or change one in scope; the service checks it against the table."""
+    existing = None
+    if pk is not None:
+        existing = get_object_or_404(ImportMapping.objects.restrict(request.user), pk=pk)
+        if not ImportMapping.objects.restrict(request.user, Action.CHANGE).filter(pk=pk).exists():
+            raise Http404
+    elif not has_grant(request.user, resource=Resource.IMPORT_MAPPING, action=Action.ADD):
+        raise Http404
+    initial = (
+        {"name": existing.name, "table": existing.table, "spec": existing.spec} if existing else {}
+    )
+    form = MappingForm(request.POST or None, initial=initial, editing=existing is not None)
+    if request.method == "POST" and form.is_valid():
+        home = (
+            existing.org_unit
+            if existing
+            else home_unit(user=request.user, resource=Resource.IMPORT_MAPPING, action=Action.ADD)
+        )
+        try:
+            save_mapping(
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                table=form.cleaned_data["table"],
+                spec=form.cleaned_data["spec"],
+                org_unit=home,
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            return redirect("data:mapping-list")
+    table = TABLES.get(str(form["table"].value() or ""))
+    return render(
+        request,
+        "data/mapping_edit.html",
+        {"form": form, "mapping": existing, "columns_of": table, "tables": TABLES.values()},
+    )
 
 
 def _customer_guard(request: HttpRequest) -> None:

@@ -103,7 +103,7 @@ class Warehouse:
     def commit(self, *, con: duckdb.DuckDBPyConnection, table: Table, select_sql: str) -> str:
         """Write `select_sql` as the table's next version and make it current. Call under lock."""
         directory = self._table_dir(table.name)
-        version = datetime.now(UTC).strftime("v%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        version = datetime.now(UTC).strftime("v%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:8]
         staging = directory / f".{version}.tmp"
         staging.mkdir(parents=True)
         try:
@@ -125,4 +125,24 @@ class Warehouse:
         with pointer_tmp.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(pointer_tmp, directory / "CURRENT")
+        self._prune(directory, keep=settings.QUANWANG_WAREHOUSE_KEEP)
         return version
+
+    @staticmethod
+    def _prune(directory: Path, *, keep: int) -> None:
+        """Drop all but the newest `keep` versions, and what killed writers left. Call under lock.
+
+        Readers hold a version for one query, so the previous one or two are enough to keep.
+        """
+        for leftover in directory.glob(".v*.tmp"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in directory.glob(".CURRENT.*"):
+            leftover.unlink(missing_ok=True)
+        current = (directory / "CURRENT").read_text(encoding="utf-8").strip()
+        older = sorted(
+            p
+            for p in directory.iterdir()
+            if p.is_dir() and p.name.startswith("v") and p.name != current
+        )
+        for old in older[: max(0, len(older) - (keep - 1))]:
+            shutil.rmtree(old, ignore_errors=True)

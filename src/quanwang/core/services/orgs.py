@@ -46,6 +46,11 @@ def units_granting(*, user: Any, resource: Resource, action: Action) -> QuerySet
     return OrgUnit.objects.filter(q)
 
 
+def home_unit(*, user: Any, resource: Resource, action: Action) -> OrgUnit | None:
+    """The highest org unit where `user` may `action` `resource`: where their new work belongs."""
+    return units_granting(user=user, resource=resource, action=action).order_by("path").first()
+
+
 def parse_level(value: str) -> OrgLevel:
     level = LEVEL_ALIASES.get(value.strip().lower()) or LEVEL_ALIASES.get(value.strip())
     if level is None:

@@ -10,23 +10,9 @@ import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-from quanwang.data.schema import TABLES, ColumnType
+from quanwang.data.arrow import table_schema
 
 Arr = npt.NDArray[Any]
-
-ARROW_TYPES: dict[ColumnType, Any] = {
-    ColumnType.STRING: pa.string(),
-    ColumnType.INT: pa.int64(),
-    ColumnType.FLOAT: pa.float64(),
-    ColumnType.MONEY: pa.float64(),
-    ColumnType.DATE: pa.date32(),
-    ColumnType.BOOL: pa.bool_(),
-}
-
-
-def table_schema(name: str) -> Any:
-    """The Arrow schema of a canonical table: its columns in order, with their types."""
-    return pa.schema([pa.field(col.name, ARROW_TYPES[col.type]) for col in TABLES[name].columns])
 
 
 def fixed_width(buffer: Arr) -> Any:

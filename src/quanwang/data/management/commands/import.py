@@ -3,17 +3,16 @@
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from quanwang.core.choices import Action, JobKind, JobStatus, Resource
+from quanwang.core.choices import JobKind, JobStatus
 from quanwang.core.errors import ServiceError
-from quanwang.core.jobs import execute_job, quarantine_path
+from quanwang.core.jobs import quarantine_path
 from quanwang.core.models import Job
 from quanwang.core.services.jobs import start_job
-from quanwang.core.services.orgs import units_granting
+from quanwang.core.terminal import command_actor, run_with_progress
+from quanwang.data.importer import REJECT_LABELS, Reject
 from quanwang.data.schema import TABLES
 from quanwang.data.services import start_import
 
@@ -41,7 +40,7 @@ class Command(BaseCommand):
         source: Path = options["file"]
         if not source.is_file():
             raise CommandError(_("File not found: %(path)s") % {"path": source})
-        actor, org_unit = self._actor(options["user"])
+        actor, org_unit = command_actor(options["user"])
         try:
             job = self._start(options, source.resolve(), actor, org_unit)
         except ServiceError as exc:
@@ -49,22 +48,7 @@ class Command(BaseCommand):
         if options["background"]:
             self.stdout.write(_("Queued job #%(id)d.") % {"id": job.pk})
             return
-        self._report(self._run_with_progress(job))
-
-    def _actor(self, username: str | None) -> tuple[Any, Any]:
-        if not username:
-            return None, None
-        actor = get_user_model().objects.filter(username=username).first()
-        if actor is None:
-            raise CommandError(_("No such user: %(u)s") % {"u": username})
-        org_unit = (
-            units_granting(user=actor, resource=Resource.JOB, action=Action.ADD)
-            .order_by("path")
-            .first()
-        )
-        if org_unit is None and not actor.is_superuser:
-            raise CommandError(_("This user may not run jobs."))
-        return actor, org_unit
+        self._report(run_with_progress(job))
 
     def _start(self, options: dict[str, Any], source: Path, actor: Any, org_unit: Any) -> Job:
         if options["table"] == ORG_TREE:
@@ -90,26 +74,6 @@ class Command(BaseCommand):
             background=options["background"],
         )
 
-    def _run_with_progress(self, job: Job) -> Job:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            transient=False,
-        ) as progress:
-            bar = progress.add_task(_("Starting"), total=None)
-
-            def listen(current: Job) -> None:
-                progress.update(
-                    bar,
-                    completed=current.done,
-                    total=current.total,
-                    description=current.stage or _("Working"),
-                )
-
-            return execute_job(job_id=job.pk, listener=listen)
-
     def _report(self, job: Job) -> None:
         result = job.result or {}
         for line in result.get("errors", []):
@@ -120,7 +84,7 @@ class Command(BaseCommand):
             _("Read %(rows_read)d rows: %(loaded)d loaded, %(quarantined)d quarantined.") % result
         )
         for reason, count in (result.get("by_reason") or {}).items():
-            self.stdout.write(f"  {reason}: {count}")
+            self.stdout.write(f"  {REJECT_LABELS.get(Reject(reason), reason)}: {count}")
         if result.get("unused_columns"):
             self.stdout.write(
                 _("Columns not loaded: %(c)s") % {"c": ", ".join(result["unused_columns"])}

@@ -1,0 +1,53 @@
+"""Running a job in the foreground of a command, with a progress bar in the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from quanwang.core.choices import Action, Resource
+from quanwang.core.jobs import execute_job
+from quanwang.core.models import Job
+from quanwang.core.services.orgs import home_unit
+
+
+def command_actor(username: str | None) -> tuple[Any, Any]:
+    """The user a command runs as (`--user`), and the org unit their jobs belong to.
+
+    Without a user a command runs as the system, which is not scoped.
+    """
+    if not username:
+        return None, None
+    actor = get_user_model().objects.filter(username=username).first()
+    if actor is None:
+        raise CommandError(_("No such user: %(u)s") % {"u": username})
+    org_unit = home_unit(user=actor, resource=Resource.JOB, action=Action.ADD)
+    if org_unit is None and not actor.is_superuser:
+        raise CommandError(_("This user may not run jobs."))
+    return actor, org_unit
+
+
+def run_with_progress(job: Job) -> Job:
+    """Execute `job` here and now, drawing its stage and progress as it reports them."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as progress:
+        bar = progress.add_task(_("Starting"), total=None)
+
+        def listen(current: Job) -> None:
+            progress.update(
+                bar,
+                completed=current.done,
+                total=current.total,
+                description=current.stage or _("Working"),
+            )
+
+        return execute_job(job_id=job.pk, listener=listen)

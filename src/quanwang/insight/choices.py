@@ -1,0 +1,20 @@
+"""Codes the insight pipeline writes into the wide table, with their console labels."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ValueTier(models.TextChoices):
+    """The 80/20 value tiers (客户价值分层), highest first."""
+
+    KEY = "key", _("Key customer (主顾客)")
+    LARGE = "large", _("Large customer (大顾客)")
+    REGULAR = "regular", _("Regular customer (普通顾客)")
+    SMALL = "small", _("Small customer (小顾客)")
+
+
+class Engine(models.TextChoices):
+    DUCKDB = "duckdb", "DuckDB"
+    SPARK = "spark", "Spark"

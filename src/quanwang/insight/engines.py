@@ -1,0 +1,71 @@
+"""Running the pipeline's Ibis expressions on an engine: DuckDB (embedded) or Spark.
+
+The definitions in `features` and `scores` never import an engine; this module connects,
+registers the canonical tables from Parquet, and writes results back to Parquet.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+from django.conf import settings
+
+from quanwang.insight.choices import Engine
+
+SPARK_INSTALL_HINT = (
+    "Spark is not installed: install the extra with "
+    "`pip install 'quanwang[spark]'` (it needs Java 17 or newer), or use --engine duckdb"
+)
+
+
+class EngineUnavailable(Exception):
+    """The engine cannot start here; the message says how to install or reach it."""
+
+
+def connect(engine: Engine) -> Any:
+    if engine is Engine.DUCKDB:
+        return ibis.duckdb.connect(
+            memory_limit=settings.QUANWANG_PIPELINE_MEMORY,
+            temp_directory=str(Path(settings.VAR_DIR) / "pipeline-spill"),
+        )
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise EngineUnavailable(SPARK_INSTALL_HINT) from exc
+    master = os.environ.get("QUANWANG_SPARK_MASTER", "local[2]")
+    partitions = os.environ.get("QUANWANG_SPARK_PARTITIONS", "8")
+    driver_memory = os.environ.get("QUANWANG_SPARK_DRIVER_MEMORY", "4g")
+    try:
+        session = (
+            SparkSession.builder.master(master)
+            .appName("quanwang-insight")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", partitions)
+            .config("spark.driver.memory", driver_memory)
+            .getOrCreate()
+        )
+    except Exception as exc:  # a missing or too old Java surfaces here, as many kinds of error
+        raise EngineUnavailable(f"Spark could not start ({master}): {exc}".splitlines()[0]) from exc
+    return ibis.pyspark.connect(session)
+
+
+def register(con: Any, files: Mapping[str, Path]) -> dict[str, ir.Table]:
+    """The canonical tables as Ibis tables of `con`, read from their Parquet files."""
+    return {name: con.read_parquet(str(path), table_name=name) for name, path in files.items()}
+
+
+def write_parquet(con: Any, engine: Engine, expr: ir.Table, directory: Path) -> None:
+    """Write `expr` as Parquet files under `directory` (one or more part files)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if engine is Engine.DUCKDB:
+        con.to_parquet(expr, str(directory / "part-0.parquet"), compression="zstd")
+    else:
+        # Spark writes a folder of parts itself; it must not exist yet.
+        directory.rmdir()
+        con.to_parquet(expr, str(directory), mode="overwrite")

@@ -1,0 +1,218 @@
+"""The customer wide table (客户宽表) as Ibis expressions over the canonical tables.
+
+Definitions only: nothing here connects to an engine or runs anything. `wide_table` returns
+one expression per snapshot month; `quanwang.insight.engines` runs it on DuckDB or Spark.
+Every feature is as of the last day of the snapshot month; windows count back from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import ibis
+import ibis.expr.types as ir
+
+from quanwang.insight.months import Month
+
+Tables = Mapping[str, ir.Table]
+
+# Peer operators of the call graph, by the column suffix their features get.
+OFFNET_OPERATORS = {"mobile": "移动", "unicom": "联通", "telecom": "电信", "cbn": "广电"}
+ON_NET = "本网"
+BROADBAND_PLAN_TYPES = ("broadband", "bundle")
+# Expiry windows in days after the snapshot's last day.
+EXPIRY_DAYS = {"1m": 30, "3m": 91, "6m": 182}
+USAGE_MEASURES = ("arpu", "mou", "dou_gb")
+COMPLAINT_LEVELS = {"normal": "普通", "important": "重要", "major": "重大"}
+
+
+def _month_index(month: ir.StringValue) -> ir.IntegerValue:
+    return month.substr(0, 4).cast("int64") * 12 + month.substr(5, 2).cast("int64") - 1
+
+
+def _ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.FloatingValue:
+    return numerator.cast("float64") / ibis.greatest(denominator, 0).nullif(0).cast("float64")
+
+
+def population(subscribers: ir.Table, month: Month) -> ir.Table:
+    """Subscribers with us on the snapshot's last day."""
+    end = ibis.date(month.last_day)
+    return subscribers.filter(
+        (subscribers.join_date <= end)
+        & (subscribers.churn_date.isnull() | (subscribers.churn_date > end))
+    )
+
+
+def usage_features(usage: ir.Table, month: Month) -> ir.Table:
+    """Six months of usage: latest value, 3- and 6-month means and least-squares slopes."""
+    window = usage.filter(usage.month.isin(month.back(6)))
+    window = window.mutate(i=_month_index(window.month) - (month.index - 5))  # 0..5, 5 = T
+    recent, latest = window.i >= 3, window.i == 5
+    aggregates: dict[str, ir.Value] = {"months_active_6m": window.count()}
+    for name in USAGE_MEASURES:
+        x = window[name].cast("float64")
+        aggregates[f"{name}_m1"] = x.max(where=latest)
+        aggregates[f"{name}_3m"] = x.mean(where=recent)
+        aggregates[f"{name}_6m"] = x.mean()
+        for span, inside in (("3m", recent), ("6m", ibis.literal(True))):
+            counted = inside & x.notnull()
+            aggregates[f"_{name}_{span}_n"] = x.count(where=counted)
+            aggregates[f"_{name}_{span}_si"] = window.i.sum(where=counted)
+            aggregates[f"_{name}_{span}_sii"] = (window.i * window.i).sum(where=counted)
+            aggregates[f"_{name}_{span}_sx"] = x.sum(where=counted)
+            aggregates[f"_{name}_{span}_six"] = (window.i * x).sum(where=counted)
+    aggregates |= {
+        "saturation_3m": window.plan_saturation.mean(where=recent),
+        "overage_fee_m1": window.overage_fee.max(where=latest),
+        "overage_fee_3m": window.overage_fee.sum(where=recent),
+        "arrears_m1": window.arrears.max(where=latest),
+        "used_5g_share_3m": window.used_5g_network.cast("float64").mean(where=recent),
+        "_onnet_3m": window.onnet_minutes.sum(where=recent),
+        "_offnet_3m": window.offnet_minutes.sum(where=recent),
+    }
+    grouped = window.group_by("subscriber_id").aggregate(**aggregates)
+    slopes: dict[str, ir.Value] = {}
+    for name in USAGE_MEASURES:
+        for span in ("3m", "6m"):
+
+            def part(kind: str, name: str = name, span: str = span) -> ir.NumericValue:
+                return grouped[f"_{name}_{span}_{kind}"].cast("float64")
+
+            numerator = part("n") * part("six") - part("si") * part("sx")
+            denominator = part("n") * part("sii") - part("si") * part("si")
+            slopes[f"{name}_trend_{span}"] = numerator / denominator.nullif(0)
+    slopes["offnet_share_3m"] = _ratio(
+        grouped._offnet_3m, grouped._onnet_3m.fill_null(0) + grouped._offnet_3m.fill_null(0)
+    )
+    helpers = [c for c in grouped.columns if c.startswith("_")]
+    return grouped.mutate(**slopes).drop(*helpers)
+
+
+def recharge_features(recharges: ir.Table, month: Month) -> ir.Table:
+    start, end = ibis.date(month.shift(-2).first_day), ibis.date(month.last_day)
+    window = recharges.filter(recharges.recharge_date.between(start, end))
+    return window.group_by("subscriber_id").aggregate(
+        recharges_3m=window.count(), recharge_amount_3m=window.amount.sum()
+    )
+
+
+def complaint_features(complaints: ir.Table, month: Month) -> ir.Table:
+    start, end = ibis.date(month.shift(-2).first_day), ibis.date(month.last_day)
+    window = complaints.filter(complaints.created_date.between(start, end))
+    by_level = {
+        f"complaints_{suffix}_3m": window.count(where=window.level == level)
+        for suffix, level in COMPLAINT_LEVELS.items()
+    }
+    return window.group_by("subscriber_id").aggregate(complaints_3m=window.count(), **by_level)
+
+
+def call_graph_features(contacts: ir.Table, subscribers: ir.Table, month: Month) -> ir.Table:
+    """The snapshot month's call circle, and ties to subscribers who left in the last 2 months."""
+    edges = contacts.filter(contacts.month == str(month))
+    shares = {
+        f"offnet_minutes_share_{suffix}": _ratio(
+            edges.minutes.sum(where=edges.peer_operator == name).fill_null(0),
+            edges.minutes.sum(),
+        )
+        for suffix, name in OFFNET_OPERATORS.items()
+    }
+    circle = edges.group_by("subscriber_id").aggregate(
+        degree=edges.count(),
+        onnet_peers=edges.count(where=edges.peer_operator == ON_NET),
+        call_minutes_m1=edges.minutes.sum(),
+        **shares,
+    )
+    circle = circle.mutate(onnet_peer_share=_ratio(circle.onnet_peers, circle.degree))
+    left = subscribers.filter(
+        subscribers.churn_date.between(
+            ibis.date(month.shift(-1).first_day), ibis.date(month.last_day)
+        )
+    ).select(peer_hash=subscribers.msisdn.hexdigest("sha256"))
+    recent = contacts.filter(contacts.month.isin(month.back(2)))
+    ties = recent.select("subscriber_id", "peer_hash").distinct()
+    churned = (
+        ties.join(left, "peer_hash")
+        .group_by("subscriber_id")
+        .aggregate(churned_neighbours_2m=ibis._.count())
+    )
+    return circle.join(churned, "subscriber_id", how="outer").select(
+        subscriber_id=ibis.coalesce(circle.subscriber_id, churned.subscriber_id),
+        **{c: circle[c] for c in circle.columns if c != "subscriber_id"},
+        churned_neighbours_2m=churned.churned_neighbours_2m,
+    )
+
+
+def profile_features(subscribers: ir.Table, plans: ir.Table, month: Month) -> ir.Table:
+    """Who they are on the snapshot's last day: plan, contract, device, family, enterprise."""
+    end = month.last_day
+    plan = plans.select(
+        "plan_id", plan_type=plans.plan_type, plan_fee=plans.monthly_fee, plan_5g=plans.is_5g
+    )
+    base = population(subscribers, month).join(plan, "plan_id", how="left")
+    joined = base.join_date
+    columns: dict[str, ir.Value] = {
+        "subscriber_id": base.subscriber_id,
+        "grid_id": base.grid_id,
+        "segment": base.segment,
+        "payment_type": base.payment_type,
+        "plan_id": base.plan_id,
+        "plan_type": base.plan_type,
+        "plan_fee": base.plan_fee.cast("float64"),
+        "is_prepaid": base.payment_type == "prepaid",
+        "plan_5g": base.plan_5g.fill_null(False),
+        "device_5g": base.device_5g.fill_null(False),
+        "tenure_months": month.index - (joined.year().cast("int64") * 12 + joined.month() - 1),
+        "has_contract": base.contract_end_date.notnull() & (base.contract_end_date > end),
+        "dual_sim_primary": base.dual_sim_role == "primary",  # 我主异副
+        "dual_sim_secondary": base.dual_sim_role == "secondary",  # 异主我副
+        "enterprise_member": base.enterprise_id.notnull(),
+        "family_id": base.family_id,
+        "do_not_disturb": base.do_not_disturb.fill_null(False),
+    }
+    for kind in ("contract", "discount"):
+        ends = base[f"{kind}_end_date"]
+        for span, days in EXPIRY_DAYS.items():
+            columns[f"{kind}_expiring_{span}"] = (
+                ends.notnull() & (ends > end) & (ends <= ibis.date(end) + ibis.interval(days=days))
+            )
+    profile = base.select(**columns)
+    profile = profile.mutate(
+        device_5g_on_non5g_plan=profile.device_5g & ~profile.plan_5g,
+        non5g_device_on_5g_plan=~profile.device_5g & profile.plan_5g,
+    )
+    families = (
+        profile.filter(profile.family_id.notnull())
+        .group_by("family_id")
+        .aggregate(
+            family_size=ibis._.count(),
+            household_broadband=ibis._.plan_type.isin(BROADBAND_PLAN_TYPES).any(),
+        )
+    )
+    return profile.join(families, "family_id", how="left")
+
+
+def wide_table(tables: Tables, month: Month) -> ir.Table:
+    """One row per subscriber with us at the end of `month`, every feature as a column."""
+    profile = profile_features(tables["subscribers"], tables["plans"], month)
+    parts = [
+        usage_features(tables["monthly_usage"], month),
+        recharge_features(tables["recharges"], month),
+        complaint_features(tables["complaints"], month),
+        call_graph_features(tables["contacts"], tables["subscribers"], month),
+    ]
+    wide = profile
+    for part in parts:
+        extra = [part[c] for c in part.columns if c != "subscriber_id"]
+        wide = wide.left_join(part, "subscriber_id").select(wide, *extra)
+    counts = [
+        "months_active_6m", "recharges_3m", "complaints_3m", "degree", "onnet_peers",
+        "churned_neighbours_2m", *(f"complaints_{s}_3m" for s in COMPLAINT_LEVELS),
+    ]  # fmt: skip
+    zeros = {name: wide[name].fill_null(0) for name in counts}
+    zeros |= {
+        "recharge_amount_3m": wide.recharge_amount_3m.fill_null(0),
+        "family_size": wide.family_size.fill_null(1),
+        "household_broadband": wide.household_broadband.fill_null(False),
+        "is_bundle": wide.plan_type == "bundle",
+    }
+    return wide.mutate(**zeros).drop("family_id")

@@ -1,0 +1,156 @@
+"""The insight pipeline: canonical tables → customer wide table with tiers and scores.
+
+`run_pipeline` checks its inputs, builds one Ibis expression (features, value tiers,
+switching cost), runs it on the chosen engine and writes an immutable snapshot.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+from quanwang.data.arrow import table_schema
+from quanwang.data.warehouse import Warehouse, scalar_int, sql_literal
+from quanwang.insight.choices import Engine
+from quanwang.insight.engines import connect, register, write_parquet
+from quanwang.insight.features import Tables, wide_table
+from quanwang.insight.months import Month, MonthError
+from quanwang.insight.scores import (
+    SwitchingCostWeights,
+    TierParameters,
+    switching_cost,
+    value_tiers,
+)
+from quanwang.insight.snapshots import Snapshot, SnapshotStore
+
+REQUIRED_TABLES = ("subscribers", "plans", "monthly_usage")
+OPTIONAL_TABLES = ("recharges", "contacts", "complaints")
+
+
+class PipelineError(Exception):
+    """The pipeline cannot run on these inputs; the message names what is missing."""
+
+
+class Step(StrEnum):
+    CHECKING = "checking"
+    COMPUTING = "computing"
+    DONE = "done"
+
+
+Progress = Callable[[Step, int, int], None]
+
+
+@dataclass(frozen=True)
+class PipelineParameters:
+    tiers: TierParameters = field(default_factory=TierParameters)
+    switching: SwitchingCostWeights = field(default_factory=SwitchingCostWeights)
+
+
+def warehouse_files(store: Warehouse | None = None) -> dict[str, Path]:
+    """The current Parquet file of each loaded canonical table the pipeline reads."""
+    warehouse = store or Warehouse()
+    files = {}
+    for name in (*REQUIRED_TABLES, *OPTIONAL_TABLES):
+        current = warehouse.current_file(name)
+        if current is not None:
+            files[name] = current
+    return files
+
+
+def _check_inputs(files: Mapping[str, Path], month: Month, scratch: Path) -> dict[str, Path]:
+    missing = [name for name in REQUIRED_TABLES if name not in files]
+    if missing:
+        raise PipelineError(
+            f"the warehouse has no {', '.join(missing)} yet; import them first "
+            "(quanwang import TABLE FILE)"
+        )
+    usage = f"read_parquet({sql_literal(str(files['monthly_usage']))})"
+    con = duckdb.connect()
+    in_month = scalar_int(con, f"SELECT count(*) FROM {usage} WHERE month = '{month}'")
+    if in_month == 0:
+        months = [
+            m for (m,) in con.sql(f"SELECT DISTINCT month FROM {usage} ORDER BY 1").fetchall()
+        ]
+        held = f"{months[0]} … {months[-1]}" if months else "none"
+        raise PipelineError(
+            f"monthly_usage has no rows for {month} (months held: {held}); "
+            "import that month's usage or pick another snapshot month"
+        )
+    complete = dict(files)
+    for name in OPTIONAL_TABLES:
+        if name not in complete:  # an empty table of the right shape: its features are 0
+            empty = scratch / f"{name}.parquet"
+            pq.write_table(table_schema(name).empty_table(), empty)
+            complete[name] = empty
+    return complete
+
+
+def snapshot_expression(tables: Tables, month: Month, params: PipelineParameters) -> ir.Table:
+    """The whole snapshot as one expression: features, tiers and switching cost."""
+    wide = wide_table(tables, month)
+    tiers = value_tiers(tables["monthly_usage"], wide, month, params.tiers)
+    scored = wide.left_join(tiers, "subscriber_id").select(
+        wide, tiers.revenue_window, tiers.revenue_rank_share, tiers.value_tier
+    )
+    return scored.mutate(
+        switching_cost=switching_cost(scored, params.switching),
+        snapshot_month=ibis.literal(str(month)),
+    )
+
+
+def run_pipeline(
+    *,
+    month: str,
+    engine: Engine = Engine.DUCKDB,
+    files: Mapping[str, Path] | None = None,
+    params: PipelineParameters | None = None,
+    store: SnapshotStore | None = None,
+    progress: Progress | None = None,
+) -> Snapshot:
+    began = time.monotonic()
+    notify = progress or (lambda _step, _done, _total: None)
+    try:
+        snapshot_month = Month.parse(month)
+    except MonthError as exc:
+        raise PipelineError(str(exc)) from exc
+    settings_used = params or PipelineParameters()
+    snapshots = store or SnapshotStore()
+    notify(Step.CHECKING, 0, 2)
+    sources = dict(files) if files is not None else warehouse_files()
+    with tempfile.TemporaryDirectory(prefix="pipeline-") as scratch:
+        inputs = _check_inputs(sources, snapshot_month, Path(scratch))
+        con = connect(engine)
+        notify(Step.COMPUTING, 1, 2)
+        expr = snapshot_expression(register(con, inputs), snapshot_month, settings_used)
+        run_id, staging = snapshots.begin(str(snapshot_month))
+        try:
+            write_parquet(con, engine, expr, staging / "wide")
+            parts = sql_literal(str(staging / "wide" / "*.parquet"))
+            rows = scalar_int(duckdb.connect(), f"SELECT count(*) FROM read_parquet({parts})")
+            snapshot = snapshots.complete(
+                staging,
+                Snapshot(
+                    month=str(snapshot_month),
+                    run_id=run_id,
+                    engine=str(engine),
+                    created=run_id,
+                    rows=rows,
+                    seconds=round(time.monotonic() - began, 3),
+                    parameters=asdict(settings_used),
+                    inputs={name: str(path) for name, path in sources.items()},
+                ),
+            )
+        except BaseException:
+            snapshots.abandon(staging)
+            raise
+    notify(Step.DONE, 2, 2)
+    return snapshot

@@ -1,0 +1,93 @@
+"""Immutable snapshots of the customer wide table, one folder per pipeline run.
+
+`<root>/<month>/<run_id>/wide/*.parquet` is written first and `manifest.json` last, inside a
+hidden folder renamed into place: a snapshot without a manifest does not exist, so the console
+never reads a half-written one. The newest complete snapshot is the one of the latest month,
+and of that month the latest run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from quanwang.data.warehouse import sql_literal
+
+MANIFEST = "manifest.json"
+
+
+class SnapshotNotFound(LookupError):
+    pass
+
+
+@dataclass
+class Snapshot:
+    month: str
+    run_id: str
+    engine: str
+    created: str
+    rows: int
+    seconds: float
+    parameters: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)  # table → warehouse file read
+    path: Path = Path()
+
+    @property
+    def relation(self) -> str:
+        """DuckDB SQL reading the wide table of this snapshot."""
+        return f"read_parquet({sql_literal(str(self.path / 'wide' / '*.parquet'))})"
+
+    @property
+    def label(self) -> str:
+        return f"{self.month} · {self.run_id}"
+
+
+class SnapshotStore:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root or Path(settings.VAR_DIR) / "insight")
+
+    def begin(self, month: str) -> tuple[str, Path]:
+        """A new run's id and the hidden folder it writes into."""
+        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        staging = self.root / month / f".{run_id}.tmp"
+        staging.mkdir(parents=True)
+        return run_id, staging
+
+    def complete(self, staging: Path, snapshot: Snapshot) -> Snapshot:
+        """Write the manifest and rename the run into place."""
+        manifest = {k: v for k, v in asdict(snapshot).items() if k != "path"}
+        target = staging.parent / snapshot.run_id
+        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+        os.replace(staging, target)
+        snapshot.path = target
+        return snapshot
+
+    @staticmethod
+    def abandon(staging: Path) -> None:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    def list(self) -> list[Snapshot]:
+        """Every complete snapshot, newest first."""
+        found = []
+        for manifest in self.root.glob(f"*/*/{MANIFEST}"):
+            data = json.loads(manifest.read_text())
+            found.append(Snapshot(**data, path=manifest.parent))
+        return sorted(found, key=lambda s: (s.month, s.created), reverse=True)
+
+    def latest(self) -> Snapshot | None:
+        snapshots = self.list()
+        return snapshots[0] if snapshots else None
+
+    def get(self, month: str, run_id: str) -> Snapshot:
+        manifest = self.root / month / run_id / MANIFEST
+        if "/" in month + run_id or ".." in month + run_id or not manifest.is_file():
+            raise SnapshotNotFound(f"{month}/{run_id}")
+        return Snapshot(**json.loads(manifest.read_text()), path=manifest.parent)

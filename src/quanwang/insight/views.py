@@ -1,0 +1,144 @@
+"""Console pages of the insight app: value tiers, grids, snapshots and their comparison."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from openpyxl import Workbook
+
+from quanwang.core.choices import Action, Resource
+from quanwang.core.errors import ServiceError
+from quanwang.core.querysets import has_grant
+from quanwang.core.services.orgs import home_unit
+from quanwang.insight import services
+from quanwang.insight.choices import Engine, ValueTier
+from quanwang.insight.forms import PipelineForm
+from quanwang.insight.snapshots import Snapshot, SnapshotStore
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _guard(request: HttpRequest) -> None:
+    if not has_grant(request.user, resource=Resource.INSIGHT, action=Action.VIEW):
+        raise Http404
+
+
+def _chosen(value: str) -> Snapshot | None:
+    """`2024-06/<run id>` from a query string, or the newest complete snapshot."""
+    month, _sep, run_id = value.partition("/")
+    return services.find_snapshot(month=month or None, run_id=run_id or None)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    _guard(request)
+    snapshot = _chosen(request.GET.get("snapshot", ""))
+    context: dict[str, Any] = {
+        "snapshot": snapshot,
+        "snapshots": SnapshotStore().list(),
+        "can_run": has_grant(request.user, resource=Resource.INSIGHT, action=Action.ADD),
+        "form": PipelineForm(),
+    }
+    if snapshot is not None:
+        report = services.tier_report(user=request.user, snapshot=snapshot)
+        histogram = services.switching_cost_histogram(user=request.user, snapshot=snapshot)
+        context |= {
+            "report": report,
+            "grids": services.grid_report(user=request.user, snapshot=snapshot)[:50],
+            "chart": {
+                "tiers": [str(row.tier.label) for row in report.rows],
+                "customers": [row.customers for row in report.rows],
+                "revenue_share": [round(100 * row.revenue_share, 1) for row in report.rows],
+                "bands": [band for band, _n in histogram],
+                "band_counts": [n for _band, n in histogram],
+            },
+        }
+    return render(request, "insight/dashboard.html", context)
+
+
+@login_required
+@require_POST
+def run(request: HttpRequest) -> HttpResponse:
+    _guard(request)
+    form = PipelineForm(request.POST)
+    home = home_unit(user=request.user, resource=Resource.INSIGHT, action=Action.ADD)
+    if home is None:
+        raise Http404
+    if form.is_valid():
+        try:
+            job = services.start_pipeline(
+                actor=request.user,
+                month=form.cleaned_data["month"],
+                engine=Engine(form.cleaned_data["engine"]),
+                org_unit=home,
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            return redirect("core:job-detail", pk=job.pk)
+    return render(
+        request,
+        "insight/dashboard.html",
+        {"snapshot": None, "snapshots": SnapshotStore().list(), "can_run": True, "form": form},
+        status=400,
+    )
+
+
+@login_required
+def compare(request: HttpRequest) -> HttpResponse:
+    _guard(request)
+    snapshots = SnapshotStore().list()
+    before = _chosen(request.GET.get("before", "")) if request.GET.get("before") else None
+    after = _chosen(request.GET.get("after", "")) if request.GET.get("after") else None
+    if before is None and len(snapshots) > 1:
+        before, after = snapshots[1], snapshots[0]
+    tiers = [t.value for t in ValueTier]
+    matrix: list[tuple[str, list[int]]] = []
+    if before is not None and after is not None:
+        cells = services.tier_migration(user=request.user, before=before, after=after)
+        labels = dict(ValueTier.choices) | {services.GONE: _("Left"), services.NEW: _("New")}
+        matrix = [
+            (str(labels[f]), [cells.get((f, t), 0) for t in [*tiers, services.GONE]])
+            for f in [*tiers, services.NEW]
+        ]
+    header = [str(label) for label in ValueTier.labels] + [_("Left")]
+    return render(
+        request,
+        "insight/compare.html",
+        {
+            "snapshots": snapshots,
+            "before": before,
+            "after": after,
+            "header": header,
+            "matrix": matrix,
+        },
+    )
+
+
+@login_required
+def grids_xlsx(request: HttpRequest) -> HttpResponse:
+    _guard(request)
+    snapshot = _chosen(request.GET.get("snapshot", ""))
+    if snapshot is None:
+        raise Http404
+    rows = services.grid_report(user=request.user, snapshot=snapshot)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = snapshot.month
+    sheet.append([_("Grid"), _("Customers"), _("Revenue"), _("Key and large"), _("Switching cost")])
+    for row in rows:
+        sheet.append(
+            [row["grid_id"], row["customers"], row["revenue"], row["key_and_large"],
+             row["switching_cost"]]
+        )  # fmt: skip
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="grids-{snapshot.month}.xlsx"'
+    return response

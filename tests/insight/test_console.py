@@ -1,0 +1,122 @@
+"""The insight pages, command and job: scoped to the user's grids, built as a job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from openpyxl import load_workbook
+
+from quanwang.core.choices import JobStatus, Role
+from quanwang.core.jobs import execute_job
+from quanwang.core.models import Job
+from quanwang.insight.pipeline import run_pipeline
+from quanwang.insight.snapshots import SnapshotStore
+from tests import factories
+
+
+@pytest.fixture
+def snapshot(tree: factories.Tree, tmp_path: Path) -> Any:
+    factories.warehouse_customers(tree, tmp_path)
+    return run_pipeline(month="2024-02")
+
+
+def test_a_county_sees_its_own_grids_and_its_share_of_the_province(
+    tree: factories.Tree, snapshot: Any, client: Any
+) -> None:
+    # Given a county manager of county A, whose grid holds one of the two subscribers
+    client.force_login(factories.user(role=Role.COUNTY_MANAGER, at=tree.county_a))
+
+    # When they open the customer value page
+    page = client.get("/insight/")
+
+    # Then only their grid is listed, with one customer, half of the province
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert tree.grid_a.code in body
+    assert tree.grid_b.code not in body
+    assert page.context["report"].customers == 1
+    assert page.context["report"].share_of_all_customers == 0.5
+
+
+def test_the_grid_table_exports_as_xlsx_within_scope(
+    tree: factories.Tree, snapshot: Any, client: Any, tmp_path: Path
+) -> None:
+    client.force_login(factories.user(role=Role.GRID_MANAGER, at=tree.grid_a))
+
+    response = client.get(f"/insight/grids.xlsx?snapshot={snapshot.month}/{snapshot.run_id}")
+
+    path = tmp_path / "grids.xlsx"
+    path.write_bytes(response.content)
+    rows = list(load_workbook(path).active.iter_rows(values_only=True))
+    assert [row[0] for row in rows[1:]] == [tree.grid_a.code]
+
+
+def test_a_marketer_builds_a_snapshot_as_a_job_from_the_console(
+    tree: factories.Tree, client: Any, tmp_path: Path
+) -> None:
+    # Given loaded data and a city marketer
+    factories.warehouse_customers(tree, tmp_path)
+    client.force_login(factories.user(role=Role.CITY_MARKETER, at=tree.city_a))
+
+    # When they ask for February and the job runs
+    response = client.post("/insight/run/", {"month": "2024-02", "engine": "duckdb"})
+    job = execute_job(job_id=Job.objects.get().pk)
+
+    # Then the page went to the job, which built the snapshot
+    assert response["Location"] == f"/jobs/{job.pk}/"
+    assert job.status == JobStatus.SUCCEEDED
+    assert [s.month for s in SnapshotStore().list()] == ["2024-02"]
+
+
+def test_a_grid_manager_may_not_build_snapshots(tree: factories.Tree, client: Any) -> None:
+    client.force_login(factories.user(role=Role.GRID_MANAGER, at=tree.grid_a))
+
+    response = client.post("/insight/run/", {"month": "2024-02", "engine": "duckdb"})
+
+    assert response.status_code == 404
+    assert not Job.objects.exists()
+
+
+def test_the_command_builds_a_snapshot_and_lists_it(
+    tree: factories.Tree, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    factories.warehouse_customers(tree, tmp_path)
+
+    call_command("run-pipeline", "--snapshot", "2024-02")
+    call_command("run-pipeline", "--list")
+
+    out = capsys.readouterr().out
+    assert "2024-02" in out
+    assert len(SnapshotStore().list()) == 1
+
+
+def test_the_command_refuses_a_month_without_usage_in_one_line(
+    tree: factories.Tree, tmp_path: Path
+) -> None:
+    from django.core.management.base import CommandError
+
+    factories.warehouse_customers(tree, tmp_path)
+
+    with pytest.raises(CommandError, match="no rows for 2030-01"):
+        call_command("run-pipeline", "--snapshot", "2030-01")
+
+
+def test_comparing_two_snapshots_shows_the_tier_migration(
+    tree: factories.Tree, snapshot: Any, client: Any
+) -> None:
+    january = run_pipeline(month="2024-01")
+    client.force_login(factories.user(role=Role.PROVINCE_ADMIN, at=tree.province))
+
+    page = client.get(
+        "/insight/compare/",
+        {
+            "before": f"{january.month}/{january.run_id}",
+            "after": f"{snapshot.month}/{snapshot.run_id}",
+        },
+    )
+
+    matrix = dict(page.context["matrix"])
+    assert sum(sum(cells) for cells in matrix.values()) == 2
