@@ -28,6 +28,12 @@ import duckdb
 
 
 def peak_rss_mib() -> float:
+    """This process's peak RSS. VmHWM, unlike ru_maxrss, is not inherited across fork + exec."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

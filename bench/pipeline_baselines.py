@@ -7,6 +7,7 @@ checks that they agree): once as one hand-written DuckDB SQL query, once in plai
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ def wide_sql(files: dict[str, Path], month: Month) -> str:
     end = f"DATE '{month.last_day}'"
     start3 = f"DATE '{month.shift(-2).first_day}'"
     start2 = f"DATE '{month.shift(-1).first_day}'"
+    start1 = f"DATE '{month.first_day}'"
     t = {name: f"read_parquet('{path}')" for name, path in files.items()}
     expiry = ",\n".join(
         f"{kind}_end_date IS NOT NULL AND {kind}_end_date > {end} AND "
@@ -71,7 +73,7 @@ WITH profile AS (
          s.contract_end_date IS NOT NULL AND s.contract_end_date > {end} AS has_contract,
          s.dual_sim_role = 'primary' AS dual_sim_primary,
          s.dual_sim_role = 'secondary' AS dual_sim_secondary,
-         s.enterprise_id IS NOT NULL AS enterprise_member, s.family_id,
+         s.enterprise_id IS NOT NULL AS enterprise_member, s.family_id, s.enterprise_id,
          coalesce(s.do_not_disturb, false) AS do_not_disturb,
          {expiry}
   FROM {t["subscribers"]} s LEFT JOIN {t["plans"]} p USING (plan_id)
@@ -95,7 +97,11 @@ usage_raw AS (
          max(arrears) FILTER (WHERE i = 5) AS arrears_m1,
          avg(CAST(used_5g_network AS DOUBLE)) FILTER (WHERE i >= 3) AS used_5g_share_3m,
          sum(onnet_minutes) FILTER (WHERE i >= 3) AS onnet_3m,
-         sum(offnet_minutes) FILTER (WHERE i >= 3) AS offnet_3m
+         sum(offnet_minutes) FILTER (WHERE i >= 3) AS offnet_3m,
+         sum(onnet_minutes) FILTER (WHERE i = 5) AS onnet_m1,
+         sum(offnet_minutes) FILTER (WHERE i = 5) AS offnet_m1,
+         avg(ln(CAST(arpu AS DOUBLE) + 1)) FILTER (WHERE i >= 4) AS log_recent,
+         avg(ln(CAST(arpu AS DOUBLE) + 1)) FILTER (WHERE i IN (2, 3)) AS log_before
   FROM u GROUP BY subscriber_id
 ),
 usage AS (
@@ -103,7 +109,10 @@ usage AS (
          dou_gb_m1, dou_gb_3m, dou_gb_6m, saturation_3m, overage_fee_m1, overage_fee_3m,
          arrears_m1, used_5g_share_3m, {slopes},
          offnet_3m / NULLIF(greatest(coalesce(onnet_3m, 0) + coalesce(offnet_3m, 0), 0), 0)
-           AS offnet_share_3m
+           AS offnet_share_3m,
+         offnet_m1 / NULLIF(greatest(coalesce(onnet_m1, 0) + coalesce(offnet_m1, 0), 0), 0)
+           AS offnet_share_m1,
+         log_recent - log_before AS arpu_log_change_2m
   FROM usage_raw
 ),
 recharge AS (
@@ -121,16 +130,38 @@ circle AS (
   FROM {t["contacts"]} WHERE month = '{month}' GROUP BY 1
 ),
 churned AS (
-  SELECT ties.subscriber_id, count(*) AS churned_neighbours_2m
+  SELECT ties.subscriber_id, count(*) AS churned_neighbours_2m,
+         count(*) FILTER (WHERE gone.churn_date >= {start1}) AS churned_neighbours_1m
   FROM (SELECT DISTINCT subscriber_id, peer_hash FROM {t["contacts"]}
         WHERE month IN {_in(month.back(2))}) ties
-  JOIN (SELECT sha256(msisdn) AS peer_hash FROM {t["subscribers"]}
+  JOIN (SELECT sha256(msisdn) AS peer_hash, churn_date FROM {t["subscribers"]}
         WHERE churn_date BETWEEN {start2} AND {end}) gone USING (peer_hash)
   GROUP BY 1
+),
+left_now AS (
+  SELECT family_id, enterprise_id FROM {t["subscribers"]}
+  WHERE churn_date BETWEEN {start1} AND {end}
+),
+family_left AS (
+  SELECT family_id, count(*) AS family_left_1m FROM left_now WHERE family_id IS NOT NULL GROUP BY 1
+),
+colleagues_left AS (
+  SELECT enterprise_id, count(*) AS colleagues_left_1m FROM left_now
+  WHERE enterprise_id IS NOT NULL GROUP BY 1
+),
+grid_rates AS (
+  SELECT grid_id,
+         avg(CAST(churn_date IS NOT NULL AND churn_date <= {end} AS DOUBLE)) AS grid_left_rate_3m
+  FROM {t["subscribers"]}
+  WHERE join_date < {start3} AND (churn_date IS NULL OR churn_date >= {start3})
+  GROUP BY 1
 )
-SELECT p.* EXCLUDE (family_id),
+SELECT p.* EXCLUDE (family_id, enterprise_id),
        coalesce(f.family_size, 1) AS family_size,
        coalesce(f.household_broadband, false) AS household_broadband,
+       coalesce(fl.family_left_1m, 0) AS family_left_1m,
+       coalesce(cl.colleagues_left_1m, 0) AS colleagues_left_1m,
+       gr.grid_left_rate_3m,
        p.device_5g AND NOT p.plan_5g AS device_5g_on_non5g_plan,
        NOT p.device_5g AND p.plan_5g AS non5g_device_on_5g_plan,
        coalesce(usage.months_active_6m, 0) AS months_active_6m,
@@ -146,7 +177,9 @@ SELECT p.* EXCLUDE (family_id),
        c.offnet_minutes_share_telecom, c.offnet_minutes_share_cbn,
        CAST(c.onnet_peers AS DOUBLE) / NULLIF(greatest(c.degree, 0), 0) AS onnet_peer_share,
        coalesce(g.churned_neighbours_2m, 0) AS churned_neighbours_2m,
-       p.plan_type = 'bundle' AS is_bundle
+       coalesce(g.churned_neighbours_1m, 0) AS churned_neighbours_1m,
+       p.plan_type = 'bundle' AS is_bundle,
+       p.plan_type = 'broadband' AS is_broadband_line
 FROM profile p
 LEFT JOIN families f USING (family_id)
 LEFT JOIN usage USING (subscriber_id)
@@ -154,6 +187,9 @@ LEFT JOIN recharge r USING (subscriber_id)
 LEFT JOIN complaint k USING (subscriber_id)
 LEFT JOIN circle c USING (subscriber_id)
 LEFT JOIN churned g USING (subscriber_id)
+LEFT JOIN family_left fl ON fl.family_id = p.family_id
+LEFT JOIN colleagues_left cl ON cl.enterprise_id = p.enterprise_id
+LEFT JOIN grid_rates gr ON gr.grid_id = p.grid_id
 """
 
 
@@ -210,6 +246,7 @@ def wide_pandas(files: dict[str, Path], month: Month) -> pd.DataFrame:
             "dual_sim_secondary": base.dual_sim_role == "secondary",
             "enterprise_member": base.enterprise_id.notna(),
             "family_id": base.family_id,
+            "enterprise_id": base.enterprise_id,
             "do_not_disturb": base.do_not_disturb.fillna(False).astype(bool),
         }
     )
@@ -226,7 +263,21 @@ def wide_pandas(files: dict[str, Path], month: Month) -> pd.DataFrame:
         family_size=("subscriber_id", "size"),
         household_broadband=("plan_type", lambda s: s.isin(["broadband", "bundle"]).any()),
     )
-    out = out.merge(families, on="family_id", how="left").drop(columns="family_id")
+    out = out.merge(families, on="family_id", how="left")
+    start1 = pd.Timestamp(month.first_day)
+    left_now = subs[(subs.churn_date >= start1) & (subs.churn_date <= end)]
+    family_left = left_now.groupby("family_id").size().rename("family_left_1m")
+    colleagues_left = left_now.groupby("enterprise_id").size().rename("colleagues_left_1m")
+    out = out.merge(family_left, left_on="family_id", right_index=True, how="left")
+    out = out.merge(colleagues_left, left_on="enterprise_id", right_index=True, how="left")
+    start3 = pd.Timestamp(month.shift(-2).first_day)
+    at_start = subs[
+        (subs.join_date < start3) & (subs.churn_date.isna() | (subs.churn_date >= start3))
+    ]
+    left_by_end = (at_start.churn_date.notna() & (at_start.churn_date <= end)).astype(float)
+    grid_rates = left_by_end.groupby(at_start.grid_id).mean().rename("grid_left_rate_3m")
+    out = out.merge(grid_rates, left_on="grid_id", right_index=True, how="left")
+    out = out.drop(columns=["family_id", "enterprise_id"])
 
     usage = pd.read_parquet(files["monthly_usage"], filters=[("month", "in", month.back(6))])
     usage["i"] = (usage.month.str[:4].astype(int) * 12 + usage.month.str[5:7].astype(int) - 1) - (
@@ -255,9 +306,16 @@ def wide_pandas(files: dict[str, Path], month: Month) -> pd.DataFrame:
     offnet = usage.offnet_minutes.where(recent).groupby(usage.subscriber_id).sum(min_count=1)
     total = (onnet.fillna(0) + offnet.fillna(0)).clip(lower=0).replace(0, np.nan)
     feats["offnet_share_3m"] = offnet / total
+    onnet_m1 = usage.onnet_minutes.where(latest).groupby(usage.subscriber_id).sum(min_count=1)
+    offnet_m1 = usage.offnet_minutes.where(latest).groupby(usage.subscriber_id).sum(min_count=1)
+    total_m1 = (onnet_m1.fillna(0) + offnet_m1.fillna(0)).clip(lower=0).replace(0, np.nan)
+    feats["offnet_share_m1"] = offnet_m1 / total_m1
+    log_arpu = np.log(usage.arpu.astype(float) + 1)
+    recent2 = log_arpu.where(usage.i >= 4).groupby(usage.subscriber_id).mean()
+    before2 = log_arpu.where(usage.i.isin([2, 3])).groupby(usage.subscriber_id).mean()
+    feats["arpu_log_change_2m"] = recent2 - before2
     out = out.merge(feats, left_on="subscriber_id", right_index=True, how="left")
 
-    start3 = pd.Timestamp(month.shift(-2).first_day)
     rech = pd.read_parquet(files["recharges"], columns=["subscriber_id", "recharge_date", "amount"])
     rech["recharge_date"] = pd.to_datetime(rech.recharge_date)
     rech = rech[(rech.recharge_date >= start3) & (rech.recharge_date <= end)]
@@ -294,20 +352,27 @@ def wide_pandas(files: dict[str, Path], month: Month) -> pd.DataFrame:
         summed = minutes.groupby(edges.subscriber_id).sum(min_count=1).fillna(0)
         circle[f"offnet_minutes_share_{suffix}"] = summed / total_minutes
     circle["onnet_peer_share"] = circle.onnet_peers / circle.degree.replace(0, np.nan)
-    import hashlib
-
     start2 = pd.Timestamp(month.shift(-1).first_day)
     gone = subs[(subs.churn_date >= start2) & (subs.churn_date <= end)]
-    gone_hashes = {hashlib.sha256(m.encode()).hexdigest() for m in gone.msisdn}
+    gone_dates = {
+        hashlib.sha256(m.encode()).hexdigest(): d
+        for m, d in zip(gone.msisdn, gone.churn_date, strict=True)
+    }
     ties = contacts[["subscriber_id", "peer_hash"]].drop_duplicates()
-    ties = ties[ties.peer_hash.isin(gone_hashes)]
-    circle = circle.join(
-        ties.groupby("subscriber_id").size().rename("churned_neighbours_2m"), how="outer"
+    ties = ties[ties.peer_hash.isin(gone_dates)]
+    left_this_month = ties.peer_hash.map(gone_dates) >= start1
+    churned = pd.DataFrame(
+        {
+            "churned_neighbours_2m": ties.groupby("subscriber_id").size(),
+            "churned_neighbours_1m": left_this_month.groupby(ties.subscriber_id).sum(),
+        }
     )
+    circle = circle.join(churned, how="outer")
     out = out.merge(circle, left_on="subscriber_id", right_index=True, how="left")
     counts = [
         "months_active_6m", "recharges_3m", "complaints_3m", "degree", "onnet_peers",
-        "churned_neighbours_2m", *(f"complaints_{s}_3m" for s in COMPLAINT_LEVELS),
+        "churned_neighbours_2m", "churned_neighbours_1m", "family_left_1m",
+        "colleagues_left_1m", *(f"complaints_{s}_3m" for s in COMPLAINT_LEVELS),
     ]  # fmt: skip
     for name in counts:
         out[name] = out[name].fillna(0).astype("int64")
@@ -315,4 +380,5 @@ def wide_pandas(files: dict[str, Path], month: Month) -> pd.DataFrame:
     out["family_size"] = out.family_size.fillna(1).astype("int64")
     out["household_broadband"] = out.household_broadband.fillna(False).astype(bool)
     out["is_bundle"] = out.plan_type == "bundle"
+    out["is_broadband_line"] = out.plan_type == "broadband"
     return out

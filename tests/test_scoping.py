@@ -142,6 +142,7 @@ ROUTE_OBJECTS = {
     "data:mapping-edit": "data.importmapping",
     "data:customer-detail": "warehouse.subscriber",
     "data:customer-reveal": "warehouse.subscriber",
+    "insight:customer-panel": "warehouse.subscriber",
     "api:get_org_unit": "core.orgunit",
     "api:update_org_unit": "core.orgunit",
     "api:get_staff": "core.staff",

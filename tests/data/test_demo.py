@@ -49,3 +49,16 @@ def test_building_the_demo_twice_changes_nothing(db: None) -> None:
         Staff.objects.count(),
         OrgUnit.objects.count(),
     ) == first
+
+
+def test_the_demo_command_also_builds_the_last_months_snapshot(db: None) -> None:
+    from django.core.management import call_command
+
+    from quanwang.insight.snapshots import SnapshotStore
+
+    call_command("demo", "--subscribers", "1500", "--months", "2", "--seed", "3")
+
+    latest = SnapshotStore().latest()
+    assert latest is not None
+    assert latest.month == "2024-02"
+    assert latest.rows > 1000

@@ -120,3 +120,36 @@ def test_comparing_two_snapshots_shows_the_tier_migration(
 
     matrix = dict(page.context["matrix"])
     assert sum(sum(cells) for cells in matrix.values()) == 2
+
+
+def test_the_customer_360_panel_shows_the_tier_only_within_scope(
+    tree: factories.Tree, snapshot: Any, client: Any
+) -> None:
+    # Given a grid manager of grid A
+    client.force_login(factories.user(role=Role.GRID_MANAGER, at=tree.grid_a))
+
+    # When the 360 page loads the insight panel of their customer and of another grid's
+    own = client.get("/insight/customers/SA1/", HTTP_ACCEPT_LANGUAGE="en")
+    other = client.get("/insight/customers/SB1/", HTTP_ACCEPT_LANGUAGE="en")
+
+    # Then their customer's tier and switching cost show, the other customer does not
+    assert own.context["insight"]["value_tier"] in {"key", "large", "regular", "small"}
+    assert "Switching cost" in own.content.decode()
+    assert other.context["insight"] is None
+
+
+def test_the_offnet_pool_page_lists_targets_of_the_users_grids_only(
+    tree: factories.Tree, snapshot: Any, client: Any
+) -> None:
+    # Given SA1 of grid A calls a 移动 number (the demo fixture's contacts)
+    mine = factories.user(role=Role.GRID_MANAGER, at=tree.grid_a)
+    other = factories.user(role=Role.GRID_MANAGER, at=tree.grid_b)
+
+    client.force_login(mine)
+    own = client.get("/insight/offnet/").context["report"]
+    client.force_login(other)
+    foreign = client.get("/insight/offnet/").context["report"]
+
+    assert [t["referrer_id"] for t in own["targets"]] == ["SA1"]
+    assert [row["operator"] for row in own["by_operator"]] == ["移动"]
+    assert foreign["targets"] == []

@@ -24,9 +24,26 @@ def operator(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {p.stem: p for p in out.glob("*.parquet")}
 
 
-def _rows(snapshot: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
-    relation = duckdb.sql(f"SELECT * FROM {snapshot.relation} ORDER BY subscriber_id")
+def _rows(relation_sql: str, key: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    relation = duckdb.sql(f"SELECT * FROM {relation_sql} ORDER BY {key}")
     return relation.columns, relation.fetchall()
+
+
+def _differences(
+    expected: tuple[list[str], list[tuple[Any, ...]]],
+    actual: tuple[list[str], list[tuple[Any, ...]]],
+) -> list[tuple[Any, ...]]:
+    columns, rows = expected
+    other_columns, other_rows = actual
+    assert sorted(other_columns) == sorted(columns)
+    assert len(other_rows) == len(rows)
+    order = [other_columns.index(c) for c in columns]
+    return [
+        (row[0], name, value, other[i])
+        for row, other in zip(rows, ([r[i] for i in order] for r in other_rows), strict=True)
+        for i, (name, value) in enumerate(zip(columns, row, strict=True))
+        if not _same(value, other[i])
+    ]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -44,16 +61,14 @@ def test_duckdb_and_spark_give_the_same_snapshot(operator: dict[str, Path]) -> N
     on_duckdb = run_pipeline(month=MONTH, engine=Engine.DUCKDB, files=operator)
     on_spark = run_pipeline(month=MONTH, engine=Engine.SPARK, files=operator)
 
-    # Then every row and column agrees: counts exactly, floats to 1e-9
-    columns, expected = _rows(on_duckdb)
-    spark_columns, actual = _rows(on_spark)
-    assert sorted(spark_columns) == sorted(columns)
-    order = [spark_columns.index(c) for c in columns]
-    assert len(actual) == len(expected) == on_duckdb.rows > 1000
-    differences = [
-        (row[0], name, value, other[i])
-        for row, other in zip(expected, ([r[i] for i in order] for r in actual), strict=True)
-        for i, (name, value) in enumerate(zip(columns, row, strict=True))
-        if not _same(value, other[i])
-    ]
-    assert differences == []
+    # Then every row and column agrees, in the wide table and the off-net pool: counts
+    # exactly, floats to 1e-9
+    assert on_duckdb.rows > 1000
+    wide = _differences(
+        _rows(on_duckdb.relation, "subscriber_id"), _rows(on_spark.relation, "subscriber_id")
+    )
+    pool = _differences(
+        _rows(on_duckdb.offnet_pool, "pool_rank"), _rows(on_spark.offnet_pool, "pool_rank")
+    )
+    assert wide == []
+    assert pool == []

@@ -126,3 +126,46 @@ def test_family_members_share_household_broadband_and_complaints_count_by_level(
     assert (rows["A"]["family_size"], rows["A"]["household_broadband"]) == (2, True)
     assert (rows["Z"]["family_size"], rows["Z"]["household_broadband"]) == (1, False)
     assert (rows["A"]["complaints_3m"], rows["A"]["complaints_major_3m"]) == (1, 1)
+
+
+def test_every_snapshot_column_has_chinese_and_english_labels(run: Any) -> None:
+    from quanwang.insight.catalog import LABELS
+
+    rows = run(subscribers=[subscriber("A")], monthly_usage=usage_rows("A", {"2024-06": 50}))
+
+    columns = set(rows["A"])
+    assert columns - set(LABELS) == set()
+    assert all(zh and en for zh, en in LABELS.values())
+
+
+def test_the_offnet_pool_counts_our_callers_and_names_the_strongest_referrer(
+    tmp_path: Any,
+) -> None:
+    import duckdb
+
+    from quanwang.insight.pipeline import run_pipeline
+    from tests import factories
+    from tests.insight.conftest import PLANS
+
+    # Given two of our customers calling the same 移动 number, B for longer
+    def call(who: str, minutes: float) -> dict[str, Any]:
+        return {"subscriber_id": who, "month": "2024-06", "peer_hash": "X", "peer_operator": "移动",
+                "calls": 3, "minutes": minutes}  # fmt: skip
+
+    files = factories.canonical_files(
+        tmp_path,
+        plans=PLANS,
+        subscribers=[subscriber("A"), subscriber("B", grid_id="G2")],
+        monthly_usage=usage_rows("A", {"2024-06": 50}),
+        contacts=[call("A", 10.0), call("B", 25.0)],
+    )
+
+    # When the snapshot is built
+    snapshot = run_pipeline(month="2024-06", files=files)
+
+    # Then the number is in the pool with both ties, and B (grid G2) is its referrer
+    rows = duckdb.sql(
+        f"SELECT peer_hash, our_ties, calls, minutes, referrer_id, referrer_grid_id, pool_rank "
+        f"FROM {snapshot.offnet_pool}"
+    ).fetchall()
+    assert rows == [("X", 2, 6, 35.0, "B", "G2", 1)]

@@ -81,6 +81,7 @@ class JobKind(models.TextChoices):
     IMPORT_ORG_UNITS = "import_org_units", _("Import org units")
     IMPORT_TABLE = "import_table", _("Import a data table")
     RUN_PIPELINE = "run_pipeline", _("Build the customer wide table")
+    TRAIN_CHURN = "train_churn", _("Train the churn model")
 
 
 class JobStatus(models.TextChoices):

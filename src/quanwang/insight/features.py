@@ -69,6 +69,12 @@ def usage_features(usage: ir.Table, month: Month) -> ir.Table:
         "used_5g_share_3m": window.used_5g_network.cast("float64").mean(where=recent),
         "_onnet_3m": window.onnet_minutes.sum(where=recent),
         "_offnet_3m": window.offnet_minutes.sum(where=recent),
+        "_onnet_m1": window.onnet_minutes.sum(where=latest),
+        "_offnet_m1": window.offnet_minutes.sum(where=latest),
+        "_log_arpu_recent": (window.arpu.cast("float64") + 1).ln().mean(where=window.i >= 4),
+        "_log_arpu_before": (window.arpu.cast("float64") + 1)
+        .ln()
+        .mean(where=window.i.isin([2, 3])),
     }
     grouped = window.group_by("subscriber_id").aggregate(**aggregates)
     slopes: dict[str, ir.Value] = {}
@@ -84,6 +90,11 @@ def usage_features(usage: ir.Table, month: Month) -> ir.Table:
     slopes["offnet_share_3m"] = _ratio(
         grouped._offnet_3m, grouped._onnet_3m.fill_null(0) + grouped._offnet_3m.fill_null(0)
     )
+    slopes["offnet_share_m1"] = _ratio(
+        grouped._offnet_m1, grouped._onnet_m1.fill_null(0) + grouped._offnet_m1.fill_null(0)
+    )
+    # ln(1 + ARPU): mean of the last 2 months against the 2 before them.
+    slopes["arpu_log_change_2m"] = grouped._log_arpu_recent - grouped._log_arpu_before
     helpers = [c for c in grouped.columns if c.startswith("_")]
     return grouped.mutate(**slopes).drop(*helpers)
 
@@ -127,18 +138,19 @@ def call_graph_features(contacts: ir.Table, subscribers: ir.Table, month: Month)
         subscribers.churn_date.between(
             ibis.date(month.shift(-1).first_day), ibis.date(month.last_day)
         )
-    ).select(peer_hash=subscribers.msisdn.hexdigest("sha256"))
+    ).select("churn_date", peer_hash=subscribers.msisdn.hexdigest("sha256"))
     recent = contacts.filter(contacts.month.isin(month.back(2)))
     ties = recent.select("subscriber_id", "peer_hash").distinct()
-    churned = (
-        ties.join(left, "peer_hash")
-        .group_by("subscriber_id")
-        .aggregate(churned_neighbours_2m=ibis._.count())
+    linked = ties.join(left, "peer_hash")
+    churned = linked.group_by("subscriber_id").aggregate(
+        churned_neighbours_2m=ibis._.count(),
+        churned_neighbours_1m=ibis._.count(where=linked.churn_date >= ibis.date(month.first_day)),
     )
     return circle.join(churned, "subscriber_id", how="outer").select(
         subscriber_id=ibis.coalesce(circle.subscriber_id, churned.subscriber_id),
         **{c: circle[c] for c in circle.columns if c != "subscriber_id"},
         churned_neighbours_2m=churned.churned_neighbours_2m,
+        churned_neighbours_1m=churned.churned_neighbours_1m,
     )
 
 
@@ -167,6 +179,7 @@ def profile_features(subscribers: ir.Table, plans: ir.Table, month: Month) -> ir
         "dual_sim_secondary": base.dual_sim_role == "secondary",  # 异主我副
         "enterprise_member": base.enterprise_id.notnull(),
         "family_id": base.family_id,
+        "enterprise_id": base.enterprise_id,
         "do_not_disturb": base.do_not_disturb.fill_null(False),
     }
     for kind in ("contract", "discount"):
@@ -188,7 +201,46 @@ def profile_features(subscribers: ir.Table, plans: ir.Table, month: Month) -> ir
             household_broadband=ibis._.plan_type.isin(BROADBAND_PLAN_TYPES).any(),
         )
     )
-    return profile.join(families, "family_id", how="left")
+    profile = profile.left_join(families, "family_id").select(
+        profile, families.family_size, families.household_broadband
+    )
+    return _group_churn(profile, subscribers, month)
+
+
+def _group_churn(profile: ir.Table, subscribers: ir.Table, month: Month) -> ir.Table:
+    """Members of the same family group, and colleagues in the same enterprise, who left in T."""
+    left = subscribers.filter(
+        subscribers.churn_date.between(ibis.date(month.first_day), ibis.date(month.last_day))
+    )
+    family = (
+        left.filter(left.family_id.notnull())
+        .group_by("family_id")
+        .aggregate(family_left_1m=ibis._.count())
+    )
+    colleagues = (
+        left.filter(left.enterprise_id.notnull())
+        .group_by("enterprise_id")
+        .aggregate(colleagues_left_1m=ibis._.count())
+    )
+    with_family = profile.left_join(family, "family_id").select(profile, family.family_left_1m)
+    with_colleagues = with_family.left_join(colleagues, "enterprise_id").select(
+        with_family, colleagues.colleagues_left_1m
+    )
+    grids = grid_churn(subscribers, month)
+    return with_colleagues.left_join(grids, "grid_id").select(
+        with_colleagues, grids.grid_left_rate_3m
+    )
+
+
+def grid_churn(subscribers: ir.Table, month: Month) -> ir.Table:
+    """Per grid, the share of subscribers with us when T-2 began who left by the end of T."""
+    start, end = ibis.date(month.shift(-2).first_day), ibis.date(month.last_day)
+    base = subscribers.filter(
+        (subscribers.join_date < start)
+        & (subscribers.churn_date.isnull() | (subscribers.churn_date >= start))
+    )
+    left = (base.churn_date.notnull() & (base.churn_date <= end)).cast("float64")
+    return base.group_by("grid_id").aggregate(grid_left_rate_3m=left.mean())
 
 
 def wide_table(tables: Tables, month: Month) -> ir.Table:
@@ -206,7 +258,8 @@ def wide_table(tables: Tables, month: Month) -> ir.Table:
         wide = wide.left_join(part, "subscriber_id").select(wide, *extra)
     counts = [
         "months_active_6m", "recharges_3m", "complaints_3m", "degree", "onnet_peers",
-        "churned_neighbours_2m", *(f"complaints_{s}_3m" for s in COMPLAINT_LEVELS),
+        "churned_neighbours_2m", "churned_neighbours_1m", "family_left_1m",
+        "colleagues_left_1m", *(f"complaints_{s}_3m" for s in COMPLAINT_LEVELS),
     ]  # fmt: skip
     zeros = {name: wide[name].fill_null(0) for name in counts}
     zeros |= {
@@ -214,5 +267,46 @@ def wide_table(tables: Tables, month: Month) -> ir.Table:
         "family_size": wide.family_size.fill_null(1),
         "household_broadband": wide.household_broadband.fill_null(False),
         "is_bundle": wide.plan_type == "bundle",
+        "is_broadband_line": wide.plan_type == "broadband",
     }
-    return wide.mutate(**zeros).drop("family_id")
+    return wide.mutate(**zeros).drop("family_id", "enterprise_id")
+
+
+def offnet_pool(contacts: ir.Table, subscribers: ir.Table, month: Month) -> ir.Table:
+    """异网策反目标池: competitors' numbers our customers call, by the strength of those ties.
+
+    One row per off-net number called in the last 3 months by customers with us now: how many
+    of ours call it, calls and minutes, and the referrer (推荐人) best placed to win it over,
+    the customer with the most minutes to it. Numbers stay hashed.
+    """
+    window = contacts.filter(
+        contacts.month.isin(month.back(3)) & (contacts.peer_operator != ON_NET)
+    )
+    customers = population(subscribers, month).select("subscriber_id", "grid_id")
+    ours = window.join(customers, "subscriber_id")
+    pairs = ours.group_by(["peer_hash", "peer_operator", "subscriber_id", "grid_id"]).aggregate(
+        calls=ours.calls.sum(), minutes=ours.minutes.sum()
+    )
+    order = [ibis.desc(pairs.minutes), pairs.subscriber_id]
+    ranked = pairs.mutate(
+        place=ibis.row_number().over(
+            group_by=[pairs.peer_hash, pairs.peer_operator], order_by=order
+        )
+    )
+    referrers = ranked.filter(ranked.place == 0).select(
+        "peer_hash",
+        "peer_operator",
+        referrer_id=ranked.subscriber_id,
+        referrer_grid_id=ranked.grid_id,
+        referrer_minutes=ranked.minutes,
+    )
+    totals = pairs.group_by(["peer_hash", "peer_operator"]).aggregate(
+        our_ties=pairs.count(), calls=pairs.calls.sum(), minutes=pairs.minutes.sum()
+    )
+    pool = totals.join(referrers, ["peer_hash", "peer_operator"])
+    strength = pool.our_ties.cast("float64") * (pool.minutes.fill_null(0) + 1).ln()
+    pool = pool.mutate(tie_strength=strength.round(6))
+    rank = ibis.row_number().over(
+        order_by=[ibis.desc(pool.tie_strength), pool.peer_hash, pool.peer_operator]
+    )
+    return pool.mutate(pool_rank=rank + 1)

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from quanwang.core.choices import JobKind
 from quanwang.core.jobs import JobContext, register
 from quanwang.insight.choices import Engine
-from quanwang.insight.pipeline import Step, run_pipeline
+from quanwang.insight.pipeline import Step, run_pipeline, train_churn_model
 
 STEPS = {
     Step.CHECKING: _("Checking the inputs"),
@@ -31,4 +31,20 @@ def build_snapshot(ctx: JobContext, *, month: str, engine: str = Engine.DUCKDB) 
         "rows": snapshot.rows,
         "engine": snapshot.engine,
         "seconds": snapshot.seconds,
+    }
+
+
+@register(JobKind.TRAIN_CHURN)
+def train_churn(ctx: JobContext, *, month: str, horizon: int = 1) -> dict[str, Any]:
+    """Train and register a churn model on the months up to `month`."""
+
+    def report(step: Step, done: int, total: int) -> None:
+        ctx.progress(done=done, total=total, stage=str(STEPS[step]))
+
+    model = train_churn_model(month=month, horizon=horizon, progress=report)
+    return {
+        "model": model.model_id,
+        "auc": round(model.metrics["auc"], 4),
+        "top_decile_lift": round(model.metrics["lift_by_decile"][0], 2),
+        "validation_month": model.validation_month,
     }

@@ -12,17 +12,28 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from quanwang.data.arrow import table_schema
 from quanwang.data.warehouse import Warehouse, scalar_int, sql_literal
 from quanwang.insight.choices import Engine
+from quanwang.insight.churn import (
+    TRAIN_MONTHS,
+    ChurnModel,
+    ModelRegistry,
+    churn_labels,
+    reason_text,
+    score,
+    train,
+)
 from quanwang.insight.engines import connect, register, write_parquet
-from quanwang.insight.features import Tables, wide_table
+from quanwang.insight.features import Tables, offnet_pool, wide_table
 from quanwang.insight.months import Month, MonthError
 from quanwang.insight.scores import (
     SwitchingCostWeights,
@@ -107,6 +118,44 @@ def snapshot_expression(tables: Tables, month: Month, params: PipelineParameters
     )
 
 
+def _score(wide: Path, model: ChurnModel) -> dict[str, Any]:
+    """Add churn risk and, for the riskiest 20%, its top reasons; rewrite the wide table."""
+    parts = sorted(wide.glob("*.parquet"))
+    source = sql_literal(str(wide / "*.parquet"))
+    table = duckdb.connect().sql(f"SELECT * FROM read_parquet({source}) ORDER BY subscriber_id")
+    table = table.to_arrow_table()
+    scored = score(model, table)
+    yes_no = {f.name for f in table.schema if pa.types.is_boolean(f.type)}
+    zh, en = [], []
+    for row, codes in enumerate(scored.reason_codes):
+        texts = [
+            reason_text(
+                code,
+                _value(table, code, row),
+                model.medians.get(code, 0.0),
+                yes_no=code in yes_no,
+            )
+            for code in codes
+        ]
+        zh.append("；".join(t[0] for t in texts) or None)
+        en.append("; ".join(t[1] for t in texts) or None)
+    table = table.append_column("churn_risk", pa.array(scored.risk, type=pa.float64()))
+    table = table.append_column(
+        "churn_reasons", pa.array([",".join(c) or None for c in scored.reason_codes], pa.string())
+    )
+    table = table.append_column("churn_reasons_zh", pa.array(zh, pa.string()))
+    table = table.append_column("churn_reasons_en", pa.array(en, pa.string()))
+    pq.write_table(table, wide / "scored.parquet", compression="zstd")
+    for part in parts:
+        part.unlink()
+    return {"churn": model.model_id, "scoring_seconds": round(scored.seconds, 3)}
+
+
+def _value(table: pa.Table, column: str, row: int) -> float:
+    value = table.column(column)[row].as_py()
+    return float("nan") if value is None else float(value)
+
+
 def run_pipeline(
     *,
     month: str,
@@ -130,10 +179,15 @@ def run_pipeline(
         inputs = _check_inputs(sources, snapshot_month, Path(scratch))
         con = connect(engine)
         notify(Step.COMPUTING, 1, 2)
-        expr = snapshot_expression(register(con, inputs), snapshot_month, settings_used)
+        tables = register(con, inputs)
+        expr = snapshot_expression(tables, snapshot_month, settings_used)
         run_id, staging = snapshots.begin(str(snapshot_month))
         try:
             write_parquet(con, engine, expr, staging / "wide")
+            pool = offnet_pool(tables["contacts"], tables["subscribers"], snapshot_month)
+            write_parquet(con, engine, pool, staging / "offnet_pool")
+            model = ModelRegistry().latest()
+            scoring = _score(staging / "wide", model) if model is not None else {}
             parts = sql_literal(str(staging / "wide" / "*.parquet"))
             rows = scalar_int(duckdb.connect(), f"SELECT count(*) FROM read_parquet({parts})")
             snapshot = snapshots.complete(
@@ -147,6 +201,7 @@ def run_pipeline(
                     seconds=round(time.monotonic() - began, 3),
                     parameters=asdict(settings_used),
                     inputs={name: str(path) for name, path in sources.items()},
+                    models=scoring,
                 ),
             )
         except BaseException:
@@ -154,3 +209,40 @@ def run_pipeline(
             raise
     notify(Step.DONE, 2, 2)
     return snapshot
+
+
+def train_churn_model(
+    *,
+    month: str,
+    horizon: int = 1,
+    files: Mapping[str, Path] | None = None,
+    params: PipelineParameters | None = None,
+    progress: Progress | None = None,
+) -> ChurnModel:
+    """Train, calibrate and register a churn model whose latest known labels end at `month`."""
+    notify = progress or (lambda _step, _done, _total: None)
+    try:
+        latest = Month.parse(month)
+    except MonthError as exc:
+        raise PipelineError(str(exc)) from exc
+    if not 1 <= horizon <= 6:
+        raise PipelineError("the horizon is 1 to 6 months")
+    settings_used = params or PipelineParameters()
+    sources = dict(files) if files is not None else warehouse_files()
+    notify(Step.CHECKING, 0, 2)
+    with tempfile.TemporaryDirectory(prefix="train-") as scratch:
+        earliest = latest.shift(-horizon - TRAIN_MONTHS)
+        inputs = _check_inputs(sources, earliest, Path(scratch))
+        _check_inputs(sources, latest, Path(scratch))
+        con = connect(Engine.DUCKDB)
+        tables = register(con, inputs)
+        notify(Step.COMPUTING, 1, 2)
+        model, booster = train(
+            frames=lambda m: snapshot_expression(tables, m, settings_used).to_pyarrow(),
+            labels=lambda m: churn_labels(tables["subscribers"], m, horizon).to_pyarrow(),
+            month=latest,
+            horizon=horizon,
+        )
+    saved = ModelRegistry().save(model, booster)
+    notify(Step.DONE, 2, 2)
+    return saved

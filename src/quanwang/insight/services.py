@@ -28,18 +28,30 @@ def start_pipeline(
     background: bool = True,
 ) -> Job:
     """Queue (or run) a pipeline job for one snapshot month."""
+    params = {"month": month, "engine": str(engine)}
+    return _start(actor, JobKind.RUN_PIPELINE, params, org_unit=org_unit, background=background)
+
+
+def start_training(
+    *, actor: Any, month: str, horizon: int = 1, org_unit: OrgUnit | None, background: bool = True
+) -> Job:
+    """Queue (or run) the training of a churn model on the months up to `month`."""
+    params = {"month": month, "horizon": horizon}
+    return _start(actor, JobKind.TRAIN_CHURN, params, org_unit=org_unit, background=background)
+
+
+def _start(
+    actor: Any, kind: JobKind, params: dict[str, Any], *, org_unit: OrgUnit | None, background: bool
+) -> Job:
+    """An insight job: for those who may build snapshots, on a month that reads as one."""
     if actor is not None and not has_grant(actor, resource=Resource.INSIGHT, action=Action.ADD):
         raise ServiceError(_("You may not build snapshots."))
     try:
-        Month.parse(month)
+        Month.parse(params["month"])
     except MonthError as exc:
         raise ServiceError(str(exc), field="month") from exc
     return start_job(
-        actor=actor,
-        kind=JobKind.RUN_PIPELINE,
-        org_unit=org_unit,
-        params={"month": month, "engine": str(engine)},
-        background=background,
+        actor=actor, kind=kind, org_unit=org_unit, params=params, background=background
     )
 
 
@@ -118,10 +130,12 @@ def tier_report(*, user: Any, snapshot: Snapshot) -> TierReport:
 def grid_report(*, user: Any, snapshot: Snapshot) -> list[dict[str, Any]]:
     """Per grid in scope: customers, revenue, key and large customers, mean switching cost."""
     scoped, params = _scoped(snapshot, insight_scope(user))
+    risk = "round(100 * avg(churn_risk), 2)" if has_column(snapshot, "churn_risk") else "NULL"
     relation = duckdb.connect().execute(
         f"SELECT grid_id, count(*) AS customers, round(sum(revenue_window), 2) AS revenue, "
         f"count(*) FILTER (WHERE value_tier IN ('{ValueTier.KEY}', '{ValueTier.LARGE}')) "
-        f"AS key_and_large, round(avg(switching_cost), 1) AS switching_cost "
+        f"AS key_and_large, round(avg(switching_cost), 1) AS switching_cost, "
+        f"{risk} AS churn_risk_percent "
         f"FROM {scoped} GROUP BY 1 ORDER BY revenue DESC NULLS LAST",
         params,
     )
@@ -164,3 +178,89 @@ def tier_migration(*, user: Any, before: Snapshot, after: Snapshot) -> dict[tupl
 
 def _share(part: float, whole: float) -> float:
     return float(part) / float(whole) if whole else 0.0
+
+
+RISK_BANDS = (0.01, 0.02, 0.05, 0.10)
+
+
+def has_column(snapshot: Snapshot, column: str) -> bool:
+    names = duckdb.connect().execute(f"SELECT * FROM {snapshot.relation} LIMIT 0").description
+    return any(d[0] == column for d in names or [])
+
+
+def risk_report(*, user: Any, snapshot: Snapshot) -> dict[str, Any] | None:
+    """Churn-risk bands and the most frequent reasons in scope; None before any model scored."""
+    if not has_column(snapshot, "churn_risk"):
+        return None
+    scoped, params = _scoped(snapshot, insight_scope(user))
+    con = duckdb.connect()
+    edges = [0.0, *RISK_BANDS]
+    cases = " ".join(
+        f"WHEN churn_risk < {upper} THEN {index}" for index, upper in enumerate(RISK_BANDS)
+    )
+    bands = dict(
+        con.execute(
+            f"SELECT CASE {cases} ELSE {len(RISK_BANDS)} END, count(*) FROM {scoped} GROUP BY 1",
+            params,
+        ).fetchall()
+    )
+    labels = [f"{100 * lo:g}–{100 * hi:g}%" for lo, hi in zip(edges, RISK_BANDS, strict=False)]
+    labels.append(f"≥ {100 * RISK_BANDS[-1]:g}%")
+    drivers = con.execute(
+        f"SELECT reason, count(*) AS n FROM (SELECT unnest(string_split(churn_reasons, ',')) "
+        f"AS reason FROM {scoped} WHERE churn_reasons IS NOT NULL) GROUP BY 1 "
+        "ORDER BY n DESC, reason LIMIT 10",
+        params,
+    ).fetchall()
+    expected = con.execute(f"SELECT coalesce(sum(churn_risk), 0) FROM {scoped}", params).fetchall()
+    return {
+        "bands": list(zip(labels, [int(bands.get(i, 0)) for i in range(len(labels))], strict=True)),
+        "drivers": [(str(code), int(n)) for code, n in drivers],
+        "expected_leavers": float(expected[0][0]),
+    }
+
+
+def customer_insight(*, user: Any, subscriber_id: str) -> dict[str, Any] | None:
+    """One customer's tier, scores and reasons from the newest snapshot, if in scope."""
+    snapshot = find_snapshot()
+    if snapshot is None:
+        return None
+    scoped, params = _scoped(snapshot, insight_scope(user))
+    relation = duckdb.connect().execute(
+        f"SELECT * FROM {scoped} WHERE subscriber_id = ?", [*params, subscriber_id]
+    )
+    names = [d[0] for d in relation.description or []]
+    row = relation.fetchone()
+    if row is None:
+        return None
+    return dict(zip(names, row, strict=True)) | {"snapshot": snapshot}
+
+
+POOL_PAGE = 100
+
+
+def offnet_report(*, user: Any, snapshot: Snapshot) -> dict[str, Any]:
+    """The win-over pool of the user's scope (by the referrer's grid): per operator, and the
+    strongest targets with their referrer. Numbers are shown by a short hash prefix only."""
+    condition, params = insight_scope(user).sql("referrer_grid_id")
+    scoped = f"(SELECT * FROM {snapshot.offnet_pool} WHERE {condition})"
+    con = duckdb.connect()
+    by_operator = con.execute(
+        f"SELECT peer_operator, count(*), sum(our_ties), round(sum(minutes), 0) FROM {scoped} "
+        "GROUP BY 1 ORDER BY 2 DESC",
+        params,
+    ).fetchall()
+    relation = con.execute(
+        f"SELECT left(peer_hash, 10) AS target, peer_operator, our_ties, calls, "
+        f"round(minutes, 1) AS minutes, referrer_id, referrer_grid_id, round(tie_strength, 2) "
+        f"AS tie_strength FROM {scoped} ORDER BY pool_rank LIMIT {POOL_PAGE}",
+        params,
+    )
+    names = [d[0] for d in relation.description or []]
+    return {
+        "by_operator": [
+            {"operator": op, "numbers": int(n), "ties": int(t), "minutes": float(m or 0)}
+            for op, n, t, m in by_operator
+        ],
+        "targets": [dict(zip(names, row, strict=True)) for row in relation.fetchall()],
+    }

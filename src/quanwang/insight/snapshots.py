@@ -38,12 +38,18 @@ class Snapshot:
     seconds: float
     parameters: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)  # table → warehouse file read
+    models: dict[str, Any] = field(default_factory=dict)  # e.g. the churn model that scored it
     path: Path = Path()
 
     @property
     def relation(self) -> str:
         """DuckDB SQL reading the wide table of this snapshot."""
         return f"read_parquet({sql_literal(str(self.path / 'wide' / '*.parquet'))})"
+
+    @property
+    def offnet_pool(self) -> str:
+        """DuckDB SQL reading this snapshot's off-net win-over pool."""
+        return f"read_parquet({sql_literal(str(self.path / 'offnet_pool' / '*.parquet'))})"
 
     @property
     def label(self) -> str:

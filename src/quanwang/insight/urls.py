@@ -8,5 +8,12 @@ urlpatterns = [
     path("insight/", views.dashboard, name="dashboard"),
     path("insight/run/", views.run, name="run"),
     path("insight/compare/", views.compare, name="compare"),
+    path("insight/models/", views.models, name="models"),
+    path("insight/offnet/", views.offnet, name="offnet"),
     path("insight/grids.xlsx", views.grids_xlsx, name="grids-xlsx"),
+    path(
+        "insight/customers/<str:subscriber_id>/",
+        views.customer_panel,
+        name="customer-panel",
+    ),
 ]

@@ -17,7 +17,9 @@ from quanwang.core.errors import ServiceError
 from quanwang.core.querysets import has_grant
 from quanwang.core.services.orgs import home_unit
 from quanwang.insight import services
+from quanwang.insight.catalog import LABELS
 from quanwang.insight.choices import Engine, ValueTier
+from quanwang.insight.churn import ModelRegistry
 from quanwang.insight.forms import PipelineForm
 from quanwang.insight.snapshots import Snapshot, SnapshotStore
 
@@ -46,6 +48,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "form": PipelineForm(),
     }
     if snapshot is not None:
+        risk = services.risk_report(user=request.user, snapshot=snapshot)
         report = services.tier_report(user=request.user, snapshot=snapshot)
         histogram = services.switching_cost_histogram(user=request.user, snapshot=snapshot)
         context |= {
@@ -57,7 +60,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "revenue_share": [round(100 * row.revenue_share, 1) for row in report.rows],
                 "bands": [band for band, _n in histogram],
                 "band_counts": [n for _band, n in histogram],
+                "risk_bands": [band for band, _n in risk["bands"]] if risk else [],
+                "risk_counts": [n for _band, n in risk["bands"]] if risk else [],
             },
+            "risk": risk,
+            "drivers": [
+                (LABELS.get(code, (code, code)), n) for code, n in (risk or {}).get("drivers", [])
+            ],
         }
     return render(request, "insight/dashboard.html", context)
 
@@ -135,10 +144,68 @@ def grids_xlsx(request: HttpRequest) -> HttpResponse:
     for row in rows:
         sheet.append(
             [row["grid_id"], row["customers"], row["revenue"], row["key_and_large"],
-             row["switching_cost"]]
+             row["switching_cost"], row["churn_risk_percent"]]
         )  # fmt: skip
     buffer = io.BytesIO()
     book.save(buffer)
     response = HttpResponse(buffer.getvalue(), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="grids-{snapshot.month}.xlsx"'
     return response
+
+
+@login_required
+def customer_panel(request: HttpRequest, subscriber_id: str) -> HttpResponse:
+    """The customer 360's insight panel: tier, switching cost, churn risk and its reasons."""
+    _guard(request)
+    found = services.customer_insight(user=request.user, subscriber_id=subscriber_id)
+    if found is not None:
+        found["tier_label"] = ValueTier(found["value_tier"]).label
+        risk = found.get("churn_risk")
+        found["risk_percent"] = None if risk is None else round(100 * risk, 1)
+    return render(request, "insight/_customer_panel.html", {"insight": found})
+
+
+@login_required
+def models(request: HttpRequest) -> HttpResponse:
+    """Churn models: AUC, lift by decile and calibration of each, newest first."""
+    _guard(request)
+    registered = ModelRegistry().list()
+    chosen = next((m for m in registered if m.model_id == request.GET.get("model")), None)
+    model = chosen or (registered[0] if registered else None)
+    chart = {}
+    if model is not None:
+        bins = model.metrics["calibration"]
+        chart = {
+            "deciles": list(range(1, 11)),
+            "lift": [round(x, 2) for x in model.metrics["lift_by_decile"]],
+            "predicted": [round(100 * b["predicted"], 2) for b in bins],
+            "observed": [round(100 * b["observed"], 2) for b in bins],
+        }
+    importance = []
+    if model is not None:
+        gains = model.booster.feature_importance(importance_type="gain")
+        total = float(sum(gains)) or 1.0
+        ranked = sorted(zip(model.features, gains, strict=True), key=lambda x: -x[1])[:15]
+        importance = [(LABELS.get(f, (f, f)), round(100 * g / total, 1)) for f, g in ranked]
+    return render(
+        request,
+        "insight/models.html",
+        {"models": registered, "model": model, "chart": chart, "importance": importance},
+    )
+
+
+@login_required
+def offnet(request: HttpRequest) -> HttpResponse:
+    """异网策反目标池: competitors' numbers tied to our customers, with the best referrer."""
+    _guard(request)
+    snapshot = _chosen(request.GET.get("snapshot", ""))
+    report = None
+    if snapshot is not None and (snapshot.path / "offnet_pool").exists():
+        report = services.offnet_report(user=request.user, snapshot=snapshot)
+    chart = {
+        "operators": [row["operator"] for row in (report or {}).get("by_operator", [])],
+        "numbers": [row["numbers"] for row in (report or {}).get("by_operator", [])],
+    }
+    return render(
+        request, "insight/offnet.html", {"snapshot": snapshot, "report": report, "chart": chart}
+    )

@@ -167,12 +167,15 @@ GROUND_TRUTH = ("churn_hazard", "treatment_effects")
 Progress = Callable[[str], None]
 
 
+DEFAULT_START_MONTH = "2024-01"
+
+
 @dataclass(frozen=True)
 class GeneratorConfig:
     subscribers: int
     months: int
     seed: int
-    start_month: str = "2024-01"
+    start_month: str = DEFAULT_START_MONTH
 
     def __post_init__(self) -> None:
         if self.subscribers < 100:

@@ -36,6 +36,15 @@ class Command(BaseCommand):
                 )
             except DemoFailed as exc:
                 raise CommandError(str(exc)) from exc
+            self._analyse(options["months"])
         self.stdout.write(_("Demo logins (password for all: %(pw)s):") % {"pw": DEMO_PASSWORD})
         for login in logins:
             self.stdout.write(f"  {login.username:<16} {login.role.label} @ {login.org_code}")
+
+    def _analyse(self, months: int) -> None:
+        from quanwang.insight.demo import InsightDemoFailed, build_insight_demo
+
+        try:
+            build_insight_demo(months=months, say=self.stdout.write)
+        except InsightDemoFailed as exc:
+            raise CommandError(str(exc)) from exc

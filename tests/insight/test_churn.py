@@ -1,0 +1,154 @@
+"""The churn model on a generated operator, judged against the generator's true hazard."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pytest
+
+from quanwang.data.generator import GeneratorConfig, generate
+from quanwang.insight.churn import ChurnModel, ModelError, ModelRegistry, auc, score
+from quanwang.insight.pipeline import run_pipeline, train_churn_model
+
+LATEST = "2024-12"
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("city")
+    generate(GeneratorConfig(subscribers=100_000, months=12, seed=5), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(city: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[ChurnModel, Path]:
+    from django.test import override_settings
+
+    var = tmp_path_factory.mktemp("var")
+    with override_settings(VAR_DIR=var):
+        model = train_churn_model(month=LATEST, files=_files(city))
+    return model, var
+
+
+def _files(city: Path) -> dict[str, Path]:
+    return {p.stem: p for p in city.glob("*.parquet")}
+
+
+def test_the_model_reaches_95_percent_of_the_true_hazards_auc(
+    city: Path, trained: tuple[ChurnModel, Path], settings: Any
+) -> None:
+    # Given the model, validated on November (who left in December?)
+    model, var = trained
+    settings.VAR_DIR = var
+    november = run_pipeline(month=model.validation_month, files=_files(city))
+
+    # When its risk and the generator's true December hazard rank the same customers
+    rows = duckdb.sql(
+        f"""SELECT coalesce(s.churn_date BETWEEN DATE '2024-12-01' AND DATE '2024-12-31', false)
+                   AS left_in_december, h.hazard, w.churn_risk
+            FROM {november.relation} w
+            JOIN '{city / "subscribers.parquet"}' s USING (subscriber_id)
+            JOIN '{city / "ground_truth" / "churn_hazard.parquet"}' h
+              ON h.subscriber_id = w.subscriber_id AND h.month = '{LATEST}'"""
+    ).fetchnumpy()
+    labels = rows["left_in_december"].astype(np.int8)
+
+    # Then the model's AUC is at least 0.95 of the oracle's, and its top decile is enriched
+    oracle = auc(labels, rows["hazard"])
+    ours = auc(labels, rows["churn_risk"])
+    assert ours >= 0.95 * oracle, (ours, oracle)
+    assert model.metrics["lift_by_decile"][0] > 2.5
+
+
+def test_calibrated_risk_matches_the_observed_churn_rate(trained: tuple[ChurnModel, Path]) -> None:
+    model, _var = trained
+
+    bins = model.metrics["calibration"]
+    predicted = sum(b["predicted"] * b["count"] for b in bins) / sum(b["count"] for b in bins)
+
+    assert predicted == pytest.approx(model.metrics["validation_churn_rate"], rel=0.1)
+    assert bins[-1]["observed"] > 3 * bins[0]["observed"]
+
+
+def test_every_customer_is_scored_and_the_riskiest_fifth_gets_reasons(
+    city: Path, trained: tuple[ChurnModel, Path], settings: Any
+) -> None:
+    _model, var = trained
+    settings.VAR_DIR = var
+
+    snapshot = run_pipeline(month=LATEST, files=_files(city))
+
+    counts = duckdb.sql(
+        f"SELECT count(*), count(churn_risk), count(churn_reasons_zh) FROM {snapshot.relation}"
+    ).fetchall()[0]
+    assert counts[0] == counts[1]
+    assert counts[2] == pytest.approx(0.2 * counts[0], abs=2)
+    assert snapshot.models["churn"] == ModelRegistry().latest().model_id  # type: ignore[union-attr]
+
+
+def test_scoring_a_snapshot_without_a_models_features_names_them(
+    trained: tuple[ChurnModel, Path],
+) -> None:
+    import pyarrow as pa
+
+    model, _var = trained
+    table = pa.table({"subscriber_id": ["A"], "tenure_months": [3]})
+
+    with pytest.raises(ModelError, match=r"lacks features .*arpu_3m"):
+        score(model, table)
+
+
+def test_a_month_without_churners_to_learn_from_is_refused(tmp_path: Path) -> None:
+    from quanwang.insight.pipeline import PipelineError
+    from tests import factories
+    from tests.insight.conftest import PLANS, subscriber, usage_rows
+
+    months = {f"2024-{m:02d}": 10.0 for m in range(1, 13)}
+    files = factories.canonical_files(
+        tmp_path,
+        plans=PLANS,
+        subscribers=[subscriber("A", join_date=dt.date(2020, 1, 1))],
+        monthly_usage=usage_rows("A", months),
+    )
+
+    with pytest.raises((ModelError, PipelineError), match="no churners"):
+        train_churn_model(month=LATEST, files=files)
+
+
+def test_the_risk_report_counts_bands_and_drivers_of_the_scored_snapshot(
+    city: Path, trained: tuple[ChurnModel, Path], settings: Any, admin_user: Any
+) -> None:
+    from quanwang.insight.services import risk_report
+
+    _model, var = trained
+    settings.VAR_DIR = var
+    snapshot = run_pipeline(month=LATEST, files=_files(city))
+
+    report = risk_report(user=admin_user, snapshot=snapshot)
+
+    assert report is not None
+    assert sum(n for _band, n in report["bands"]) == snapshot.rows
+    assert len(report["drivers"]) == 10
+    assert 0.005 * snapshot.rows < report["expected_leavers"] < 0.05 * snapshot.rows
+
+
+def test_the_model_page_shows_auc_lift_and_what_the_model_uses(
+    trained: tuple[ChurnModel, Path], settings: Any, client: Any, tree: Any
+) -> None:
+    from quanwang.core.choices import Role
+    from tests import factories
+
+    model, var = trained
+    settings.VAR_DIR = var
+    client.force_login(factories.user(role=Role.COUNTY_MANAGER, at=tree.county_a))
+
+    page = client.get("/insight/models/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert page.context["model"].model_id == model.model_id
+    assert len(page.context["chart"]["lift"]) == 10
+    assert len(page.context["importance"]) == 15
+    assert f"AUC {model.metrics['auc']:.3f}" in page.content.decode()
