@@ -153,3 +153,27 @@ def test_the_offnet_pool_page_lists_targets_of_the_users_grids_only(
     assert [t["referrer_id"] for t in own["targets"]] == ["SA1"]
     assert [row["operator"] for row in own["by_operator"]] == ["移动"]
     assert foreign["targets"] == []
+
+
+def test_a_snapshot_compared_with_itself_has_no_drift(
+    tree: factories.Tree, snapshot: Any, admin_user: Any
+) -> None:
+    from quanwang.insight.services import feature_drift
+
+    drift = feature_drift(user=admin_user, before=snapshot, after=snapshot)
+
+    assert drift
+    assert all(psi == 0 for _name, psi in drift)
+
+
+def test_drift_between_months_names_the_columns_that_moved(
+    tree: factories.Tree, snapshot: Any, admin_user: Any
+) -> None:
+    from quanwang.insight.services import feature_drift
+
+    january = run_pipeline(month="2024-01")
+
+    drift = dict(feature_drift(user=admin_user, before=january, after=snapshot))
+
+    # months_active_6m is 1 in January and 2 in February for both subscribers
+    assert drift["months_active_6m"] > 0.25

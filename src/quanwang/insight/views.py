@@ -109,7 +109,12 @@ def compare(request: HttpRequest) -> HttpResponse:
         before, after = snapshots[1], snapshots[0]
     tiers = [t.value for t in ValueTier]
     matrix: list[tuple[str, list[int]]] = []
+    drift: list[tuple[tuple[str, str], float]] = []
     if before is not None and after is not None:
+        drift = [
+            (LABELS.get(name, (name, name)), psi)
+            for name, psi in services.feature_drift(user=request.user, before=before, after=after)
+        ]
         cells = services.tier_migration(user=request.user, before=before, after=after)
         labels = dict(ValueTier.choices) | {services.GONE: _("Left"), services.NEW: _("New")}
         matrix = [
@@ -126,6 +131,7 @@ def compare(request: HttpRequest) -> HttpResponse:
             "after": after,
             "header": header,
             "matrix": matrix,
+            "drift": drift,
         },
     )
 
