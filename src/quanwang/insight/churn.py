@@ -17,7 +17,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -229,7 +229,12 @@ class ModelRegistry:
         staging = self.root / f".{model.model_id}.tmp"
         staging.mkdir(parents=True)
         booster.save_model(str(staging / "model.txt"))
-        meta = {k: v for k, v in asdict(model).items() if not k.startswith("_") and k != "path"}
+        # Not asdict: it would deep-copy the booster.
+        meta = {
+            f.name: getattr(model, f.name)
+            for f in fields(model)
+            if not f.name.startswith("_") and f.name != "path"
+        }
         (staging / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
         staging.rename(target)
         model.path = target
