@@ -152,3 +152,24 @@ def test_the_model_page_shows_auc_lift_and_what_the_model_uses(
     assert len(page.context["chart"]["lift"]) == 10
     assert len(page.context["importance"]) == 15
     assert f"AUC {model.metrics['auc']:.3f}" in page.content.decode()
+
+
+def test_customers_get_a_12_month_clv_that_rises_with_their_tier(
+    city: Path, trained: tuple[ChurnModel, Path], settings: Any
+) -> None:
+    _model, var = trained
+    settings.VAR_DIR = var
+
+    snapshot = run_pipeline(month=LATEST, files=_files(city))
+
+    by_tier = dict(
+        duckdb.sql(
+            f"SELECT value_tier, avg(clv_12m) FROM {snapshot.relation} GROUP BY 1"
+        ).fetchall()
+    )
+    covered = duckdb.sql(
+        f"SELECT count(clv_12m) / count(*) FROM {snapshot.relation} WHERE arpu_3m > 0"
+    ).fetchall()[0][0]
+    assert by_tier["key"] > by_tier["large"] > by_tier["regular"] > by_tier["small"] > 0
+    assert covered > 0.95
+    assert snapshot.models["clv"]["sbg_cohorts"] >= 1

@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
@@ -31,6 +32,13 @@ from quanwang.insight.churn import (
     reason_text,
     score,
     train,
+)
+from quanwang.insight.clv import (
+    FitError,
+    customer_clv,
+    fit_all,
+    recharge_inputs,
+    retention_inputs,
 )
 from quanwang.insight.engines import connect, register, write_parquet
 from quanwang.insight.features import Tables, offnet_pool, wide_table
@@ -118,12 +126,45 @@ def snapshot_expression(tables: Tables, month: Month, params: PipelineParameters
     )
 
 
-def _score(wide: Path, model: ChurnModel) -> dict[str, Any]:
-    """Add churn risk and, for the riskiest 20%, its top reasons; rewrite the wide table."""
+def _clv_inputs(tables: Tables, month: Month) -> tuple[Any, Any]:
+    """What the CLV fits need, computed on the pipeline's engine."""
+    # In subscriber order: every engine then hands the fits the same rows in the same order.
+    retention = retention_inputs(tables["subscribers"], month).order_by("subscriber_id")
+    recharges = recharge_inputs(tables["recharges"], tables["subscribers"], month)
+    return retention.to_pyarrow(), recharges.order_by("subscriber_id").to_pyarrow()
+
+
+def _enrich(wide: Path, model: ChurnModel | None, clv: tuple[Any, Any] | None) -> dict[str, Any]:
+    """Add 12-month CLV, churn risk and, for the riskiest 20%, the top reasons to the wide
+    table, and rewrite it as one file."""
     parts = sorted(wide.glob("*.parquet"))
     source = sql_literal(str(wide / "*.parquet"))
     table = duckdb.connect().sql(f"SELECT * FROM read_parquet({source}) ORDER BY subscriber_id")
     table = table.to_arrow_table()
+    notes: dict[str, Any] = {}
+    if clv is not None:
+        try:
+            fits = fit_all(*clv)
+        except FitError as exc:
+            notes["clv"] = f"not fitted: {exc}"
+        else:
+            values = customer_clv(fits, table, *clv)
+            rounded = np.round(values, 2)
+            table = table.append_column(
+                "clv_12m", pa.array(rounded, pa.float64(), mask=np.isnan(rounded))
+            )
+            notes["clv"] = fits.summary()
+    if model is not None:
+        table, scoring = _score(table, model)
+        notes |= scoring
+    pq.write_table(table, wide / "enriched.parquet", compression="zstd")
+    for part in parts:
+        part.unlink()
+    return notes
+
+
+def _score(table: pa.Table, model: ChurnModel) -> tuple[pa.Table, dict[str, Any]]:
+    """Churn risk for every row, and reasons for the riskiest 20%."""
     scored = score(model, table)
     yes_no = {f.name for f in table.schema if pa.types.is_boolean(f.type)}
     zh, en = [], []
@@ -145,10 +186,7 @@ def _score(wide: Path, model: ChurnModel) -> dict[str, Any]:
     )
     table = table.append_column("churn_reasons_zh", pa.array(zh, pa.string()))
     table = table.append_column("churn_reasons_en", pa.array(en, pa.string()))
-    pq.write_table(table, wide / "scored.parquet", compression="zstd")
-    for part in parts:
-        part.unlink()
-    return {"churn": model.model_id, "scoring_seconds": round(scored.seconds, 3)}
+    return table, {"churn": model.model_id, "scoring_seconds": round(scored.seconds, 3)}
 
 
 def _value(table: pa.Table, column: str, row: int) -> float:
@@ -187,7 +225,8 @@ def run_pipeline(
             pool = offnet_pool(tables["contacts"], tables["subscribers"], snapshot_month)
             write_parquet(con, engine, pool, staging / "offnet_pool")
             model = ModelRegistry().latest()
-            scoring = _score(staging / "wide", model) if model is not None else {}
+            clv = _clv_inputs(tables, snapshot_month)
+            scoring = _enrich(staging / "wide", model, clv)
             parts = sql_literal(str(staging / "wide" / "*.parquet"))
             rows = scalar_int(duckdb.connect(), f"SELECT count(*) FROM read_parquet({parts})")
             snapshot = snapshots.complete(

@@ -77,6 +77,7 @@ class TierRow:
     tier: ValueTier
     customers: int
     revenue: float
+    clv_12m: float | None  # mean 12-month CLV, where the snapshot has one
     customer_share: float  # of the customers in scope
     revenue_share: float  # of the revenue in scope
 
@@ -99,12 +100,13 @@ def tier_report(*, user: Any, snapshot: Snapshot) -> TierReport:
     """Customers and revenue by value tier in the user's scope, and the scope's share of all."""
     scoped, params = _scoped(snapshot, insight_scope(user))
     con = duckdb.connect()
-    by_tier = {
-        tier: (int(n), float(r or 0))
-        for tier, n, r in con.execute(
-            f"SELECT value_tier, count(*), sum(revenue_window) FROM {scoped} GROUP BY 1", params
-        ).fetchall()
-    }
+    clv = "avg(clv_12m)" if has_column(snapshot, "clv_12m") else "NULL"
+    rows_by_tier = con.execute(
+        f"SELECT value_tier, count(*), sum(revenue_window), {clv} FROM {scoped} GROUP BY 1",
+        params,
+    ).fetchall()
+    by_tier = {tier: (int(n), float(r or 0)) for tier, n, r, _clv in rows_by_tier}
+    clv_by_tier = {tier: c for tier, _n, _r, c in rows_by_tier}
     everyone = con.execute(
         f"SELECT count(*), coalesce(sum(revenue_window), 0) FROM {snapshot.relation}"
     ).fetchall()[0]
@@ -115,6 +117,7 @@ def tier_report(*, user: Any, snapshot: Snapshot) -> TierReport:
             tier=tier,
             customers=by_tier.get(tier, (0, 0.0))[0],
             revenue=by_tier.get(tier, (0, 0.0))[1],
+            clv_12m=None if clv_by_tier.get(tier) is None else float(clv_by_tier[tier]),
             customer_share=_share(by_tier.get(tier, (0, 0.0))[0], customers),
             revenue_share=_share(by_tier.get(tier, (0, 0.0))[1], revenue),
         )
