@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,30 +23,16 @@ from pathlib import Path
 
 import django
 import duckdb
-
-
-def peak_rss_mib() -> float:
-    """This process's peak RSS. VmHWM, unlike ru_maxrss, is not inherited across fork + exec."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from measure import peak_rss_mib, run_in_fresh_process
 
 
 def timed_step(phase: str, work: Path) -> dict[str, float]:
     """Run one step in its own process; it prints its seconds and peak RSS as JSON."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--phase", phase, "--work", str(work)],
-        check=False,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "QUANWANG_VAR_DIR": str(work / "var")},
+    return run_in_fresh_process(
+        __file__,
+        ["--phase", phase, "--work", str(work)],
+        env={"QUANWANG_VAR_DIR": str(work / "var")},
     )
-    if out.returncode != 0:
-        raise SystemExit(f"the {phase} step failed (exit {out.returncode}); its error is above")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def run_phase(phase: str, work: Path) -> None:

@@ -18,8 +18,6 @@ import argparse
 import json
 import math
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,18 +25,7 @@ from pathlib import Path
 
 import django
 import duckdb
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-
-def peak_rss_mib() -> float:
-    """This process's peak RSS. VmHWM, unlike ru_maxrss, is not inherited across fork + exec."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from measure import peak_rss_mib, run_in_fresh_process
 
 
 def setup(var: Path) -> None:
@@ -112,13 +99,7 @@ def column_sums(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, float]:
 
 def step(flag: str, data: Path, month: object, var: Path) -> dict[str, float]:
     """One stage in a fresh process, so its peak RSS is its own."""
-    out = subprocess.run(
-        [sys.executable, __file__, flag, str(data), str(month), str(var)],
-        check=False, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    if out.returncode != 0:
-        raise SystemExit(f"{flag} failed; its error is above")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return run_in_fresh_process(__file__, [flag, str(data), str(month), str(var)])
 
 
 def main() -> None:
