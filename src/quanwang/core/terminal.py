@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from quanwang.core.choices import Action, Resource
+from quanwang.core.choices import Action, JobStatus, Resource
 from quanwang.core.jobs import execute_job
 from quanwang.core.models import Job
 from quanwang.core.services.orgs import home_unit
@@ -51,3 +51,11 @@ def run_with_progress(job: Job) -> Job:
             )
 
         return execute_job(job_id=job.pk, listener=listen)
+
+
+def run_or_fail(job: Job) -> dict[str, Any]:
+    """Run `job` with a progress bar; its result, or the command fails with the job's error."""
+    finished = run_with_progress(job)
+    if finished.status != JobStatus.SUCCEEDED:
+        raise CommandError(finished.error or finished.get_status_display())
+    return dict(finished.result or {})

@@ -172,6 +172,13 @@ class ChurnModel:
             self._booster = lightgbm.Booster(model_file=str(self.path / "model.txt"))
         return self._booster
 
+    def importance(self, top: int = 15) -> list[tuple[str, float]]:
+        """The features the trees gain most from, as % of all gain, largest first."""
+        gains = self.booster.feature_importance(importance_type="gain")
+        total = float(sum(gains)) or 1.0
+        ranked = sorted(zip(self.features, gains, strict=True), key=lambda item: -item[1])
+        return [(name, round(100 * float(gain) / total, 1)) for name, gain in ranked[:top]]
+
     def probabilities(self, matrix: npt.NDArray[Any]) -> Array:
         raw = np.asarray(
             self.booster.predict(matrix, raw_score=True, num_threads=settings_threads()),
@@ -331,7 +338,8 @@ def _label_array(table: pa.Table) -> npt.NDArray[Any]:
 @dataclass(frozen=True)
 class Scored:
     risk: Array
-    reason_codes: list[list[str]]  # per row, up to REASON_COUNT features; empty if not explained
+    # Per row, up to REASON_COUNT (feature, the row's value of it); empty if not explained.
+    reasons: list[list[tuple[str, float]]]
     seconds: float
 
 
@@ -340,15 +348,17 @@ def score(model: ChurnModel, table: pa.Table, *, explain_share: float = 0.2) -> 
     began = time.perf_counter()
     matrix = to_matrix(table, model.features)
     risk = model.probabilities(matrix)
-    reasons: list[list[str]] = [[] for _ in range(table.num_rows)]
+    reasons: list[list[tuple[str, float]]] = [[] for _ in range(table.num_rows)]
     count = int(np.ceil(explain_share * table.num_rows))
     if count:
         top = np.argsort(-risk, kind="stable")[:count]
         credits = model.reasons(matrix[top])
         best = np.argsort(-credits, axis=1)[:, :REASON_COUNT]
         for k, row in enumerate(top):
-            reasons[row] = [model.features[i] for i in best[k] if credits[k, i] > 0]
-    return Scored(risk=risk, reason_codes=reasons, seconds=time.perf_counter() - began)
+            reasons[row] = [
+                (model.features[i], float(matrix[row, i])) for i in best[k] if credits[k, i] > 0
+            ]
+    return Scored(risk=risk, reasons=reasons, seconds=time.perf_counter() - began)
 
 
 NEGATED = {

@@ -16,10 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
+
+from quanwang.insight.features import POSTPAID, PREPAID
+from quanwang.insight.months import Month
 
 Array = npt.NDArray[np.float64]
 
@@ -186,16 +191,12 @@ WINDOW_MONTHS = 12
 WEEK_DAYS = 7.0
 
 
-def retention_inputs(subscribers: Any, month: Any) -> Any:
+def retention_inputs(subscribers: ir.Table, month: Month) -> ir.Table:
     """Postpaid customers seen in the 12 months to `month`: tenure periods at the window's
     start (`entered`), when they left or the data ends (`ended`), and whether they left."""
-    import ibis
-
-    from quanwang.insight.months import Month
-
-    end: Month = month
+    end = month
     start = end.shift(-(WINDOW_MONTHS - 1))
-    s = subscribers.filter(subscribers.payment_type == "postpaid")
+    s = subscribers.filter(subscribers.payment_type == POSTPAID)
     joined = s.join_date.year().cast("int64") * 12 + s.join_date.month().cast("int64") - 1
     left = s.churn_date.year().cast("int64") * 12 + s.churn_date.month().cast("int64") - 1
     churned = s.churn_date.notnull() & (s.churn_date <= ibis.date(end.last_day))
@@ -212,17 +213,13 @@ def retention_inputs(subscribers: Any, month: Any) -> Any:
     return window.select("subscriber_id", "cohort", "entered", "ended", "churned")
 
 
-def recharge_inputs(recharges: Any, subscribers: Any, month: Any) -> Any:
+def recharge_inputs(recharges: ir.Table, subscribers: ir.Table, month: Month) -> ir.Table:
     """Prepaid customers' recharges in the 12 months to `month`, as BG/NBD and Gamma-Gamma
     need them: repeat count x, weeks from the first to the last (t_x) and to the end (T),
     and the mean amount."""
-    import ibis
-
-    from quanwang.insight.months import Month
-
-    end: Month = month
+    end = month
     start = ibis.date(end.shift(-(WINDOW_MONTHS - 1)).first_day)
-    prepaid = subscribers.filter(subscribers.payment_type == "prepaid").select("subscriber_id")
+    prepaid = subscribers.filter(subscribers.payment_type == PREPAID).select("subscriber_id")
     r = recharges.filter(recharges.recharge_date.between(start, ibis.date(end.last_day)))
     r = r.join(prepaid, "subscriber_id")
     per = r.group_by("subscriber_id").aggregate(

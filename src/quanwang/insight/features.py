@@ -19,7 +19,10 @@ Tables = Mapping[str, ir.Table]
 # Peer operators of the call graph, by the column suffix their features get.
 OFFNET_OPERATORS = {"mobile": "移动", "unicom": "联通", "telecom": "电信", "cbn": "广电"}
 ON_NET = "本网"
-BROADBAND_PLAN_TYPES = ("broadband", "bundle")
+# Codes of subscribers.payment_type and plans.plan_type (data/schema.py).
+PREPAID, POSTPAID = "prepaid", "postpaid"
+BROADBAND, BUNDLE = "broadband", "bundle"
+BROADBAND_PLAN_TYPES = (BROADBAND, BUNDLE)
 # Expiry windows in days after the snapshot's last day.
 EXPIRY_DAYS = {"1m": 30, "3m": 91, "6m": 182}
 USAGE_MEASURES = ("arpu", "mou", "dou_gb")
@@ -170,7 +173,7 @@ def profile_features(subscribers: ir.Table, plans: ir.Table, month: Month) -> ir
         "plan_id": base.plan_id,
         "plan_type": base.plan_type,
         "plan_fee": base.plan_fee.cast("float64"),
-        "is_prepaid": base.payment_type == "prepaid",
+        "is_prepaid": base.payment_type == PREPAID,
         "plan_5g": base.plan_5g.fill_null(False),
         "device_5g": base.device_5g.fill_null(False),
         "tenure_months": month.index - (joined.year().cast("int64") * 12 + joined.month() - 1),
@@ -266,8 +269,8 @@ def wide_table(tables: Tables, month: Month) -> ir.Table:
         "recharge_amount_3m": wide.recharge_amount_3m.fill_null(0),
         "family_size": wide.family_size.fill_null(1),
         "household_broadband": wide.household_broadband.fill_null(False),
-        "is_bundle": wide.plan_type == "bundle",
-        "is_broadband_line": wide.plan_type == "broadband",
+        "is_bundle": wide.plan_type == BUNDLE,
+        "is_broadband_line": wide.plan_type == BROADBAND,
     }
     return wide.mutate(**zeros).drop("family_id", "enterprise_id")
 

@@ -85,7 +85,9 @@ def warehouse_files(store: Warehouse | None = None) -> dict[str, Path]:
     return files
 
 
-def _check_inputs(files: Mapping[str, Path], month: Month, scratch: Path) -> dict[str, Path]:
+def _check_inputs(files: Mapping[str, Path], months: list[Month], scratch: Path) -> dict[str, Path]:
+    """The files to read: required tables present with usage in every month named; missing
+    optional tables replaced by empty ones of the right shape (their features are 0)."""
     missing = [name for name in REQUIRED_TABLES if name not in files]
     if missing:
         raise PipelineError(
@@ -94,19 +96,17 @@ def _check_inputs(files: Mapping[str, Path], month: Month, scratch: Path) -> dic
         )
     usage = f"read_parquet({sql_literal(str(files['monthly_usage']))})"
     con = duckdb.connect()
-    in_month = scalar_int(con, f"SELECT count(*) FROM {usage} WHERE month = '{month}'")
-    if in_month == 0:
-        months = [
-            m for (m,) in con.sql(f"SELECT DISTINCT month FROM {usage} ORDER BY 1").fetchall()
-        ]
-        held = f"{months[0]} … {months[-1]}" if months else "none"
-        raise PipelineError(
-            f"monthly_usage has no rows for {month} (months held: {held}); "
-            "import that month's usage or pick another snapshot month"
-        )
+    held = [m for (m,) in con.sql(f"SELECT DISTINCT month FROM {usage} ORDER BY 1").fetchall()]
+    for month in months:
+        if str(month) not in held:
+            span = f"{held[0]} … {held[-1]}" if held else "none"
+            raise PipelineError(
+                f"monthly_usage has no rows for {month} (months held: {span}); "
+                "import that month's usage or pick another snapshot month"
+            )
     complete = dict(files)
     for name in OPTIONAL_TABLES:
-        if name not in complete:  # an empty table of the right shape: its features are 0
+        if name not in complete:
             empty = scratch / f"{name}.parquet"
             pq.write_table(table_schema(name).empty_table(), empty)
             complete[name] = empty
@@ -168,30 +168,21 @@ def _score(table: pa.Table, model: ChurnModel) -> tuple[pa.Table, dict[str, Any]
     scored = score(model, table)
     yes_no = {f.name for f in table.schema if pa.types.is_boolean(f.type)}
     zh, en = [], []
-    for row, codes in enumerate(scored.reason_codes):
+    for explained in scored.reasons:
         texts = [
-            reason_text(
-                code,
-                _value(table, code, row),
-                model.medians.get(code, 0.0),
-                yes_no=code in yes_no,
-            )
-            for code in codes
+            reason_text(code, value, model.medians.get(code, 0.0), yes_no=code in yes_no)
+            for code, value in explained
         ]
         zh.append("；".join(t[0] for t in texts) or None)
         en.append("; ".join(t[1] for t in texts) or None)
     table = table.append_column("churn_risk", pa.array(scored.risk, type=pa.float64()))
     table = table.append_column(
-        "churn_reasons", pa.array([",".join(c) or None for c in scored.reason_codes], pa.string())
+        "churn_reasons",
+        pa.array([",".join(c for c, _v in r) or None for r in scored.reasons], pa.string()),
     )
     table = table.append_column("churn_reasons_zh", pa.array(zh, pa.string()))
     table = table.append_column("churn_reasons_en", pa.array(en, pa.string()))
     return table, {"churn": model.model_id, "scoring_seconds": round(scored.seconds, 3)}
-
-
-def _value(table: pa.Table, column: str, row: int) -> float:
-    value = table.column(column)[row].as_py()
-    return float("nan") if value is None else float(value)
 
 
 def run_pipeline(
@@ -214,7 +205,7 @@ def run_pipeline(
     notify(Step.CHECKING, 0, 2)
     sources = dict(files) if files is not None else warehouse_files()
     with tempfile.TemporaryDirectory(prefix="pipeline-") as scratch:
-        inputs = _check_inputs(sources, snapshot_month, Path(scratch))
+        inputs = _check_inputs(sources, [snapshot_month], Path(scratch))
         con = connect(engine)
         notify(Step.COMPUTING, 1, 2)
         tables = register(con, inputs)
@@ -271,8 +262,7 @@ def train_churn_model(
     notify(Step.CHECKING, 0, 2)
     with tempfile.TemporaryDirectory(prefix="train-") as scratch:
         earliest = latest.shift(-horizon - TRAIN_MONTHS)
-        inputs = _check_inputs(sources, earliest, Path(scratch))
-        _check_inputs(sources, latest, Path(scratch))
+        inputs = _check_inputs(sources, [earliest, latest], Path(scratch))
         con = connect(Engine.DUCKDB)
         tables = register(con, inputs)
         notify(Step.COMPUTING, 1, 2)

@@ -100,7 +100,7 @@ def tier_report(*, user: Any, snapshot: Snapshot) -> TierReport:
     """Customers and revenue by value tier in the user's scope, and the scope's share of all."""
     scoped, params = _scoped(snapshot, insight_scope(user))
     con = duckdb.connect()
-    clv = "avg(clv_12m)" if has_column(snapshot, "clv_12m") else "NULL"
+    clv = "avg(clv_12m)" if "clv_12m" in snapshot.columns else "NULL"
     rows_by_tier = con.execute(
         f"SELECT value_tier, count(*), sum(revenue_window), {clv} FROM {scoped} GROUP BY 1",
         params,
@@ -135,7 +135,7 @@ def tier_report(*, user: Any, snapshot: Snapshot) -> TierReport:
 def grid_report(*, user: Any, snapshot: Snapshot) -> list[dict[str, Any]]:
     """Per grid in scope: customers, revenue, key and large customers, mean switching cost."""
     scoped, params = _scoped(snapshot, insight_scope(user))
-    risk = "round(100 * avg(churn_risk), 2)" if has_column(snapshot, "churn_risk") else "NULL"
+    risk = "round(100 * avg(churn_risk), 2)" if "churn_risk" in snapshot.columns else "NULL"
     relation = duckdb.connect().execute(
         f"SELECT grid_id, count(*) AS customers, round(sum(revenue_window), 2) AS revenue, "
         f"count(*) FILTER (WHERE value_tier IN ('{ValueTier.KEY}', '{ValueTier.LARGE}')) "
@@ -188,14 +188,9 @@ def _share(part: float, whole: float) -> float:
 RISK_BANDS = (0.01, 0.02, 0.05, 0.10)
 
 
-def has_column(snapshot: Snapshot, column: str) -> bool:
-    names = duckdb.connect().execute(f"SELECT * FROM {snapshot.relation} LIMIT 0").description
-    return any(d[0] == column for d in names or [])
-
-
 def risk_report(*, user: Any, snapshot: Snapshot) -> dict[str, Any] | None:
     """Churn-risk bands and the most frequent reasons in scope; None before any model scored."""
-    if not has_column(snapshot, "churn_risk"):
+    if "churn_risk" not in snapshot.columns:
         return None
     scoped, params = _scoped(snapshot, insight_scope(user))
     con = duckdb.connect()
@@ -282,13 +277,10 @@ def feature_drift(*, user: Any, before: Snapshot, after: Snapshot) -> list[tuple
     shares (each at least 0.0001). Above 0.25 a feature has moved a lot.
     """
     con = duckdb.connect()
-    kinds = con.execute(f"DESCRIBE SELECT * FROM {before.relation}").fetchall()
-    described = con.execute(f"DESCRIBE SELECT * FROM {after.relation}").fetchall()
-    after_names = {row[0] for row in described}
     numeric = [
-        str(name)
-        for name, kind, *_rest in kinds
-        if kind in {"DOUBLE", "BIGINT", "INTEGER"} and name in after_names
+        name
+        for name, kind in before.columns.items()
+        if kind in {"DOUBLE", "BIGINT", "INTEGER"} and name in after.columns
     ]
     if not numeric:
         return []

@@ -14,9 +14,11 @@ import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from django.conf import settings
 
 from quanwang.data.warehouse import sql_literal
@@ -45,6 +47,12 @@ class Snapshot:
     def relation(self) -> str:
         """DuckDB SQL reading the wide table of this snapshot."""
         return f"read_parquet({sql_literal(str(self.path / 'wide' / '*.parquet'))})"
+
+    @cached_property
+    def columns(self) -> dict[str, str]:
+        """The wide table's columns and their DuckDB types, read once per snapshot object."""
+        described = duckdb.connect().execute(f"DESCRIBE SELECT * FROM {self.relation}")
+        return {str(name): str(kind) for name, kind, *_rest in described.fetchall()}
 
     @property
     def offnet_pool(self) -> str:

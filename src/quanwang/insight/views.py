@@ -187,12 +187,10 @@ def models(request: HttpRequest) -> HttpResponse:
             "predicted": [round(100 * b["predicted"], 2) for b in bins],
             "observed": [round(100 * b["observed"], 2) for b in bins],
         }
-    importance = []
-    if model is not None:
-        gains = model.booster.feature_importance(importance_type="gain")
-        total = float(sum(gains)) or 1.0
-        ranked = sorted(zip(model.features, gains, strict=True), key=lambda x: -x[1])[:15]
-        importance = [(LABELS.get(f, (f, f)), round(100 * g / total, 1)) for f, g in ranked]
+    importance = [
+        (LABELS.get(name, (name, name)), share)
+        for name, share in (model.importance() if model else [])
+    ]
     return render(
         request,
         "insight/models.html",

@@ -7,9 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from quanwang.core.choices import JobStatus
 from quanwang.core.errors import ServiceError
-from quanwang.core.terminal import command_actor, run_with_progress
+from quanwang.core.terminal import command_actor, run_or_fail
 from quanwang.insight.choices import Engine
 from quanwang.insight.engines import EngineUnavailable, connect
 from quanwang.insight.services import start_pipeline
@@ -58,10 +57,7 @@ class Command(BaseCommand):
         if options["background"]:
             self.stdout.write(_("Queued job #%(id)d.") % {"id": job.pk})
             return
-        finished = run_with_progress(job)
-        if finished.status != JobStatus.SUCCEEDED:
-            raise CommandError(finished.error or finished.get_status_display())
-        result = finished.result or {}
+        result = run_or_fail(job)
         self.stdout.write(
             _("Snapshot %(snapshot)s: %(rows)d customers in %(seconds).1f s on %(engine)s.")
             % result

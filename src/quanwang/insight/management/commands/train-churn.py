@@ -7,9 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from quanwang.core.choices import JobStatus
 from quanwang.core.errors import ServiceError
-from quanwang.core.terminal import command_actor, run_with_progress
+from quanwang.core.terminal import command_actor, run_or_fail
 from quanwang.insight.churn import ModelRegistry
 from quanwang.insight.services import start_training
 
@@ -44,10 +43,7 @@ class Command(BaseCommand):
             )
         except ServiceError as exc:
             raise CommandError(exc.message) from exc
-        finished = run_with_progress(job)
-        if finished.status != JobStatus.SUCCEEDED:
-            raise CommandError(finished.error or finished.get_status_display())
+        result = run_or_fail(job)
         self.stdout.write(
-            _("Model %(model)s: AUC %(auc).3f, top-decile lift %(top_decile_lift).1f.")
-            % (finished.result or {})
+            _("Model %(model)s: AUC %(auc).3f, top-decile lift %(top_decile_lift).1f.") % result
         )
