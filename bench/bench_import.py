@@ -8,6 +8,7 @@ Makes a usage CSV (and the subscribers it refers to) with DuckDB, then times:
             the reference check against subscribers, quarantine and the Parquet commit.
 Prints rows/s, the ratio (goal: quanwang within 1.5x of the baseline) and the peak RSS of
 each step, measured in a fresh process per step so that making the file is not counted.
+Library imports are outside both timings; Django's start-up is printed apart.
 """
 
 from __future__ import annotations
@@ -37,20 +38,31 @@ def timed_step(phase: str, work: Path) -> dict[str, float]:
 
 def run_phase(phase: str, work: Path) -> None:
     usage = work / "usage.csv"
-    started = time.perf_counter()
+    setup = 0.0
     if phase == "baseline":
+        started = time.perf_counter()
         baseline = duckdb.connect(str(work / "baseline.duckdb"))
         baseline.execute(f"CREATE TABLE usage AS SELECT * FROM read_csv('{usage}', header=true)")
         baseline.close()
         loaded = -1
     else:
+        # Like `import duckdb` for the baseline, starting Django (whose app registry imports
+        # every app's job handlers) is process start-up, paid once by a job worker, not per
+        # import; it is timed apart and printed.
+        began = time.perf_counter()
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quanwang.settings")
         django.setup()
         from quanwang.data.importer import import_file
 
+        started = time.perf_counter()
+        setup = started - began
         loaded = import_file(table_name="monthly_usage", path=usage).loaded
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "peak_rss_mib": peak_rss_mib(), "loaded": loaded}))
+    print(
+        json.dumps(
+            {"seconds": seconds, "setup": setup, "peak_rss_mib": peak_rss_mib(), "loaded": loaded}
+        )
+    )
 
 
 def main() -> None:
@@ -108,6 +120,10 @@ def main() -> None:
     )
     print(f"quanwang import_file (validated):  {ours_s:6.2f} s  {rows / ours_s:12,.0f} rows/s")
     print(f"ratio quanwang / baseline: {ours_s / baseline_s:.2f}x (goal ≤ 1.5x)")
+    setup_s = ours["setup"]
+    print(
+        f"  plus Django start-up {setup_s:.2f} s: with it, {(ours_s + setup_s) / baseline_s:.2f}x"
+    )
     print(
         f"peak RSS: baseline {base['peak_rss_mib']:,.0f} MiB, "
         f"quanwang import {ours['peak_rss_mib']:,.0f} MiB (goal < 2048 MiB)"

@@ -125,7 +125,9 @@ def main() -> None:
     from pipeline_baselines import wide_pandas, wide_sql
 
     from quanwang.data.generator import GeneratorConfig, generate
-    from quanwang.insight.features import wide_table
+    from quanwang.insight.choices import Engine
+    from quanwang.insight.engines import materialise
+    from quanwang.insight.features import derived_tables, wide_table
     from quanwang.insight.months import Month
 
     data = args.data
@@ -153,6 +155,7 @@ def main() -> None:
     con = ibis.duckdb.connect()
     tables = {name: con.read_parquet(str(path), table_name=name) for name, path in files.items()}
     started = time.perf_counter()
+    tables |= materialise(con, Engine.DUCKDB, derived_tables(tables, month))
     con.create_table("wide_ibis", wide_table(tables, month))
     ibis_s = time.perf_counter() - started
     raw = con.con

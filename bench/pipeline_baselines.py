@@ -13,7 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quanwang.insight.features import COMPLAINT_LEVELS, EXPIRY_DAYS, OFFNET_OPERATORS
+from quanwang.insight.features import (
+    COMPLAINT_LEVELS,
+    EXPIRY_DAYS,
+    OFFNET_OPERATORS,
+    PAGERANK_DAMPING,
+    PAGERANK_ITERATIONS,
+)
 from quanwang.insight.months import Month
 
 
@@ -64,12 +70,38 @@ def wide_sql(files: dict[str, Path], month: Month) -> str:
         for suffix, name in OFFNET_OPERATORS.items()
     )
     base_index = month.index - 5
+    d = PAGERANK_DAMPING
+    ranks = ",\n".join(
+        f"r{k + 1} AS (SELECT n.subscriber_id, {1 - d} + {d} * coalesce(sum(l.share * r.pagerank), 0)"
+        f" AS pagerank FROM nodes n LEFT JOIN links l ON l.target = n.subscriber_id"
+        f" LEFT JOIN r{k} r ON r.subscriber_id = l.source GROUP BY n.subscriber_id)"
+        for k in range(PAGERANK_ITERATIONS)
+    )
     return f"""
-WITH profile AS (
+WITH nodes AS (
+  SELECT subscriber_id, sha256(msisdn) AS peer_hash FROM {t["subscribers"]}
+  WHERE join_date <= {end} AND (churn_date IS NULL OR churn_date > {end})
+),
+weights AS (
+  SELECT e.subscriber_id AS source, n.subscriber_id AS target,
+         CAST(sum(coalesce(e.minutes, 0) + 1) AS DOUBLE) AS weight
+  FROM {t["contacts"]} e JOIN nodes n USING (peer_hash)
+  WHERE e.month = '{month}' AND e.peer_operator = '本网'
+    AND e.subscriber_id IN (SELECT subscriber_id FROM nodes)
+  GROUP BY 1, 2
+),
+links AS (
+  SELECT source, target, weight / sum(weight) OVER (PARTITION BY source) AS share
+  FROM weights WHERE source <> target
+),
+r0 AS (SELECT subscriber_id, 1.0::DOUBLE AS pagerank FROM nodes),
+{ranks},
+profile AS (
   SELECT s.subscriber_id, s.grid_id, s.segment, s.payment_type, s.plan_id, p.plan_type,
          CAST(p.monthly_fee AS DOUBLE) AS plan_fee, s.payment_type = 'prepaid' AS is_prepaid,
          coalesce(p.is_5g, false) AS plan_5g, coalesce(s.device_5g, false) AS device_5g,
          {month.index} - (year(s.join_date) * 12 + month(s.join_date) - 1) AS tenure_months,
+         ({month.index} - (year(s.birth_date) * 12 + month(s.birth_date) - 1)) // 12 AS age,
          s.contract_end_date IS NOT NULL AND s.contract_end_date > {end} AS has_contract,
          s.dual_sim_role = 'primary' AS dual_sim_primary,
          s.dual_sim_role = 'secondary' AS dual_sim_secondary,
@@ -179,7 +211,8 @@ SELECT p.* EXCLUDE (family_id, enterprise_id),
        coalesce(g.churned_neighbours_2m, 0) AS churned_neighbours_2m,
        coalesce(g.churned_neighbours_1m, 0) AS churned_neighbours_1m,
        p.plan_type = 'bundle' AS is_bundle,
-       p.plan_type = 'broadband' AS is_broadband_line
+       p.plan_type = 'broadband' AS is_broadband_line,
+       pr.pagerank
 FROM profile p
 LEFT JOIN families f USING (family_id)
 LEFT JOIN usage USING (subscriber_id)
@@ -190,6 +223,7 @@ LEFT JOIN churned g USING (subscriber_id)
 LEFT JOIN family_left fl ON fl.family_id = p.family_id
 LEFT JOIN colleagues_left cl ON cl.enterprise_id = p.enterprise_id
 LEFT JOIN grid_rates gr ON gr.grid_id = p.grid_id
+LEFT JOIN r{PAGERANK_ITERATIONS} pr ON pr.subscriber_id = p.subscriber_id
 """
 
 
@@ -227,6 +261,7 @@ def wide_pandas(files: dict[str, Path], month: Month) -> pd.DataFrame:
     )
     pop = subs[(subs.join_date <= end) & (subs.churn_date.isna() | (subs.churn_date > end))]
     base = pop.merge(plans, on="plan_id", how="left")
+    birth = pd.to_datetime(base.birth_date)
     out = pd.DataFrame(
         {
             "subscriber_id": base.subscriber_id,
@@ -241,6 +276,7 @@ def wide_pandas(files: dict[str, Path], month: Month) -> pd.DataFrame:
             "device_5g": base.device_5g.fillna(False).astype(bool),
             "tenure_months": month.index
             - (base.join_date.dt.year * 12 + base.join_date.dt.month - 1),
+            "age": (month.index - (birth.dt.year * 12 + birth.dt.month - 1)) // 12,
             "has_contract": base.contract_end_date.notna() & (base.contract_end_date > end),
             "dual_sim_primary": base.dual_sim_role == "primary",
             "dual_sim_secondary": base.dual_sim_role == "secondary",
@@ -381,4 +417,27 @@ def wide_pandas(files: dict[str, Path], month: Month) -> pd.DataFrame:
     out["household_broadband"] = out.household_broadband.fillna(False).astype(bool)
     out["is_bundle"] = out.plan_type == "bundle"
     out["is_broadband_line"] = out.plan_type == "broadband"
-    return out
+    return out.merge(_pagerank(pop, edges), on="subscriber_id", how="left")
+
+
+def _pagerank(population: pd.DataFrame, edges: pd.DataFrame) -> pd.DataFrame:
+    numbers = pd.DataFrame(
+        {
+            "target": population.subscriber_id.to_numpy(),
+            "peer_hash": [hashlib.sha256(m.encode()).hexdigest() for m in population.msisdn],
+        }
+    )
+    onnet = edges[edges.peer_operator == "本网"].merge(numbers, on="peer_hash")
+    onnet = onnet[onnet.subscriber_id.isin(population.subscriber_id)]
+    onnet = onnet.assign(weight=onnet.minutes.fillna(0) + 1)
+    links = onnet.groupby(["subscriber_id", "target"], as_index=False).weight.sum()
+    links = links[links.subscriber_id != links.target]
+    links["share"] = links.weight / links.groupby("subscriber_id").weight.transform("sum")
+    rank = pd.Series(1.0, index=population.subscriber_id.to_numpy())
+    for _ in range(PAGERANK_ITERATIONS):
+        flow = links.share.to_numpy() * rank.reindex(links.subscriber_id).to_numpy()
+        received = pd.Series(flow).groupby(links.target.to_numpy()).sum()
+        rank = (1 - PAGERANK_DAMPING) + PAGERANK_DAMPING * received.reindex(
+            rank.index, fill_value=0.0
+        )
+    return pd.DataFrame({"subscriber_id": rank.index, "pagerank": rank.to_numpy()})

@@ -81,9 +81,11 @@ def warehouse_customers(tree: Tree, directory: Any) -> dict[str, str]:
 
     files = {
         "plans": "plan_id,name,plan_type,monthly_fee,is_5g\nP1,5G畅享,postpaid,129,是\n",
-        "grids": "grid_id,name,grid_type,county_code\n"
-        f"{tree.grid_a.code},甲网格,沿街,{tree.county_a.code}\n"
-        f"{tree.grid_b.code},乙网格,沿街,{tree.county_b.code}\n",
+        "grids": "grid_id,name,grid_type,county_code,boundary_wkt\n"
+        f'{tree.grid_a.code},甲网格,沿街,{tree.county_a.code},"POLYGON((120 30, 120.01 30, '
+        '120.01 30.01, 120 30.01, 120 30))"\n'
+        f'{tree.grid_b.code},乙网格,沿街,{tree.county_b.code},"POLYGON((121 31, 121.01 31, '
+        '121.01 31.01, 121 31.01, 121 31))"\n',
         "subscribers": "subscriber_id,msisdn,name,segment,payment_type,join_date,status,plan_id,"
         "grid_id\n"
         f"SA1,13812340001,张三,个人,postpaid,2020-01-05,active,P1,{tree.grid_a.code}\n"
@@ -117,3 +119,16 @@ def canonical_files(directory: Any, **tables: list[dict[str, Any]]) -> dict[str,
         pq.write_table(pa.Table.from_pydict(columns, schema=schema), path)
         files[name] = path
     return files
+
+
+# The IBM Telco churn export's columns mapped onto `subscribers` (plan P1 must exist).
+TELCO_SUBSCRIBER_COLUMNS: dict[str, Any] = {
+    "subscriber_id": {"from": "customerID"},
+    "msisdn": {"expr": "'1380000' || substr(customerID, 1, 4)"},
+    "gender": {"from": "gender", "map": {"Female": "女", "Male": "男"}},
+    "segment": {"const": "个人"},
+    "payment_type": {"const": "postpaid"},
+    "join_date": {"expr": "DATE '2024-06-01' - CAST(tenure AS INTEGER) * 30"},
+    "status": {"from": "Churn", "map": {"Yes": "churned", "No": "active"}},
+    "plan_id": {"const": "P1"},
+}

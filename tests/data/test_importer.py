@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from quanwang.data.importer import ImportFailed, import_file
 from quanwang.data.services import save_mapping
 from quanwang.data.warehouse import Warehouse
+from tests import factories
 
 PLANS = (
     "plan_id,name,plan_type,monthly_fee,data_gb,voice_minutes,is_5g\n"
@@ -211,18 +212,7 @@ def test_a_public_churn_dataset_loads_through_a_saved_mapping(db: None, tmp_path
         "7590-VHVEG,Female,1,Month-to-month,29.85,No\n"
         "5575-GNVDE,Male,34,One year,56.95,Yes\n"
     )
-    spec = {
-        "columns": {
-            "subscriber_id": {"from": "customerID"},
-            "msisdn": {"expr": "'1380000' || substr(customerID, 1, 4)"},
-            "gender": {"from": "gender", "map": {"Female": "女", "Male": "男"}},
-            "segment": {"const": "个人"},
-            "payment_type": {"const": "postpaid"},
-            "join_date": {"expr": "DATE '2024-06-01' - CAST(tenure AS INTEGER) * 30"},
-            "status": {"from": "Churn", "map": {"Yes": "churned", "No": "active"}},
-            "plan_id": {"const": "P1"},
-        }
-    }
+    spec = {"columns": factories.TELCO_SUBSCRIBER_COLUMNS}
     save_mapping(actor=None, name="telco-churn", table="subscribers", spec=spec, org_unit=None)
     path = _write(tmp_path, "telco.csv", text)
 

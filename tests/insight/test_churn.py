@@ -13,6 +13,7 @@ import pytest
 from quanwang.data.generator import GeneratorConfig, generate
 from quanwang.insight.churn import ChurnModel, ModelError, ModelRegistry, auc, score
 from quanwang.insight.pipeline import run_pipeline, train_churn_model
+from quanwang.insight.snapshots import Snapshot
 
 LATEST = "2024-12"
 
@@ -32,6 +33,16 @@ def trained(city: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Churn
     with override_settings(VAR_DIR=var):
         model = train_churn_model(month=LATEST, files=_files(city))
     return model, var
+
+
+@pytest.fixture(scope="module")
+def december(city: Path, trained: tuple[ChurnModel, Path]) -> Snapshot:
+    """The latest month's snapshot, scored by the trained model."""
+    from django.test import override_settings
+
+    _model, var = trained
+    with override_settings(VAR_DIR=var):
+        return run_pipeline(month=LATEST, files=_files(city))
 
 
 def _files(city: Path) -> dict[str, Path]:
@@ -75,12 +86,11 @@ def test_calibrated_risk_matches_the_observed_churn_rate(trained: tuple[ChurnMod
 
 
 def test_every_customer_is_scored_and_the_riskiest_fifth_gets_reasons(
-    city: Path, trained: tuple[ChurnModel, Path], settings: Any
+    december: Snapshot, trained: tuple[ChurnModel, Path], settings: Any
 ) -> None:
     _model, var = trained
     settings.VAR_DIR = var
-
-    snapshot = run_pipeline(month=LATEST, files=_files(city))
+    snapshot = december
 
     counts = duckdb.sql(
         f"SELECT count(*), count(churn_risk), count(churn_reasons_zh) FROM {snapshot.relation}"
@@ -120,13 +130,11 @@ def test_a_month_without_churners_to_learn_from_is_refused(tmp_path: Path) -> No
 
 
 def test_the_risk_report_counts_bands_and_drivers_of_the_scored_snapshot(
-    city: Path, trained: tuple[ChurnModel, Path], settings: Any, admin_user: Any
+    december: Snapshot, admin_user: Any
 ) -> None:
     from quanwang.insight.services import risk_report
 
-    _model, var = trained
-    settings.VAR_DIR = var
-    snapshot = run_pipeline(month=LATEST, files=_files(city))
+    snapshot = december
 
     report = risk_report(user=admin_user, snapshot=snapshot)
 
@@ -154,13 +162,8 @@ def test_the_model_page_shows_auc_lift_and_what_the_model_uses(
     assert f"AUC {model.metrics['auc']:.3f}" in page.content.decode()
 
 
-def test_customers_get_a_12_month_clv_that_rises_with_their_tier(
-    city: Path, trained: tuple[ChurnModel, Path], settings: Any
-) -> None:
-    _model, var = trained
-    settings.VAR_DIR = var
-
-    snapshot = run_pipeline(month=LATEST, files=_files(city))
+def test_customers_get_a_12_month_clv_that_rises_with_their_tier(december: Snapshot) -> None:
+    snapshot = december
 
     by_tier = dict(
         duckdb.sql(
@@ -173,3 +176,62 @@ def test_customers_get_a_12_month_clv_that_rises_with_their_tier(
     assert by_tier["key"] > by_tier["large"] > by_tier["regular"] > by_tier["small"] > 0
     assert covered > 0.95
     assert snapshot.models["clv"]["sbg_cohorts"] >= 1
+
+
+def test_the_5g_propensity_ranks_customers_by_their_true_acceptance(
+    december: Snapshot, city: Path
+) -> None:
+    # Given the generator's true chance that each customer not on a 5G plan accepts a 5G offer
+    truth = city / "ground_truth" / "treatment_effects.parquet"
+    rows = duckdb.sql(
+        f"""SELECT w.upgrade_5g_propensity, w.upgrade_5g_rule, t.p_accept_contacted
+            FROM {december.relation} w JOIN '{truth}' t
+              ON t.subscriber_id = w.subscriber_id AND t.campaign_type = '5G迁转'
+            WHERE NOT w.is_broadband_line"""
+    ).fetchnumpy()
+    propensity, accept = rows["upgrade_5g_propensity"], rows["p_accept_contacted"]
+
+    # When the top tenth by the look-alike's propensity is taken
+    top = np.argsort(-propensity)[: propensity.size // 10]
+
+    # Then it accepts about twice as often as the average, as do the rule's picks
+    assert not np.isnan(propensity).any()
+    assert accept[top].mean() > 1.8 * accept.mean()
+    assert accept[rows["upgrade_5g_rule"]].mean() > 1.5 * accept.mean()
+    assert december.models["upgrade_5g"]["auc"] > 0.7
+
+
+def test_the_5g_funnel_narrows_from_non_5g_customers_to_reachable_strong_targets(
+    december: Snapshot, admin_user: Any
+) -> None:
+    from quanwang.insight.services import upgrade_funnel
+
+    funnel = upgrade_funnel(user=admin_user, snapshot=december)
+
+    counts = [n for _label, n in funnel]
+    mobile_not_5g = duckdb.sql(
+        f"SELECT count(*) FROM {december.relation} WHERE NOT plan_5g AND NOT is_broadband_line"
+    ).fetchall()[0][0]
+    assert counts[0] == mobile_not_5g
+    assert counts == sorted(counts, reverse=True)
+    assert counts[-1] > 0
+
+
+def test_the_360_panel_shows_the_lifecycle_stage_and_5g_propensity(
+    december: Snapshot, trained: tuple[ChurnModel, Path], settings: Any, client: Any,
+    admin_user: Any,
+) -> None:  # fmt: skip
+    _model, var = trained
+    settings.VAR_DIR = var
+    [(customer,)] = duckdb.sql(
+        f"SELECT subscriber_id FROM {december.relation} "
+        "WHERE upgrade_5g_propensity IS NOT NULL ORDER BY subscriber_id LIMIT 1"
+    ).fetchall()
+    client.force_login(admin_user)
+
+    panel = client.get(f"/insight/customers/{customer}/", HTTP_ACCEPT_LANGUAGE="en")
+
+    body = panel.content.decode()
+    assert panel.context["insight"]["snapshot"].run_id == december.run_id
+    assert "5G upgrade propensity" in body
+    assert str(panel.context["insight"]["stage_label"]) in body

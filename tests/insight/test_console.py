@@ -177,3 +177,70 @@ def test_drift_between_months_names_the_columns_that_moved(
 
     # months_active_6m is 1 in January and 2 in February for both subscribers
     assert drift["months_active_6m"] > 0.25
+
+
+def test_the_risk_map_draws_only_the_grids_in_scope(tree: factories.Tree, snapshot: Any) -> None:
+    from quanwang.insight.services import grid_map, grid_report
+
+    # Given a county manager of county A
+    manager = factories.user(role=Role.COUNTY_MANAGER, at=tree.county_a)
+
+    # When the map of their grids is drawn
+    grids = grid_report(user=manager, snapshot=snapshot)
+    geo = grid_map(user=manager, grids=grids)
+
+    # Then it holds their grid's boundary and figures, and no other grid
+    assert geo is not None
+    [feature] = geo["features"]
+    assert feature["properties"]["name"] == tree.grid_a.code
+    assert feature["properties"]["customers"] == 1
+    assert feature["geometry"]["type"] == "Polygon"
+    assert feature["geometry"]["coordinates"][0][0] == (120.0, 30.0)
+
+
+def test_the_value_page_counts_customers_by_lifecycle_stage_in_scope(
+    tree: factories.Tree, snapshot: Any, client: Any
+) -> None:
+    client.force_login(factories.user(role=Role.COUNTY_MANAGER, at=tree.county_a))
+
+    page = client.get("/insight/")
+
+    stages = dict(page.context["lifecycle"])
+    assert sum(stages.values()) == 1
+    assert "lifecycle-chart" in page.content.decode()
+
+
+def test_the_offnet_targets_export_as_xlsx_within_scope(
+    tree: factories.Tree, snapshot: Any, client: Any, tmp_path: Path
+) -> None:
+    # Given grid managers of grid A (whose SA1 calls a 移动 number) and of grid B
+    def export(user: Any) -> list[tuple[Any, ...]]:
+        client.force_login(user)
+        response = client.get(
+            f"/insight/offnet.xlsx?snapshot={snapshot.month}/{snapshot.run_id}",
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+        path = tmp_path / f"{user.pk}.xlsx"
+        path.write_bytes(response.content)
+        return list(load_workbook(path).active.iter_rows(values_only=True))
+
+    own = export(factories.user(role=Role.GRID_MANAGER, at=tree.grid_a))
+    foreign = export(factories.user(role=Role.GRID_MANAGER, at=tree.grid_b))
+
+    assert own[0][:3] == ("Number (hash)", "Operator", "Our customers calling")
+    assert [(row[1], row[5]) for row in own[1:]] == [("移动", "SA1")]
+    assert len(foreign) == 1
+
+
+def test_the_tier_table_exports_as_xlsx_with_every_tier(
+    tree: factories.Tree, snapshot: Any, client: Any, tmp_path: Path
+) -> None:
+    client.force_login(factories.user(role=Role.COUNTY_MANAGER, at=tree.county_a))
+
+    response = client.get(f"/insight/tiers.xlsx?snapshot={snapshot.month}/{snapshot.run_id}")
+
+    path = tmp_path / "tiers.xlsx"
+    path.write_bytes(response.content)
+    rows = list(load_workbook(path).active.iter_rows(values_only=True))
+    assert len(rows) == 1 + 4
+    assert sum(row[1] for row in rows[1:]) == 1

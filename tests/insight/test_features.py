@@ -169,3 +169,40 @@ def test_the_offnet_pool_counts_our_callers_and_names_the_strongest_referrer(
         f"FROM {snapshot.offnet_pool}"
     ).fetchall()
     assert rows == [("X", 2, 6, 35.0, "B", "G2", 1)]
+
+
+def test_pagerank_flows_along_on_net_calls_weighted_by_minutes(run: Any) -> None:
+    # Given B and C call A, and D splits its calls between A (30 min) and E (10 min)
+    people = [subscriber(s, msisdn=f"1380000000{i}") for i, s in enumerate("ABCDE")]
+
+    def call(caller: str, callee: str, minutes: float) -> dict[str, Any]:
+        number = f"1380000000{'ABCDE'.index(callee)}"
+        return {"subscriber_id": caller, "month": "2024-06", "peer_hash": msisdn_hash(number),
+                "peer_operator": "本网", "calls": 1, "minutes": minutes}  # fmt: skip
+
+    contacts = [call("B", "A", 5), call("C", "A", 5), call("D", "A", 30), call("D", "E", 10)]
+
+    # When the June snapshot is built
+    rows = run(
+        subscribers=people,
+        monthly_usage=[r for s in "ABCDE" for r in usage_rows(s, {"2024-06": 50})],
+        contacts=contacts,
+    )
+
+    # Then nobody calls B, C or D; A gathers their rank, E a quarter of D's
+    d = 0.85
+    assert rows["B"]["pagerank"] == pytest.approx(1 - d)
+    assert rows["A"]["pagerank"] == pytest.approx((1 - d) + d * (1 - d) * (2 + 31 / 42))
+    assert rows["E"]["pagerank"] == pytest.approx((1 - d) + d * (1 - d) * 11 / 42)
+
+
+def test_age_is_whole_years_at_the_month_end(run: Any) -> None:
+    rows = run(
+        subscribers=[
+            subscriber("A", birth_date=dt.date(1990, 6, 1)),
+            subscriber("B", birth_date=dt.date(1990, 7, 15)),
+        ],
+        monthly_usage=usage_rows("A", {"2024-06": 50}) + usage_rows("B", {"2024-06": 50}),
+    )
+
+    assert (rows["A"]["age"], rows["B"]["age"]) == (34, 33)

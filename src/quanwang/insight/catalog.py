@@ -79,4 +79,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "value_tier": ("价值分层", "Value tier"),
     "switching_cost": ("转移成本指数", "Switching-cost index"),
     "snapshot_month": ("快照月份", "Snapshot month"),
+    "age": ("年龄", "Age"),
+    "clv_12m": ("12个月客户价值(CLV)", "12-month customer lifetime value"),
+    "churn_risk": ("离网风险", "Churn risk"),
+    "pagerank": ("交往圈影响力(PageRank)", "Call-graph influence (PageRank)"),
+    "lifecycle_stage": ("生命周期阶段", "Lifecycle stage"),
+    "upgrade_5g_rule": ("5G迁转规则命中", "5G upgrade rule met"),
+    "upgrade_5g_propensity": ("5G迁转倾向", "5G upgrade propensity"),
 }

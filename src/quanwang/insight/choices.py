@@ -18,3 +18,12 @@ class ValueTier(models.TextChoices):
 class Engine(models.TextChoices):
     DUCKDB = "duckdb", "DuckDB"
     SPARK = "spark", "Spark"
+
+
+class LifecycleStage(models.TextChoices):
+    """Where a customer stands in the marketing lifecycle, and so which job a campaign does."""
+
+    ACQUIRE = "acquire", _("Onboarding (拉新)")
+    ACTIVATE = "activate", _("Activation (促活)")
+    CONVERT = "convert", _("Conversion (转化)")
+    RETAIN = "retain", _("Retention (留存)")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import ibis
 import ibis.expr.types as ir
@@ -38,7 +38,8 @@ Array = npt.NDArray[np.float64]
 NOT_FEATURES = frozenset(
     {
         "subscriber_id", "grid_id", "plan_id", "segment", "payment_type", "plan_type",
-        "snapshot_month", "value_tier", "revenue_rank_share",
+        "snapshot_month", "value_tier", "revenue_rank_share", "lifecycle_stage",
+        "upgrade_5g_rule", "upgrade_5g_propensity",
     }
 )  # fmt: skip
 TRAIN_MONTHS = 6
@@ -61,6 +62,8 @@ LGBM_PARAMS = {
     "verbosity": -1,
 }
 ROUNDS = 320
+# The churn model's registry name; other models are registered under names of their own.
+CHURN_MODEL_NAME = "churn"
 
 
 class ModelError(Exception):
@@ -133,8 +136,8 @@ def calibration_bins(labels: npt.NDArray[Any], probabilities: Array) -> list[dic
     ]
 
 
-def _platt(raw: Array, labels: npt.NDArray[Any]) -> tuple[float, float]:
-    """a, b of p = σ(a·raw + b), fitted by maximum likelihood."""
+def platt(raw: Array, labels: npt.NDArray[Any]) -> tuple[float, float]:
+    """a, b of p = σ(a·raw + b), fitted by maximum likelihood (Platt scaling)."""
     y = labels.astype(np.float64)
 
     def loss(params: Array) -> float:
@@ -145,8 +148,30 @@ def _platt(raw: Array, labels: npt.NDArray[Any]) -> tuple[float, float]:
     return float(fitted.x[0]), float(fitted.x[1])
 
 
-def _sigmoid(z: Array) -> Array:
+def calibrate(raw: Array, labels: npt.NDArray[Any]) -> tuple[tuple[float, float], dict[str, Any]]:
+    """Platt-calibrate raw scores on validation labels; the calibrated scores' AUC, lift by
+    decile and calibration bins."""
+    calibration = platt(raw, labels)
+    probabilities = sigmoid(calibration[0] * raw + calibration[1])
+    return calibration, {
+        "auc": auc(labels, probabilities),
+        "lift_by_decile": lift_by_decile(labels, probabilities),
+        "calibration": calibration_bins(labels, probabilities),
+    }
+
+
+def sigmoid(z: Array) -> Array:
     return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+
+
+def gain_importance(
+    booster: Any, features: Sequence[str], *, top: int = 15
+) -> list[tuple[str, float]]:
+    """The features the trees gain most from, as % of all gain, largest first."""
+    gains = booster.feature_importance(importance_type="gain")
+    total = float(sum(gains)) or 1.0
+    ranked = sorted(zip(features, gains, strict=True), key=lambda item: -item[1])
+    return [(name, round(100 * float(gain) / total, 1)) for name, gain in ranked[:top]]
 
 
 @dataclass
@@ -174,10 +199,7 @@ class ChurnModel:
 
     def importance(self, top: int = 15) -> list[tuple[str, float]]:
         """The features the trees gain most from, as % of all gain, largest first."""
-        gains = self.booster.feature_importance(importance_type="gain")
-        total = float(sum(gains)) or 1.0
-        ranked = sorted(zip(self.features, gains, strict=True), key=lambda item: -item[1])
-        return [(name, round(100 * float(gain) / total, 1)) for name, gain in ranked[:top]]
+        return gain_importance(self.booster, self.features, top=top)
 
     def probabilities(self, matrix: npt.NDArray[Any]) -> Array:
         raw = np.asarray(
@@ -185,7 +207,7 @@ class ChurnModel:
             dtype=np.float64,
         )
         a, b = self.calibration
-        return _sigmoid(a * raw + b)
+        return sigmoid(a * raw + b)
 
     def reasons(self, matrix: npt.NDArray[Any]) -> Array:
         """Each row's credit per feature (rows × features), from its leaves."""
@@ -225,13 +247,32 @@ def settings_threads() -> int:
     return int(getattr(settings, "QUANWANG_MODEL_THREADS", 2))
 
 
-class ModelRegistry:
-    """Versioned churn models under var/insight/models/churn/<id>/ (model.txt, meta.json)."""
+class Registered(Protocol):
+    """A model dataclass a registry can keep: its public fields are its manifest."""
 
-    def __init__(self, root: Path | None = None) -> None:
-        self.root = Path(root or Path(settings.VAR_DIR) / "insight" / "models" / "churn")
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+    model_id: str
+    created: str
+    path: Path
 
-    def save(self, model: ChurnModel, booster: Any) -> ChurnModel:
+
+M = TypeVar("M", bound=Registered)
+
+
+class Registry(Generic[M]):
+    """Versioned models of one name under var/insight/models/<name>/<id>/ (model.txt, meta.json).
+
+    `load` turns a manifest back into the model's dataclass; each kind of model has its own.
+    """
+
+    def __init__(
+        self, *, name: str, load: Callable[[dict[str, Any], Path], M], root: Path | None = None
+    ) -> None:
+        self.name = name
+        self.root = Path(root or Path(settings.VAR_DIR) / "insight" / "models" / name)
+        self._load = load
+
+    def save(self, model: M, booster: Any) -> M:
         target = self.root / model.model_id
         staging = self.root / f".{model.model_id}.tmp"
         staging.mkdir(parents=True)
@@ -247,17 +288,28 @@ class ModelRegistry:
         model.path = target
         return model
 
-    def list(self) -> list[ChurnModel]:
-        found = []
-        for meta in self.root.glob("*/meta.json"):
-            data = json.loads(meta.read_text())
-            data["calibration"] = tuple(data["calibration"])
-            found.append(ChurnModel(**data, path=meta.parent))
+    def list(self) -> list[M]:
+        found = [
+            self._load(json.loads(meta.read_text()), meta.parent)
+            for meta in self.root.glob("*/meta.json")
+        ]
         return sorted(found, key=lambda m: m.created, reverse=True)
 
-    def latest(self) -> ChurnModel | None:
+    def latest(self) -> M | None:
         models = self.list()
         return models[0] if models else None
+
+
+def _load_churn(data: dict[str, Any], path: Path) -> ChurnModel:
+    data["calibration"] = tuple(data["calibration"])
+    return ChurnModel(**data, path=path)
+
+
+class ModelRegistry(Registry[ChurnModel]):
+    """Versioned churn models under var/insight/models/churn/<id>/ (model.txt, meta.json)."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        super().__init__(name=CHURN_MODEL_NAME, load=_load_churn, root=root)
 
 
 FrameBuilder = Callable[[Month], pa.Table]
@@ -292,12 +344,8 @@ def train(
     raw = np.asarray(
         booster.predict(x_val, raw_score=True, num_threads=settings_threads()), dtype=np.float64
     )
-    calibration = _platt(raw, y_val)
-    probabilities = _sigmoid(calibration[0] * raw + calibration[1])
-    metrics = {
-        "auc": auc(y_val, probabilities),
-        "lift_by_decile": lift_by_decile(y_val, probabilities),
-        "calibration": calibration_bins(y_val, probabilities),
+    calibration, metrics = calibrate(raw, y_val)
+    metrics |= {
         "validation_rows": int(y_val.size),
         "validation_churn_rate": float(y_val.mean()),
         "training_rows": int(y_train.size),

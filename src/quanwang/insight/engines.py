@@ -69,3 +69,19 @@ def write_parquet(con: Any, engine: Engine, expr: ir.Table, directory: Path) -> 
         # Spark writes a folder of parts itself; it must not exist yet.
         directory.rmdir()
         con.to_parquet(expr, str(directory), mode="overwrite")
+
+
+def materialise(con: Any, engine: Engine, tables: Mapping[str, ir.Table]) -> dict[str, ir.Table]:
+    """Compute each expression once and hand back tables that read the result: a temporary
+    table on DuckDB, a cached DataFrame on Spark."""
+    done = {}
+    for name, expr in tables.items():
+        if engine is Engine.DUCKDB:
+            # Plain SQL: ibis's create_table(temp=True, overwrite=True) emits a DROP statement
+            # without the table's name with this sqlglot.
+            sql = ibis.to_sql(expr, dialect="duckdb")
+            con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+            done[name] = con.table(name)
+        else:
+            done[name] = expr.cache()
+    return done

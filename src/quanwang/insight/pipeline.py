@@ -40,16 +40,21 @@ from quanwang.insight.clv import (
     recharge_inputs,
     retention_inputs,
 )
-from quanwang.insight.engines import connect, register, write_parquet
-from quanwang.insight.features import Tables, offnet_pool, wide_table
+from quanwang.insight.engines import connect, materialise, register, write_parquet
+from quanwang.insight.features import Tables, derived_tables, offnet_pool, wide_table
 from quanwang.insight.months import Month, MonthError
 from quanwang.insight.scores import (
+    LifecycleParameters,
     SwitchingCostWeights,
     TierParameters,
+    UpgradeRule,
+    lifecycle_stage,
     switching_cost,
+    upgrade_5g_rule,
     value_tiers,
 )
 from quanwang.insight.snapshots import Snapshot, SnapshotStore
+from quanwang.insight.upgrade import NotEnoughCustomers, upgrade_propensity
 
 REQUIRED_TABLES = ("subscribers", "plans", "monthly_usage")
 OPTIONAL_TABLES = ("recharges", "contacts", "complaints")
@@ -72,6 +77,8 @@ Progress = Callable[[Step, int, int], None]
 class PipelineParameters:
     tiers: TierParameters = field(default_factory=TierParameters)
     switching: SwitchingCostWeights = field(default_factory=SwitchingCostWeights)
+    lifecycle: LifecycleParameters = field(default_factory=LifecycleParameters)
+    upgrade: UpgradeRule = field(default_factory=UpgradeRule)
 
 
 def warehouse_files(store: Warehouse | None = None) -> dict[str, Path]:
@@ -114,7 +121,8 @@ def _check_inputs(files: Mapping[str, Path], months: list[Month], scratch: Path)
 
 
 def snapshot_expression(tables: Tables, month: Month, params: PipelineParameters) -> ir.Table:
-    """The whole snapshot as one expression: features, tiers and switching cost."""
+    """The whole snapshot as one expression: features, tiers, switching cost, lifecycle stage
+    and the 5G upgrade rule."""
     wide = wide_table(tables, month)
     tiers = value_tiers(tables["monthly_usage"], wide, month, params.tiers)
     scored = wide.left_join(tiers, "subscriber_id").select(
@@ -122,6 +130,8 @@ def snapshot_expression(tables: Tables, month: Month, params: PipelineParameters
     )
     return scored.mutate(
         switching_cost=switching_cost(scored, params.switching),
+        lifecycle_stage=lifecycle_stage(scored, params.lifecycle),
+        upgrade_5g_rule=upgrade_5g_rule(scored, params.upgrade),
         snapshot_month=ibis.literal(str(month)),
     )
 
@@ -135,8 +145,8 @@ def _clv_inputs(tables: Tables, month: Month) -> tuple[Any, Any]:
 
 
 def _enrich(wide: Path, model: ChurnModel | None, clv: tuple[Any, Any] | None) -> dict[str, Any]:
-    """Add 12-month CLV, churn risk and, for the riskiest 20%, the top reasons to the wide
-    table, and rewrite it as one file."""
+    """Add 12-month CLV, 5G upgrade propensity, churn risk and, for the riskiest 20%, the top
+    reasons to the wide table, and rewrite it as one file."""
     parts = sorted(wide.glob("*.parquet"))
     source = sql_literal(str(wide / "*.parquet"))
     table = duckdb.connect().sql(f"SELECT * FROM read_parquet({source}) ORDER BY subscriber_id")
@@ -154,6 +164,20 @@ def _enrich(wide: Path, model: ChurnModel | None, clv: tuple[Any, Any] | None) -
                 "clv_12m", pa.array(rounded, pa.float64(), mask=np.isnan(rounded))
             )
             notes["clv"] = fits.summary()
+    try:
+        upgrade = upgrade_propensity(table)
+    except NotEnoughCustomers as exc:
+        notes["upgrade_5g"] = f"not fitted: {exc}"
+    else:
+        table = table.append_column(
+            "upgrade_5g_propensity",
+            pa.array(upgrade.values, pa.float64(), mask=np.isnan(upgrade.values)),
+        )
+        notes["upgrade_5g"] = {
+            "auc": round(upgrade.auc, 4),
+            "trained_rows": upgrade.trained_rows,
+            "seconds": round(upgrade.seconds, 3),
+        }
     if model is not None:
         table, scoring = _score(table, model)
         notes |= scoring
@@ -209,6 +233,7 @@ def run_pipeline(
         con = connect(engine)
         notify(Step.COMPUTING, 1, 2)
         tables = register(con, inputs)
+        tables |= materialise(con, engine, derived_tables(tables, snapshot_month))
         expr = snapshot_expression(tables, snapshot_month, settings_used)
         run_id, staging = snapshots.begin(str(snapshot_month))
         try:
@@ -266,8 +291,13 @@ def train_churn_model(
         con = connect(Engine.DUCKDB)
         tables = register(con, inputs)
         notify(Step.COMPUTING, 1, 2)
+
+        def frame(m: Month) -> pa.Table:
+            derived = materialise(con, Engine.DUCKDB, derived_tables(tables, m))
+            return snapshot_expression(tables | derived, m, settings_used).to_pyarrow()
+
         model, booster = train(
-            frames=lambda m: snapshot_expression(tables, m, settings_used).to_pyarrow(),
+            frames=frame,
             labels=lambda m: churn_labels(tables["subscribers"], m, horizon).to_pyarrow(),
             month=latest,
             horizon=horizon,

@@ -1,4 +1,5 @@
-"""Scores on the wide table that need no trained model: value tiers and switching cost.
+"""Scores on the wide table that need no trained model: value tiers, switching cost,
+lifecycle stage and the 5G upgrade rule.
 
 Ibis expressions only, like `features`; parameters come in as plain values.
 """
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from quanwang.insight.choices import ValueTier
+from quanwang.insight.choices import LifecycleStage, ValueTier
 from quanwang.insight.months import Month
 
 
@@ -99,3 +100,67 @@ def switching_cost(wide: ir.Table, weights: SwitchingCostWeights) -> ir.Floating
         if weight:
             score = score + components[name] * weight
     return (score * (100.0 / total)).round(2)
+
+
+@dataclass(frozen=True)
+class LifecycleParameters:
+    """The rules placing a customer in a lifecycle stage, checked in this order:
+
+    拉新 with us fewer than `onboarding_months`; 促活 when spending falls (ln(1 + ARPU) of the
+    last 2 months at least `falling_log_change` below the 2 before, about a quarter less) or
+    usage has nearly stopped; 转化 when there is room to sell more (plan nearly used up, real
+    overage fees, or a 5G phone on a non-5G plan); 留存 for the settled rest, whose job is to
+    keep them.
+    """
+
+    onboarding_months: int = 3
+    falling_log_change: float = -0.3
+    dormant_minutes: float = 10
+    dormant_gb: float = 0.5
+    full_saturation: float = 0.9
+    overage_3m: float = 20  # yuan over the last 3 months; a few yuan is noise
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.onboarding_months <= 24:
+            raise ValueError("the onboarding period is 1 to 24 months")
+        if self.falling_log_change >= 0:
+            raise ValueError("a falling spend is a negative change")
+
+
+def lifecycle_stage(wide: ir.Table, params: LifecycleParameters) -> ir.StringValue:
+    dormant = (wide.mou_3m.fill_null(0) < params.dormant_minutes) & (
+        wide.dou_gb_3m.fill_null(0) < params.dormant_gb
+    )
+    room_to_grow = (
+        (wide.saturation_3m.fill_null(0) >= params.full_saturation)
+        | (wide.overage_fee_3m.fill_null(0) >= params.overage_3m)
+        | wide.device_5g_on_non5g_plan
+    )
+    return ibis.cases(
+        (wide.tenure_months < params.onboarding_months, LifecycleStage.ACQUIRE.value),
+        (
+            (wide.arpu_log_change_2m <= params.falling_log_change) | dormant,
+            LifecycleStage.ACTIVATE.value,
+        ),
+        (room_to_grow, LifecycleStage.CONVERT.value),
+        else_=LifecycleStage.RETAIN.value,
+    )
+
+
+@dataclass(frozen=True)
+class UpgradeRule:
+    """5G 迁转 by rule: a mobile line on a non-5G plan with a 5G phone that uses its plan."""
+
+    min_saturation: float = 0.5
+
+
+def upgrade_5g_rule(wide: ir.Table, rule: UpgradeRule) -> ir.BooleanValue:
+    mobile_on_4g = ~wide.plan_5g & ~wide.is_broadband_line
+    return (
+        mobile_on_4g
+        & wide.device_5g
+        & (
+            (wide.saturation_3m.fill_null(0) >= rule.min_saturation)
+            | (wide.used_5g_share_3m.fill_null(0) > 0)
+        )
+    )

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import shapely.wkt
 from django.utils.translation import gettext as _
+from shapely.errors import ShapelyError
+from shapely.geometry import mapping
 
 from quanwang.core.choices import Action, JobKind, Resource
 from quanwang.core.errors import ServiceError
@@ -15,8 +18,8 @@ from quanwang.core.models import Job, OrgUnit
 from quanwang.core.querysets import has_grant
 from quanwang.core.services.jobs import start_job
 from quanwang.data.customers import Scope, customer_scope
-from quanwang.data.warehouse import quote
-from quanwang.insight.choices import Engine, ValueTier
+from quanwang.data.warehouse import Warehouse, quote
+from quanwang.insight.choices import Engine, LifecycleStage, ValueTier
 from quanwang.insight.months import Month, MonthError
 from quanwang.insight.snapshots import Snapshot, SnapshotNotFound, SnapshotStore
 
@@ -250,20 +253,31 @@ def offnet_report(*, user: Any, snapshot: Snapshot) -> dict[str, Any]:
         "GROUP BY 1 ORDER BY 2 DESC",
         params,
     ).fetchall()
-    relation = con.execute(
-        f"SELECT left(peer_hash, 10) AS target, peer_operator, our_ties, calls, "
-        f"round(minutes, 1) AS minutes, referrer_id, referrer_grid_id, round(tie_strength, 2) "
-        f"AS tie_strength FROM {scoped} ORDER BY pool_rank LIMIT {POOL_PAGE}",
-        params,
-    )
-    names = [d[0] for d in relation.description or []]
     return {
         "by_operator": [
             {"operator": op, "numbers": int(n), "ties": int(t), "minutes": float(m or 0)}
             for op, n, t, m in by_operator
         ],
-        "targets": [dict(zip(names, row, strict=True)) for row in relation.fetchall()],
+        "targets": offnet_targets(user=user, snapshot=snapshot, limit=POOL_PAGE),
     }
+
+
+# The most rows one export hands out: a target list, not a copy of the pool.
+POOL_EXPORT_LIMIT = 100_000
+
+
+def offnet_targets(*, user: Any, snapshot: Snapshot, limit: int) -> list[dict[str, Any]]:
+    """The strongest targets of the user's pool (by the referrer's grid), strongest first."""
+    condition, params = insight_scope(user).sql("referrer_grid_id")
+    relation = duckdb.connect().execute(
+        f"SELECT left(peer_hash, 10) AS target, peer_operator, our_ties, calls, "
+        f"round(minutes, 1) AS minutes, referrer_id, referrer_grid_id, round(tie_strength, 2) "
+        f"AS tie_strength FROM {snapshot.offnet_pool} WHERE {condition} "
+        f"ORDER BY pool_rank LIMIT {int(limit)}",
+        params,
+    )
+    names = [d[0] for d in relation.description or []]
+    return [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
 
 
 DRIFT_BINS = 10
@@ -318,3 +332,85 @@ def feature_drift(*, user: Any, before: Snapshot, after: Snapshot) -> list[tuple
         )
         drift.append((name, round(psi, 4)))
     return sorted(drift, key=lambda item: -item[1])[:DRIFT_SHOWN]
+
+
+def lifecycle_report(*, user: Any, snapshot: Snapshot) -> list[tuple[LifecycleStage, int]]:
+    """Customers in scope by lifecycle stage; empty for snapshots built before stages."""
+    if "lifecycle_stage" not in snapshot.columns:
+        return []
+    scoped, params = _scoped(snapshot, insight_scope(user))
+    counts = dict(
+        duckdb.connect()
+        .execute(f"SELECT lifecycle_stage, count(*) FROM {scoped} GROUP BY 1", params)
+        .fetchall()
+    )
+    return [(stage, int(counts.get(stage, 0))) for stage in LifecycleStage]
+
+
+# The look-alike probability above which a rule-qualified customer counts as a strong target.
+STRONG_UPGRADE_PROPENSITY = 0.5
+
+
+def upgrade_funnel(*, user: Any, snapshot: Snapshot) -> list[tuple[str, int]]:
+    """The 5G 迁转 target funnel in scope, widest first; empty before the propensity exists."""
+    if "upgrade_5g_propensity" not in snapshot.columns:
+        return []
+    scoped, params = _scoped(snapshot, insight_scope(user))
+    strong = f"upgrade_5g_rule AND upgrade_5g_propensity >= {STRONG_UPGRADE_PROPENSITY}"
+    row = (
+        duckdb.connect()
+        .execute(
+            f"SELECT count(*), count(*) FILTER (WHERE device_5g), "
+            f"count(*) FILTER (WHERE upgrade_5g_rule), count(*) FILTER (WHERE {strong}), "
+            f"count(*) FILTER (WHERE {strong} AND NOT do_not_disturb) "
+            f"FROM {scoped} WHERE NOT plan_5g AND NOT is_broadband_line",
+            params,
+        )
+        .fetchall()[0]
+    )
+    labels = (
+        _("Mobile customers not on a 5G plan"),
+        _("With a 5G phone"),
+        _("Meeting the upgrade rule"),
+        _("Strong look-alike propensity"),
+        _("Open to marketing (not do-not-disturb)"),
+    )
+    return [(str(label), int(n)) for label, n in zip(labels, row, strict=True)]
+
+
+def grid_map(*, user: Any, grids: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """GeoJSON of the grids in scope with their figures from `grid_report`, for the risk map;
+    None when no grid in scope has a boundary."""
+    condition, params = insight_scope(user).sql("g.grid_id")
+    by_grid = {row["grid_id"]: row for row in grids}
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"SELECT g.grid_id, g.name, g.boundary_wkt FROM {Warehouse().relation('grids')} g "
+            f"WHERE g.boundary_wkt IS NOT NULL AND {condition} ORDER BY 1",
+            params,
+        )
+        .fetchall()
+    )
+    features = []
+    for grid_id, name, wkt in rows:
+        try:
+            shape = shapely.wkt.loads(wkt)
+        except ShapelyError:
+            continue  # a boundary that does not parse is left off the map, not the table
+        figures = by_grid.get(grid_id, {})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": mapping(shape),
+                "properties": {
+                    "name": grid_id,
+                    "label": name,
+                    "customers": figures.get("customers", 0),
+                    "churn_risk_percent": figures.get("churn_risk_percent"),
+                },
+            }
+        )
+    if not features:
+        return None
+    return {"type": "FeatureCollection", "features": features}

@@ -11,6 +11,8 @@ urlpatterns = [
     path("insight/models/", views.models, name="models"),
     path("insight/offnet/", views.offnet, name="offnet"),
     path("insight/grids.xlsx", views.grids_xlsx, name="grids-xlsx"),
+    path("insight/tiers.xlsx", views.tiers_xlsx, name="tiers-xlsx"),
+    path("insight/offnet.xlsx", views.offnet_xlsx, name="offnet-xlsx"),
     path(
         "insight/customers/<str:subscriber_id>/",
         views.customer_panel,

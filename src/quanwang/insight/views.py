@@ -18,7 +18,7 @@ from quanwang.core.querysets import has_grant
 from quanwang.core.services.orgs import home_unit
 from quanwang.insight import services
 from quanwang.insight.catalog import LABELS
-from quanwang.insight.choices import Engine, ValueTier
+from quanwang.insight.choices import Engine, LifecycleStage, ValueTier
 from quanwang.insight.churn import ModelRegistry
 from quanwang.insight.forms import PipelineForm
 from quanwang.insight.snapshots import Snapshot, SnapshotStore
@@ -51,13 +51,24 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         risk = services.risk_report(user=request.user, snapshot=snapshot)
         report = services.tier_report(user=request.user, snapshot=snapshot)
         histogram = services.switching_cost_histogram(user=request.user, snapshot=snapshot)
+        grids = services.grid_report(user=request.user, snapshot=snapshot)
+        lifecycle = services.lifecycle_report(user=request.user, snapshot=snapshot)
+        funnel = services.upgrade_funnel(user=request.user, snapshot=snapshot)
         context |= {
             "report": report,
-            "grids": services.grid_report(user=request.user, snapshot=snapshot)[:50],
+            "grids": grids[:50],
+            "grid_map": services.grid_map(user=request.user, grids=grids) if risk else None,
+            "lifecycle": lifecycle,
+            "funnel": funnel,
             "chart": {
                 "tiers": [str(row.tier.label) for row in report.rows],
                 "customers": [row.customers for row in report.rows],
                 "revenue_share": [round(100 * row.revenue_share, 1) for row in report.rows],
+                "clv": [
+                    None if row.clv_12m is None else round(row.clv_12m, 2) for row in report.rows
+                ],
+                "lifecycle": [[str(stage.label), n] for stage, n in lifecycle],
+                "funnel": [[label, n] for label, n in funnel],
                 "bands": [band for band, _n in histogram],
                 "band_counts": [n for _band, n in histogram],
                 "risk_bands": [band for band, _n in risk["bands"]] if risk else [],
@@ -136,38 +147,127 @@ def compare(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def grids_xlsx(request: HttpRequest) -> HttpResponse:
+def _xlsx(filename: str, title: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _snapshot_or_404(request: HttpRequest) -> Snapshot:
     _guard(request)
     snapshot = _chosen(request.GET.get("snapshot", ""))
     if snapshot is None:
         raise Http404
+    return snapshot
+
+
+@login_required
+def grids_xlsx(request: HttpRequest) -> HttpResponse:
+    snapshot = _snapshot_or_404(request)
     rows = services.grid_report(user=request.user, snapshot=snapshot)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = snapshot.month
-    sheet.append([_("Grid"), _("Customers"), _("Revenue"), _("Key and large"), _("Switching cost")])
-    for row in rows:
-        sheet.append(
-            [row["grid_id"], row["customers"], row["revenue"], row["key_and_large"],
-             row["switching_cost"], row["churn_risk_percent"]]
-        )  # fmt: skip
-    buffer = io.BytesIO()
-    book.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="grids-{snapshot.month}.xlsx"'
-    return response
+    header = [
+        _("Grid"), _("Customers"), _("Revenue"), _("Key and large"), _("Switching cost"),
+        _("Churn risk %"),
+    ]  # fmt: skip
+    return _xlsx(
+        f"grids-{snapshot.month}.xlsx",
+        snapshot.month,
+        header,
+        [
+            [
+                row["grid_id"],
+                row["customers"],
+                row["revenue"],
+                row["key_and_large"],
+                row["switching_cost"],
+                row["churn_risk_percent"],
+            ]
+            for row in rows
+        ],
+    )
+
+
+@login_required
+def tiers_xlsx(request: HttpRequest) -> HttpResponse:
+    snapshot = _snapshot_or_404(request)
+    report = services.tier_report(user=request.user, snapshot=snapshot)
+    header = [
+        _("Tier"), _("Customers"), _("Share of customers"), _("Revenue"), _("Share of revenue"),
+        _("12-month CLV (mean)"),
+    ]  # fmt: skip
+    return _xlsx(
+        f"tiers-{snapshot.month}.xlsx",
+        snapshot.month,
+        header,
+        [
+            [
+                str(row.tier.label),
+                row.customers,
+                round(row.customer_share, 4),
+                round(row.revenue, 2),
+                round(row.revenue_share, 4),
+                None if row.clv_12m is None else round(row.clv_12m, 2),
+            ]
+            for row in report.rows
+        ],
+    )
+
+
+@login_required
+def offnet_xlsx(request: HttpRequest) -> HttpResponse:
+    """The user's win-over targets as a list to work from, strongest first."""
+    snapshot = _snapshot_or_404(request)
+    if not (snapshot.path / "offnet_pool").exists():
+        raise Http404
+    targets = services.offnet_targets(
+        user=request.user, snapshot=snapshot, limit=services.POOL_EXPORT_LIMIT
+    )
+    header = [
+        _("Number (hash)"), _("Operator"), _("Our customers calling"), _("Calls"), _("Minutes"),
+        _("Referrer"), _("Grid"), _("Tie strength"),
+    ]  # fmt: skip
+    return _xlsx(
+        f"offnet-pool-{snapshot.month}.xlsx",
+        snapshot.month,
+        header,
+        [
+            [
+                t["target"],
+                t["peer_operator"],
+                t["our_ties"],
+                t["calls"],
+                t["minutes"],
+                t["referrer_id"],
+                t["referrer_grid_id"],
+                t["tie_strength"],
+            ]
+            for t in targets
+        ],
+    )
 
 
 @login_required
 def customer_panel(request: HttpRequest, subscriber_id: str) -> HttpResponse:
-    """The customer 360's insight panel: tier, switching cost, churn risk and its reasons."""
+    """The customer 360's insight panel: tier, CLV, switching cost, lifecycle stage, 5G
+    propensity, churn risk and its reasons."""
     _guard(request)
     found = services.customer_insight(user=request.user, subscriber_id=subscriber_id)
     if found is not None:
         found["tier_label"] = ValueTier(found["value_tier"]).label
         risk = found.get("churn_risk")
         found["risk_percent"] = None if risk is None else round(100 * risk, 1)
+        stage = found.get("lifecycle_stage")
+        found["stage_label"] = None if stage is None else LifecycleStage(stage).label
+        upgrade = found.get("upgrade_5g_propensity")
+        found["upgrade_percent"] = None if upgrade is None else round(100 * upgrade)
     return render(request, "insight/_customer_panel.html", {"insight": found})
 
 
