@@ -3,6 +3,7 @@ outside their subtree. A new route with a parameter fails this test until it is 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from quanwang.campaigns.choices import CampaignState, CampaignType
+from quanwang.campaigns.models import Campaign, Segment, SegmentVersion
 from quanwang.core.choices import AuditAction, AuditTarget, JobKind, JobStatus, Role
 from quanwang.core.jobs import quarantine_path
 from quanwang.core.models import ApiToken, AuditRecord, Job, OrgUnit, RoleAssignment, Staff
@@ -43,6 +46,22 @@ class ForeignSubscriber:
     """A warehouse row, addressed by its subscriber ID like an ORM record by its pk."""
 
     pk: str
+
+
+def _foreign_campaign(unit: OrgUnit, owner: Any) -> Campaign:
+    """A submitted campaign of city B, on a segment of its own."""
+    segment = Segment.objects.create(name=f"{FOREIGN_MARK}-segment", org_unit=unit)
+    version = SegmentVersion.objects.create(
+        segment=segment, number=1, rule={"field": "arpu_3m", "op": ">", "value": 1},
+        text_zh="近3月ARPU > 1", text_en="ARPU > 1",
+    )  # fmt: skip
+    return Campaign.objects.create(
+        name=f"{FOREIGN_MARK}-campaign", campaign_type=CampaignType.RETENTION, hypothesis="h",
+        objective_metric="m", objective_target=1, objective_deadline=dt.date(2030, 1, 1),
+        segment_version=version, channels=["sms"], starts_on=dt.date(2030, 1, 1),
+        ends_on=dt.date(2030, 2, 1), budget=1, state=CampaignState.SUBMITTED, org_unit=unit,
+        created_by=owner,
+    )  # fmt: skip
 
 
 class Foreign:
@@ -92,6 +111,7 @@ class Foreign:
             spec={"columns": {"plan_id": {"from": "id"}}},
             org_unit=tree.county_b,
         )
+        self.campaign = _foreign_campaign(tree.county_b, self.owner)
 
     def by_model(self) -> dict[str, Any]:
         return {
@@ -105,6 +125,7 @@ class Foreign:
             "auth.group": self.group,
             "data.importmapping": self.mapping,
             "warehouse.subscriber": self.subscriber,
+            "campaigns.campaign": self.campaign,
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -143,6 +164,8 @@ ROUTE_OBJECTS = {
     "data:customer-detail": "warehouse.subscriber",
     "data:customer-reveal": "warehouse.subscriber",
     "insight:customer-panel": "warehouse.subscriber",
+    "campaigns:detail": "campaigns.campaign",
+    "campaigns:estimate": "campaigns.campaign",
     "api:get_org_unit": "core.orgunit",
     "api:update_org_unit": "core.orgunit",
     "api:get_staff": "core.staff",
@@ -176,6 +199,8 @@ def concrete_routes(foreign: Foreign) -> list[tuple[str, str]]:
         if name == "admin:view_on_site":
             content_type = ContentType.objects.get_for_model(Staff)
             url = f"/admin/r/{content_type.pk}/{foreign.staff.pk}/"
+        elif name == "campaigns:move":
+            url = f"/campaigns/{foreign.campaign.pk}/approve/"
         elif name == "web:capability":
             url = "/c/support/"
         elif admin_match:

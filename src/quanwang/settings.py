@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "quanwang.core",
     "quanwang.data",
     "quanwang.insight",
+    "quanwang.campaigns",
     "quanwang.web",
 ]
 

@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("quanwang.core.urls")),
     path("", include("quanwang.data.urls")),
     path("", include("quanwang.insight.urls")),
+    path("", include("quanwang.campaigns.urls")),
     path("", include("quanwang.web.urls")),
 ]

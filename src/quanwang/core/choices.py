@@ -41,6 +41,7 @@ class Resource(models.TextChoices):
     IMPORT_MAPPING = "import_mapping", _("Import mapping")
     CUSTOMER = "customer", _("Customer")
     INSIGHT = "insight", _("Customer insight")
+    CAMPAIGN = "campaign", _("Campaign")
 
 
 class Action(models.TextChoices):
@@ -50,6 +51,7 @@ class Action(models.TextChoices):
     DELETE = "delete", _("Delete")
     VIEW_PII = "view_pii", _("View personal data in full")
     EXPORT_PII = "export_pii", _("Export personal data")
+    APPROVE = "approve", _("Approve")
 
 
 class Reach(models.TextChoices):

@@ -22,6 +22,10 @@ _MAPPINGS = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S}
 # Snapshots cover the whole operator; what a user reads of them is narrowed to their grids.
 # ADD runs the pipeline.
 _INSIGHT_RUN = {Action.VIEW: S, Action.ADD: S}
+# Campaigns: designers draft and submit; approving needs APPROVE over the campaign's unit, and
+# nobody approves their own campaign (services.transition).
+_CAMPAIGN_DESIGN = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S}
+_CAMPAIGN_ALL = _CAMPAIGN_DESIGN | {Action.DELETE: S, Action.APPROVE: S}
 
 GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
     Role.PROVINCE_ADMIN: {
@@ -45,6 +49,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.IMPORT_MAPPING: _MAPPINGS,
         Resource.CUSTOMER: _CUSTOMERS,
         Resource.INSIGHT: _INSIGHT_RUN,
+        Resource.CAMPAIGN: _CAMPAIGN_ALL,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.CITY_MARKETER: {
@@ -55,6 +60,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.IMPORT_MAPPING: _MAPPINGS,
         Resource.CUSTOMER: _READ,
         Resource.INSIGHT: _INSIGHT_RUN,
+        Resource.CAMPAIGN: _CAMPAIGN_DESIGN,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.COUNTY_MANAGER: {
@@ -65,6 +71,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.IMPORT_MAPPING: _MAPPINGS,
         Resource.CUSTOMER: _CUSTOMERS,
         Resource.INSIGHT: _READ,
+        Resource.CAMPAIGN: _CAMPAIGN_DESIGN | {Action.APPROVE: S},
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.GRID_MANAGER: {
@@ -73,6 +80,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.JOB: _OWN_JOBS,
         Resource.CUSTOMER: _CUSTOMERS,
         Resource.INSIGHT: _READ,
+        Resource.CAMPAIGN: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.ACCOUNT_MANAGER: {
@@ -105,6 +113,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.IMPORT_MAPPING: _READ,
         Resource.CUSTOMER: _READ,
         Resource.INSIGHT: _READ,
+        Resource.CAMPAIGN: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
 }

@@ -1,0 +1,70 @@
+"""Codes of the campaign closed loop (营销案), with their console labels."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CampaignType(models.TextChoices):
+    RETENTION = "retention", _("Retention (维系)")
+    UPSELL = "upsell", _("Upsell (升档)")
+    MIGRATE_5G = "migrate_5g", _("5G migration (5G迁转)")
+    BUNDLE = "bundle", _("Bundle (融合)")
+    WIN_OVER = "win_over", _("Win-over (异网策反)")
+    WIN_BACK = "win_back", _("Win-back (赢回)")
+    ACQUISITION = "acquisition", _("Acquisition (拉新)")
+
+
+class CampaignState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    ISSUED = "issued", _("Issued")
+    RUNNING = "running", _("Running")
+    CLOSED = "closed", _("Closed")
+    EVALUATED = "evaluated", _("Evaluated")
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat template message")
+    APP_PUSH = "app_push", _("App push")
+    OUTBOUND_CALL = "outbound_call", _("Outbound call list")
+    TASK = "task", _("Grid or store task")
+
+
+class OfferType(models.TextChoices):
+    """The nine promotion tools (促销工具)."""
+
+    GIFT = "gift", _("Gift (赠品)")
+    POINTS = "points", _("Points (积分)")
+    SUBSIDY = "subsidy", _("Subsidy (倒贴/补贴)")
+    RED_PACKET = "red_packet", _("Red packet (红包)")
+    MEMBERSHIP = "membership", _("Membership (会员)")
+    TIE_IN = "tie_in", _("Tie-in event (借势)")
+    LOTTERY = "lottery", _("Lottery (抽奖)")
+    BUNDLED_SALE = "bundled_sale", _("Bundled sale (配销)")
+    DISTRIBUTION = "distribution", _("Distribution (分销)")
+
+
+class ContactOutcome(models.TextChoices):
+    CONTACTED = "contacted", _("Contacted")
+    ACCEPTED = "accepted", _("Accepted")
+    REFUSED = "refused", _("Refused")
+    UNREACHABLE = "unreachable", _("Unreachable")
+
+
+class ExclusionRule(models.TextChoices):
+    """Why the contact policy held a customer back from a dispatch; kept in the dispatch log."""
+
+    CONTROL_GROUP = "control_group", _("In the control group")
+    NO_CONSENT = "no_consent", _("No marketing consent for the channel")
+    OPTED_OUT = "opted_out", _("Opted out (退订) of the channel")
+    DO_NOT_DISTURB = "do_not_disturb", _("On the do-not-disturb list")
+    SUPPRESSED = "suppressed", _("On a suppression list")
+    DAILY_CAP = "daily_cap", _("Daily contact cap reached")
+    MONTHLY_CAP = "monthly_cap", _("Monthly contact cap reached")
+    QUIET_HOURS = "quiet_hours", _("Outside the sending hours")
+    COOL_OFF = "cool_off", _("Cooling off after a refusal")

@@ -1,0 +1,217 @@
+"""Campaigns (营销案) and what they are made of: segments, ID lists, offers, history, quotas.
+
+Large row sets live in the warehouse: an ID list and an issued campaign's frozen audience are
+Parquet files the records point to, never a million ORM rows.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from quanwang.campaigns.choices import CampaignState, CampaignType, OfferType
+from quanwang.core.choices import Resource
+from quanwang.core.models import OrgUnit
+from quanwang.core.querysets import ScopedModel
+
+USER = settings.AUTH_USER_MODEL
+
+
+class CustomerList(ScopedModel):
+    """An uploaded list of subscriber IDs, usable in segment rules as {"list": id}."""
+
+    scope_resource: ClassVar[Resource] = Resource.CAMPAIGN
+    scope_org_path: ClassVar[str | None] = "org_unit__path"
+
+    name = models.CharField(_("name"), max_length=100)
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT)
+    path = models.CharField(_("file"), max_length=500)
+    size = models.PositiveIntegerField(_("IDs"))
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer list")
+        verbose_name_plural = _("customer lists")
+        ordering: ClassVar[list[str]] = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Segment(ScopedModel):
+    """A named target group (目标客户); each save adds a version, old versions stay."""
+
+    scope_resource: ClassVar[Resource] = Resource.CAMPAIGN
+    scope_org_path: ClassVar[str | None] = "org_unit__path"
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT)
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering: ClassVar[list[str]] = ["name"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["org_unit", "name"], name="segment_name_per_unit")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def latest(self) -> SegmentVersion | None:
+        return self.versions.order_by("-number").first()
+
+
+class SegmentVersion(models.Model):
+    segment = models.ForeignKey(Segment, related_name="versions", on_delete=models.CASCADE)
+    number = models.PositiveIntegerField(_("version"))
+    rule = models.JSONField(_("rule"))
+    text_zh = models.TextField(_("rule in Chinese"))
+    text_en = models.TextField(_("rule in English"))
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("segment version")
+        ordering: ClassVar[list[str]] = ["segment", "-number"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["segment", "number"], name="segment_version_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segment.name} v{self.number}"
+
+
+class Offer(ScopedModel):
+    """An entry of the offer catalogue (优惠目录): one of the nine promotion tools."""
+
+    scope_resource: ClassVar[Resource] = Resource.CAMPAIGN
+    scope_org_path: ClassVar[str | None] = "org_unit__path"
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    offer_type = models.CharField(_("promotion tool"), max_length=20, choices=OfferType.choices)
+    cost_per_taker = models.DecimalField(
+        _("cost per taker (yuan)"), max_digits=10, decimal_places=2, default=Decimal("0")
+    )
+    monthly_revenue_change = models.DecimalField(
+        _("monthly revenue change per taker (yuan)"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text=_("What a taker adds (or gives up, negative) to their monthly bill."),
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+    eligibility = models.TextField(_("eligibility"), blank=True)
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT)
+
+    class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+        ordering: ClassVar[list[str]] = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Campaign(ScopedModel):
+    """A marketing campaign (营销案) from hypothesis to evaluation."""
+
+    scope_resource: ClassVar[Resource] = Resource.CAMPAIGN
+    scope_org_path: ClassVar[str | None] = "org_unit__path"
+
+    name = models.CharField(_("name"), max_length=120)
+    campaign_type = models.CharField(_("type"), max_length=20, choices=CampaignType.choices)
+    hypothesis = models.TextField(_("strategy hypothesis"))
+    objective_metric = models.CharField(_("objective: metric"), max_length=100)
+    objective_target = models.DecimalField(_("objective: target"), max_digits=14, decimal_places=2)
+    objective_deadline = models.DateField(_("objective: deadline"))
+    segment_version = models.ForeignKey(
+        SegmentVersion, verbose_name=_("segment"), on_delete=models.PROTECT
+    )
+    offers = models.ManyToManyField(Offer, verbose_name=_("offers"), blank=True)
+    channels = models.JSONField(_("channels"), default=list)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    budget = models.DecimalField(_("budget (yuan)"), max_digits=14, decimal_places=2)
+    control_share = models.DecimalField(
+        _("control group share"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.100"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("0.5"))],
+    )
+    seed = models.PositiveIntegerField(_("random seed"), default=1)
+    estimate = models.JSONField(_("revenue estimate"), default=dict, blank=True)
+    state = models.CharField(
+        _("state"), max_length=20, choices=CampaignState.choices, default=CampaignState.DRAFT
+    )
+    audience_path = models.CharField(_("frozen audience"), max_length=500, blank=True)
+    audience_size = models.PositiveIntegerField(_("audience"), null=True, blank=True)
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT)
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering: ClassVar[list[str]] = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignEvent(models.Model):
+    """One step of a campaign's history: a state change or a comment."""
+
+    campaign = models.ForeignKey(Campaign, related_name="events", on_delete=models.CASCADE)
+    from_state = models.CharField(max_length=20, choices=CampaignState.choices, blank=True)
+    to_state = models.CharField(max_length=20, choices=CampaignState.choices)
+    actor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL)
+    comment = models.TextField(_("comment"), blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.from_state or '·'} → {self.to_state}"
+
+
+class Quota(models.Model):
+    """What one org unit is asked to deliver of an issued campaign, and by when."""
+
+    campaign = models.ForeignKey(Campaign, related_name="quotas", on_delete=models.CASCADE)
+    org_unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT)
+    audience = models.PositiveIntegerField(_("customers to contact"))
+    target = models.PositiveIntegerField(_("takers expected"))
+    deadline = models.DateField(_("deadline"))
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["campaign", "org_unit__path"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["campaign", "org_unit"], name="quota_once_per_unit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} @ {self.org_unit_id}: {self.target}/{self.audience}"

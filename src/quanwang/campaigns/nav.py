@@ -1,0 +1,11 @@
+"""Console navigation entries of the campaigns app."""
+
+from django.utils.translation import gettext_lazy as _
+
+from quanwang.core.choices import Resource
+from quanwang.core.navigation import Capability, NavItem
+
+ITEMS = [
+    NavItem(Capability.PLAN, _("Campaigns"), "campaigns:list", Resource.CAMPAIGN),
+    NavItem(Capability.PLAN, _("Segments"), "campaigns:segments", Resource.CAMPAIGN),
+]

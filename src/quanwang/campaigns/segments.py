@@ -1,0 +1,231 @@
+"""Use cases of segments: ID lists, saving versioned rules, and the live preview.
+
+Rules run against the newest complete snapshot of the customer wide table, narrowed to the
+grids the user (or a campaign's org unit) covers.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from quanwang.campaigns.models import CustomerList, Segment, SegmentVersion
+from quanwang.campaigns.rules import RuleError, check_rule, compile_rule, describe, lists_of
+from quanwang.core.choices import Action, OrgLevel, Resource
+from quanwang.core.errors import ServiceError
+from quanwang.core.models import OrgUnit
+from quanwang.data.customers import Scope, customer_scope
+from quanwang.data.sources import SourceError, open_source
+from quanwang.data.warehouse import quote, sql_literal
+from quanwang.insight.snapshots import Snapshot, SnapshotStore
+
+RISK_BANDS = (0.01, 0.02, 0.05, 0.10)
+GRIDS_SHOWN = 20
+
+
+def newest_snapshot() -> Snapshot:
+    snapshot = SnapshotStore().latest()
+    if snapshot is None:
+        raise ServiceError(
+            _("No customer snapshot exists yet: build one first (营销分析 → 构建快照).")
+        )
+    return snapshot
+
+
+def campaign_scope(user: Any) -> Scope:
+    """The grids whose customers a user may put into segments and campaigns; all of them for
+    the system (no user)."""
+    if user is None:
+        return Scope(grids=None, gridless=True)
+    return customer_scope(user, Action.VIEW, Resource.CAMPAIGN)
+
+
+def unit_scope(unit: OrgUnit) -> Scope:
+    """The grids under an org unit: a campaign reaches only its own unit's customers; the
+    root unit (the province or group) reaches every customer, grid or not."""
+    if unit.parent_id is None:
+        return Scope(grids=None, gridless=True)
+    grids = OrgUnit.objects.filter(path__startswith=unit.path, level=OrgLevel.GRID)
+    return Scope(grids=tuple(grids.values_list("code", flat=True)), gridless=unit.parent is None)
+
+
+def lists_dir() -> Path:
+    return Path(settings.VAR_DIR) / "campaigns" / "lists"
+
+
+def upload_list(*, actor: Any, name: str, path: Path, org_unit: OrgUnit) -> CustomerList:
+    """Keep a file of subscriber IDs (its `subscriber_id` column, else its first) as a list."""
+    target_dir = lists_dir()
+    target_dir.mkdir(parents=True, exist_ok=True)
+    scratch = target_dir / f".upload-{uuid.uuid4().hex}"
+    scratch.mkdir()
+    try:
+        try:
+            source = open_source(path=path, encoding=None, work_dir=scratch)
+        except SourceError as exc:
+            raise ServiceError(str(exc), field="file") from exc
+        column = "subscriber_id" if "subscriber_id" in source.columns else source.columns[0]
+        target = target_dir / f"{uuid.uuid4().hex}.parquet"
+        con = duckdb.connect()
+        con.execute(
+            f"COPY (SELECT DISTINCT trim({quote(column)}) AS subscriber_id FROM {source.relation} "
+            f"WHERE nullif(trim({quote(column)}), '') IS NOT NULL ORDER BY 1) "
+            f"TO {sql_literal(str(target))} (FORMAT parquet)"
+        )
+        size = int(
+            con.execute(
+                f"SELECT count(*) FROM read_parquet({sql_literal(str(target))})"
+            ).fetchall()[0][0]
+        )
+    finally:
+        for leftover in scratch.glob("*"):
+            leftover.unlink()
+        scratch.rmdir()
+    if size == 0:
+        target.unlink()
+        raise ServiceError(
+            _("%(file)s: no subscriber IDs in column %(column)s")
+            % {"file": path.name, "column": column},
+            field="file",
+        )
+    return CustomerList.objects.create(
+        name=name, org_unit=org_unit, path=str(target), size=size, created_by=actor
+    )
+
+
+def _list_checker(user: Any) -> Any:
+    visible = CustomerList.objects.all() if user is None else CustomerList.objects.restrict(user)
+    ids = set(visible.values_list("pk", flat=True))
+    return lambda list_id: list_id in ids
+
+
+def checked(rule: Any, *, user: Any, snapshot: Snapshot) -> None:
+    """Raise ServiceError (field "rule") naming what is wrong with the rule on this snapshot."""
+    try:
+        check_rule(rule, columns=snapshot.columns, lists=_list_checker(user))
+    except RuleError as exc:
+        raise ServiceError(
+            _("The rule does not fit snapshot %(month)s: %(error)s")
+            % {"month": snapshot.month, "error": exc},
+            field="rule",
+        ) from exc
+
+
+def save_segment(
+    *,
+    actor: Any,
+    name: str,
+    rule: dict[str, Any],
+    org_unit: OrgUnit,
+    description: str = "",
+) -> SegmentVersion:
+    """Create the segment or add a version to it, after checking the rule on the newest snapshot."""
+    snapshot = newest_snapshot()
+    checked(rule, user=actor, snapshot=snapshot)
+    names = dict(CustomerList.objects.filter(pk__in=lists_of(rule)).values_list("pk", "name"))
+    with transaction.atomic():
+        segment, _created = Segment.objects.select_for_update().get_or_create(
+            org_unit=org_unit,
+            name=name,
+            defaults={"description": description, "created_by": actor},
+        )
+        if description and segment.description != description:
+            segment.description = description
+            segment.save(update_fields=["description", "updated_at"])
+        number = (segment.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        return SegmentVersion.objects.create(
+            segment=segment,
+            number=number,
+            rule=rule,
+            text_zh=describe(rule, language="zh", lists=names),
+            text_en=describe(rule, language="en", lists=names),
+            created_by=actor,
+        )
+
+
+def audience_expression(
+    *, rule: dict[str, Any], snapshot: Snapshot, scope: Scope
+) -> tuple[Any, ir.Table]:
+    """(connection, the snapshot's rows matching the rule within the scope) as Ibis."""
+    con = ibis.duckdb.connect()
+    table = con.read_parquet(str(snapshot.path / "wide" / "*.parquet"), table_name="wide")
+    lists = {
+        item.pk: con.read_parquet(item.path, table_name=f"list_{item.pk}")
+        for item in CustomerList.objects.filter(pk__in=lists_of(rule))
+    }
+    condition = compile_rule(rule, table, lists)
+    if scope.grids is not None:
+        inside = table.grid_id.isin(list(scope.grids))
+        if scope.gridless:
+            inside = inside | table.grid_id.isnull()
+        condition = condition & inside.fill_null(False)
+    return con, table.filter(condition)
+
+
+@dataclass(frozen=True)
+class Preview:
+    count: int
+    by_tier: dict[str, int]
+    by_grid: list[tuple[str, str, int]]  # grid code, grid name, customers; largest first
+    by_risk_band: list[tuple[str, int]]
+    snapshot_month: str
+    milliseconds: float
+
+
+def preview(*, user: Any | None, rule: dict[str, Any], snapshot: Snapshot | None = None) -> Preview:
+    """How many customers the rule selects in the user's scope, by tier, grid and risk band."""
+    began = time.perf_counter()
+    used = snapshot or newest_snapshot()
+    checked(rule, user=user, snapshot=used)
+    con, audience = audience_expression(rule=rule, snapshot=used, scope=campaign_scope(user))
+    has_risk = "churn_risk" in used.columns
+    band = (
+        ibis.cases(
+            *[(audience.churn_risk < upper, index) for index, upper in enumerate(RISK_BANDS)],
+            else_=len(RISK_BANDS),
+        )
+        if has_risk
+        else ibis.literal(-1)
+    )
+    grouped = (
+        audience.mutate(band=band)
+        .group_by(["value_tier", "grid_id", "band"])
+        .aggregate(n=ibis._.count())
+        .to_pyarrow()
+        .to_pylist()
+    )
+    con.disconnect()
+    tiers: dict[str, int] = {}
+    grids: dict[str, int] = {}
+    bands: dict[int, int] = {}
+    for row in grouped:
+        tiers[row["value_tier"]] = tiers.get(row["value_tier"], 0) + row["n"]
+        grid = row["grid_id"] or ""
+        grids[grid] = grids.get(grid, 0) + row["n"]
+        bands[row["band"]] = bands.get(row["band"], 0) + row["n"]
+    names = dict(OrgUnit.objects.filter(code__in=list(grids)).values_list("code", "name"))
+    top = sorted(grids.items(), key=lambda item: (-item[1], item[0]))[:GRIDS_SHOWN]
+    edges = [0.0, *RISK_BANDS]
+    labels = [f"{100 * lo:g}–{100 * hi:g}%" for lo, hi in zip(edges, RISK_BANDS, strict=False)]
+    labels.append(f"≥ {100 * RISK_BANDS[-1]:g}%")
+    return Preview(
+        count=sum(tiers.values()),
+        by_tier=tiers,
+        by_grid=[(code, names.get(code, code or "—"), n) for code, n in top],
+        by_risk_band=[(label, bands.get(i, 0)) for i, label in enumerate(labels)]
+        if has_risk
+        else [],
+        snapshot_month=used.month,
+        milliseconds=round(1000 * (time.perf_counter() - began), 1),
+    )

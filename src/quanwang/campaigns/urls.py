@@ -1,0 +1,16 @@
+from django.urls import path
+
+from quanwang.campaigns import views
+
+app_name = "campaigns"
+
+urlpatterns = [
+    path("campaigns/", views.campaign_list, name="list"),
+    path("campaigns/new/", views.campaign_new, name="new"),
+    path("campaigns/<int:pk>/", views.campaign_detail, name="detail"),
+    path("campaigns/<int:pk>/estimate/", views.campaign_estimate, name="estimate"),
+    path("campaigns/<int:pk>/<str:move>/", views.campaign_move, name="move"),
+    path("campaigns/segments/", views.segment_list, name="segments"),
+    path("campaigns/segments/preview/", views.segment_preview, name="segment-preview"),
+    path("campaigns/lists/", views.list_upload, name="list-upload"),
+]

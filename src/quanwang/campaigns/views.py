@@ -1,0 +1,293 @@
+"""Console pages of the campaigns app: segments with a live preview, campaigns and their steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from quanwang.campaigns import segments as segment_services
+from quanwang.campaigns import services
+from quanwang.campaigns.choices import CampaignState, CampaignType, Channel
+from quanwang.campaigns.forms import (
+    CampaignForm,
+    EstimateForm,
+    ListUploadForm,
+    MoveForm,
+    PreviewForm,
+    SegmentForm,
+)
+from quanwang.campaigns.models import CustomerList, Offer, Quota, Segment, SegmentVersion
+from quanwang.campaigns.rules import CODED, OPS_BY_KIND, column_kind, describe
+from quanwang.core.choices import Action, Resource
+from quanwang.core.errors import ServiceError
+from quanwang.core.querysets import has_grant
+from quanwang.core.services.orgs import home_unit
+from quanwang.core.uploads import store_upload
+from quanwang.insight.catalog import LABELS
+from quanwang.insight.snapshots import SnapshotStore
+
+MOVE_LABELS = {
+    "submit": _("Submit for approval"),
+    "revise": _("Back to draft"),
+    "approve": _("Approve"),
+    "reject": _("Reject"),
+    "issue": _("Issue"),
+    "start": _("Start"),
+    "close": _("Close"),
+}
+
+
+def _guard(request: HttpRequest, action: Action = Action.VIEW) -> None:
+    if not has_grant(request.user, resource=Resource.CAMPAIGN, action=action):
+        raise Http404
+
+
+def _home(request: HttpRequest) -> Any:
+    home = home_unit(user=request.user, resource=Resource.CAMPAIGN, action=Action.ADD)
+    if home is None:
+        raise Http404
+    return home
+
+
+def _fields_for_builder() -> list[dict[str, Any]]:
+    """The wide table's columns as the rule builder offers them."""
+    snapshot = SnapshotStore().latest()
+    if snapshot is None:
+        return []
+    zh = (get_language() or "zh-hans").startswith("zh")
+    fields = []
+    for name, duckdb_type in snapshot.columns.items():
+        if name in {"subscriber_id", "snapshot_month"} or name.startswith("churn_reasons"):
+            continue
+        kind = column_kind(duckdb_type)
+        labels = LABELS.get(name, (name, name))
+        fields.append(
+            {
+                "name": name,
+                "label": labels[0 if zh else 1],
+                "kind": kind.value,
+                "ops": sorted(op.value for op in OPS_BY_KIND[kind]),
+                "codes": sorted(CODED.get(name, {})),
+            }
+        )
+    return sorted(fields, key=lambda f: f["label"])
+
+
+@login_required
+def segment_list(request: HttpRequest) -> HttpResponse:
+    _guard(request)
+    can_add = has_grant(request.user, resource=Resource.CAMPAIGN, action=Action.ADD)
+    form = SegmentForm(request.POST or None)
+    if request.method == "POST":
+        _guard(request, Action.ADD)
+        if form.is_valid():
+            try:
+                version = segment_services.save_segment(
+                    actor=request.user,
+                    name=form.cleaned_data["name"],
+                    rule=form.cleaned_data["rule"],
+                    description=form.cleaned_data["description"],
+                    org_unit=_home(request),
+                )
+            except ServiceError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                return redirect(f"{request.path}?saved={version.pk}")
+    segments = Segment.objects.restrict(request.user).prefetch_related("versions")
+    return render(
+        request,
+        "campaigns/segments.html",
+        {
+            "form": form,
+            "can_add": can_add,
+            "segments": segments,
+            "lists": CustomerList.objects.restrict(request.user)[:50],
+            "upload_form": ListUploadForm(),
+            "fields": _fields_for_builder(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def segment_preview(request: HttpRequest) -> HttpResponse:
+    """The live preview: count and breakdowns of the rule being edited (an htmx partial)."""
+    _guard(request)
+    form = PreviewForm(request.POST)
+    context: dict[str, Any] = {}
+    if not form.is_valid():
+        context["error"] = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+    else:
+        rule = form.cleaned_data["rule"]
+        try:
+            result = segment_services.preview(user=request.user, rule=rule)
+        except ServiceError as exc:
+            context["error"] = exc.message
+        else:
+            lists = dict(CustomerList.objects.restrict(request.user).values_list("pk", "name"))
+            zh = (get_language() or "zh-hans").startswith("zh")
+            context |= {
+                "preview": result,
+                "text": describe(rule, language="zh" if zh else "en", lists=lists),
+            }
+    return render(request, "campaigns/_preview.html", context)
+
+
+@login_required
+@require_POST
+def list_upload(request: HttpRequest) -> HttpResponse:
+    _guard(request, Action.ADD)
+    form = ListUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        stored = store_upload(upload)
+        named = stored.with_name(Path(upload.name).name)
+        stored.rename(named)
+        try:
+            segment_services.upload_list(
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                path=named,
+                org_unit=_home(request),
+            )
+        except ServiceError as exc:
+            return render(request, "campaigns/_message.html", {"error": exc.message}, status=400)
+        finally:
+            named.unlink(missing_ok=True)
+    return redirect("campaigns:segments")
+
+
+@login_required
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    _guard(request)
+    campaigns = services.visible(request.user).select_related(
+        "org_unit", "segment_version__segment"
+    )
+    state = request.GET.get("state")
+    if state in CampaignState.values:
+        campaigns = campaigns.filter(state=state)
+    return render(
+        request,
+        "campaigns/campaign_list.html",
+        {
+            "campaigns": campaigns[:200],
+            "states": CampaignState.choices,
+            "state": state,
+            "can_add": has_grant(request.user, resource=Resource.CAMPAIGN, action=Action.ADD),
+        },
+    )
+
+
+def _campaign_form(request: HttpRequest) -> CampaignForm:
+    segments = SegmentVersion.objects.filter(
+        segment__in=Segment.objects.restrict(request.user)
+    ).select_related("segment")
+    return CampaignForm(
+        request.POST or None, segments=segments, offers=Offer.objects.restrict(request.user)
+    )
+
+
+@login_required
+def campaign_new(request: HttpRequest) -> HttpResponse:
+    _guard(request, Action.ADD)
+    form = _campaign_form(request)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        design = services.Design(
+            name=data["name"],
+            campaign_type=CampaignType(data["campaign_type"]),
+            hypothesis=data["hypothesis"],
+            objective_metric=data["objective_metric"],
+            objective_target=data["objective_target"],
+            objective_deadline=data["objective_deadline"],
+            segment_version=data["segment_version"],
+            offers=list(data["offers"]),
+            channels=[Channel(c) for c in data["channels"]],
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            budget=data["budget"],
+            control_share=data["control_share"],
+            seed=data["seed"],
+        )
+        try:
+            campaign = services.create_campaign(
+                actor=request.user, org_unit=_home(request), design=design
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            return redirect("campaigns:detail", pk=campaign.pk)
+    return render(request, "campaigns/campaign_new.html", {"form": form})
+
+
+@login_required
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _guard(request)
+    try:
+        campaign = services.get_campaign(user=request.user, pk=pk)
+    except ServiceError as exc:
+        raise Http404 from exc
+    moves = [
+        (name, MOVE_LABELS[name])
+        for name, move in services.MOVES.items()
+        if campaign.state in move.source
+        and services.visible(request.user, move.action).filter(pk=campaign.pk).exists()
+    ]
+    return render(
+        request,
+        "campaigns/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "state": CampaignState(campaign.state),
+            "type": CampaignType(campaign.campaign_type),
+            "channels": [Channel(c).label for c in campaign.channels],
+            "moves": moves,
+            "move_form": MoveForm(),
+            "estimate_form": EstimateForm() if campaign.state in services.EDITABLE else None,
+            "quotas": Quota.objects.filter(campaign=campaign).select_related("org_unit"),
+            "events": campaign.events.select_related("actor"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def campaign_move(request: HttpRequest, pk: int, move: str) -> HttpResponse:
+    _guard(request)
+    form = MoveForm(request.POST)
+    form.is_valid()
+    try:
+        campaign = services.get_campaign(user=request.user, pk=pk)
+        services.transition(
+            actor=request.user,
+            campaign=campaign,
+            move=move,
+            comment=form.cleaned_data.get("comment", ""),
+        )
+    except ServiceError as exc:
+        return render(request, "campaigns/_message.html", {"error": exc.message}, status=400)
+    return redirect("campaigns:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def campaign_estimate(request: HttpRequest, pk: int) -> HttpResponse:
+    _guard(request, Action.CHANGE)
+    form = EstimateForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "campaigns/_message.html", {"error": form.errors.as_text()}, status=400
+        )
+    try:
+        campaign = services.get_campaign(user=request.user, pk=pk, action=Action.CHANGE)
+        services.update_estimate(actor=request.user, campaign=campaign, overrides=form.overrides())
+    except ServiceError as exc:
+        return render(request, "campaigns/_message.html", {"error": exc.message}, status=400)
+    return redirect("campaigns:detail", pk=pk)

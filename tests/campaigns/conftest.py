@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quanwang.campaigns.choices import CampaignType, Channel, OfferType
+from quanwang.campaigns.models import Offer
+from quanwang.campaigns.segments import save_segment
+from quanwang.campaigns.services import Design
+from quanwang.insight.pipeline import run_pipeline
+from quanwang.insight.snapshots import Snapshot
+from tests import factories
+from tests.insight.conftest import PLANS, subscriber, usage_rows
+
+MONTH = "2024-06"
+TODAY = dt.date(2024, 7, 1)
+EXPIRING = {"field": "contract_expiring_3m", "op": "is", "value": True}
+
+
+@pytest.fixture
+def city(tree: factories.Tree, tmp_path: Path) -> Snapshot:
+    """A June snapshot of 200 customers: S000-S099 in grid A, S100-S199 in grid B; ARPU rises
+    with the number; every fourth has a contract ending within 3 months."""
+    people, usage = [], []
+    for i in range(200):
+        grid = tree.grid_a.code if i < 100 else tree.grid_b.code
+        contract = dt.date(2024, 8, 15) if i % 4 == 0 else dt.date(2026, 1, 1)
+        sid = f"S{i:03d}"
+        people.append(subscriber(sid, grid_id=grid, contract_end_date=contract))
+        usage += usage_rows(sid, {"2024-04": 10 + i, "2024-05": 10 + i, "2024-06": 10 + i})
+    files = factories.canonical_files(
+        tmp_path, plans=PLANS, subscribers=people, monthly_usage=usage
+    )
+    return run_pipeline(month=MONTH, files=files)
+
+
+def marketer(tree: factories.Tree, **extra: Any) -> Any:
+    from quanwang.core.choices import Role
+
+    return factories.user(role=Role.CITY_MARKETER, at=tree.province, **extra)
+
+
+def offer(tree: factories.Tree, **fields: Any) -> Offer:
+    values = {
+        "code": "RET-30",
+        "name": "续约送30元话费",
+        "offer_type": OfferType.SUBSIDY,
+        "cost_per_taker": Decimal("30"),
+        "valid_from": dt.date(2024, 7, 1),
+        "valid_until": dt.date(2024, 12, 31),
+        "org_unit": tree.province,
+    } | fields
+    code = values.pop("code")
+    offer, _created = Offer.objects.get_or_create(code=code, defaults=values)
+    return offer
+
+
+def design(tree: factories.Tree, rule: Any = None, **fields: Any) -> Design:
+    version = save_segment(
+        actor=None, name="合约到期", rule=rule or EXPIRING, org_unit=tree.province
+    )
+    values: dict[str, Any] = {
+        "name": "七月合约续约",
+        "campaign_type": CampaignType.RETENTION,
+        "hypothesis": "合约到期前一个月给予话费补贴，可降低到期离网",
+        "objective_metric": "续约客户数",
+        "objective_target": Decimal("10"),
+        "objective_deadline": dt.date(2024, 8, 31),
+        "segment_version": version,
+        "offers": [offer(tree)],
+        "channels": [Channel.SMS, Channel.TASK],
+        "starts_on": dt.date(2024, 7, 1),
+        "ends_on": dt.date(2024, 8, 31),
+        "budget": Decimal("5000"),
+    } | fields
+    return Design(**values)
