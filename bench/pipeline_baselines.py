@@ -72,8 +72,9 @@ def wide_sql(files: dict[str, Path], month: Month) -> str:
     base_index = month.index - 5
     d = PAGERANK_DAMPING
     ranks = ",\n".join(
-        f"r{k + 1} AS (SELECT n.subscriber_id, {1 - d} + {d} * coalesce(sum(l.share * r.pagerank), 0)"
-        f" AS pagerank FROM nodes n LEFT JOIN links l ON l.target = n.subscriber_id"
+        f"r{k + 1} AS (SELECT n.subscriber_id, {1 - d} + {d} * "
+        "coalesce(sum(l.share * r.pagerank), 0) AS pagerank "
+        "FROM nodes n LEFT JOIN links l ON l.target = n.subscriber_id"
         f" LEFT JOIN r{k} r ON r.subscriber_id = l.source GROUP BY n.subscriber_id)"
         for k in range(PAGERANK_ITERATIONS)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -135,6 +136,8 @@ TASKS = {
 
 QUANWANG_IMPORT_MEMORY = os.environ.get("QUANWANG_IMPORT_MEMORY", "1GB")
 QUANWANG_PIPELINE_MEMORY = os.environ.get("QUANWANG_PIPELINE_MEMORY", "4GB")
+# Channel gateways per deployment, as JSON (docs/campaigns-dispatch.md); none by default.
+QUANWANG_CHANNELS = json.loads(os.environ.get("QUANWANG_CHANNELS", "{}"))
 # Versions of each warehouse table kept on disk, the current one included (at least 1).
 QUANWANG_WAREHOUSE_KEEP = max(1, int(os.environ.get("QUANWANG_WAREHOUSE_KEEP", "3")))
 QUANWANG_API_TOKEN_DAYS = int(os.environ.get("QUANWANG_API_TOKEN_DAYS", "90"))

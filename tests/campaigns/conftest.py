@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from quanwang.campaigns.choices import CampaignType, Channel, OfferType
-from quanwang.campaigns.models import Offer
+from quanwang.campaigns.models import Campaign, Offer
 from quanwang.campaigns.segments import save_segment
-from quanwang.campaigns.services import Design
+from quanwang.campaigns.services import Design, create_campaign, transition
+from quanwang.core.choices import Role
 from quanwang.insight.pipeline import run_pipeline
 from quanwang.insight.snapshots import Snapshot
 from tests import factories
@@ -19,6 +21,13 @@ from tests.insight.conftest import PLANS, subscriber, usage_rows
 MONTH = "2024-06"
 TODAY = dt.date(2024, 7, 1)
 EXPIRING = {"field": "contract_expiring_3m", "op": "is", "value": True}
+
+
+@pytest.fixture(autouse=True)
+def english() -> Any:
+    """Errors are checked in English; zh-hans is the default and has its own catalogue."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -39,8 +48,6 @@ def city(tree: factories.Tree, tmp_path: Path) -> Snapshot:
 
 
 def marketer(tree: factories.Tree, **extra: Any) -> Any:
-    from quanwang.core.choices import Role
-
     return factories.user(role=Role.CITY_MARKETER, at=tree.province, **extra)
 
 
@@ -78,3 +85,12 @@ def design(tree: factories.Tree, rule: Any = None, **fields: Any) -> Design:
         "budget": Decimal("5000"),
     } | fields
     return Design(**values)
+
+
+def approved(tree: factories.Tree, designer: Any, chosen: Design | None = None) -> Campaign:
+    campaign = create_campaign(
+        actor=designer, org_unit=tree.province, design=chosen or design(tree), today=TODAY
+    )
+    campaign = transition(actor=designer, campaign=campaign, move="submit")
+    approver = factories.user(role=Role.PROVINCE_ADMIN, at=tree.province)
+    return transition(actor=approver, campaign=campaign, move="approve", comment="同意")

@@ -10,22 +10,13 @@ import duckdb
 import pytest
 
 from quanwang.campaigns.choices import CampaignState
-from quanwang.campaigns.models import Campaign, Quota
-from quanwang.campaigns.services import Design, create_campaign, transition, update_estimate
+from quanwang.campaigns.models import Quota
+from quanwang.campaigns.services import create_campaign, transition, update_estimate
 from quanwang.core.choices import Role
 from quanwang.core.errors import ServiceError
 from quanwang.insight.snapshots import Snapshot
 from tests import factories
-from tests.campaigns.conftest import TODAY, design, marketer, offer
-
-
-def _approved(tree: factories.Tree, designer: Any, chosen: Design | None = None) -> Campaign:
-    campaign = create_campaign(
-        actor=designer, org_unit=tree.province, design=chosen or design(tree), today=TODAY
-    )
-    campaign = transition(actor=designer, campaign=campaign, move="submit")
-    approver = factories.user(role=Role.PROVINCE_ADMIN, at=tree.province)
-    return transition(actor=approver, campaign=campaign, move="approve", comment="同意")
+from tests.campaigns.conftest import TODAY, approved, design, marketer, offer
 
 
 def test_a_draft_carries_an_estimate_range_with_its_assumptions(
@@ -155,7 +146,7 @@ def test_issuing_freezes_the_audience_holds_out_control_and_splits_quotas(
     # Given an approved campaign over everyone with ARPU ≥ 10 (all 200 customers)
     designer = marketer(tree)
     everyone = design(tree, rule={"field": "arpu_3m", "op": ">=", "value": 10})
-    campaign = _approved(tree, designer, everyone)
+    campaign = approved(tree, designer, everyone)
 
     # When it is issued
     issued = transition(actor=designer, campaign=campaign, move="issue", today=TODAY)
@@ -183,7 +174,7 @@ def test_the_control_split_is_reproducible_by_seed(tree: factories.Tree, city: S
     def control_of(seed: int) -> list[str]:
         seeded = design(tree, rule=rule, seed=seed, name=f"seed {seed}")
         issued = transition(
-            actor=designer, campaign=_approved(tree, designer, seeded), move="issue", today=TODAY
+            actor=designer, campaign=approved(tree, designer, seeded), move="issue", today=TODAY
         )
         rows = duckdb.sql(
             f"SELECT subscriber_id FROM '{issued.audience_path}' WHERE in_control ORDER BY 1"
@@ -198,7 +189,7 @@ def test_a_segment_whose_field_disappeared_is_refused_at_issue(
     tree: factories.Tree, city: Snapshot
 ) -> None:
     designer = marketer(tree)
-    campaign = _approved(tree, designer)
+    campaign = approved(tree, designer)
     version = campaign.segment_version
     version.rule = {"field": "retired_score", "op": ">", "value": 1}
     version.save()
@@ -215,7 +206,7 @@ def test_a_segment_with_no_customers_in_the_campaigns_unit_is_not_issued(
     tree: factories.Tree, city: Snapshot
 ) -> None:
     designer = marketer(tree)
-    campaign = _approved(
+    campaign = approved(
         tree, designer, design(tree, rule={"field": "arpu_3m", "op": ">", "value": 10_000})
     )
 

@@ -6,3 +6,7 @@ class CampaignsConfig(AppConfig):
     name = "quanwang.campaigns"
     label = "campaigns"
     verbose_name = _("Campaigns")
+
+    def ready(self) -> None:
+        # Job handlers register themselves on import.
+        from quanwang.campaigns import job_handlers  # noqa: F401

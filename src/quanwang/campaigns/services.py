@@ -24,14 +24,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from quanwang.campaigns.choices import CampaignState, CampaignType, Channel
+from quanwang.campaigns.dispatch import DispatchError, step_dir
 from quanwang.campaigns.estimate import TAKE_RATES, AudienceFacts, Estimate, estimate
 from quanwang.campaigns.issuing import campaign_dir, freeze
 from quanwang.campaigns.models import Campaign, CampaignEvent, Offer, Quota, SegmentVersion
 from quanwang.campaigns.segments import audience_expression, checked, newest_snapshot, unit_scope
-from quanwang.core.choices import Action, OrgLevel
+from quanwang.core.choices import Action, JobKind, OrgLevel
 from quanwang.core.errors import NotFound, ServiceError
-from quanwang.core.models import OrgUnit
+from quanwang.core.models import Job, OrgUnit
 from quanwang.core.querysets import has_grant
+from quanwang.core.services.jobs import start_job
 from quanwang.insight.snapshots import Snapshot
 
 S = CampaignState
@@ -295,3 +297,52 @@ def _expected_take_rate(campaign: Campaign) -> float:
         if assumption["name"] == "take_rate_expected":
             return float(assumption["value"])
     return TAKE_RATES[CampaignType(campaign.campaign_type)][1]
+
+
+DISPATCHABLE = frozenset({S.ISSUED, S.RUNNING})
+
+
+def start_dispatch(
+    *,
+    actor: Any,
+    campaign: Campaign,
+    step: str,
+    channel: Channel,
+    text: str,
+    send_at: dt.datetime | None = None,
+    background: bool = True,
+) -> Job:
+    """Queue (or run) the dispatch of one step of an issued campaign on one channel."""
+    locked = visible(actor, Action.CHANGE).filter(pk=campaign.pk).first()
+    if locked is None:
+        raise ServiceError(_("You may not dispatch this campaign."))
+    if locked.state not in DISPATCHABLE or not locked.audience_path:
+        raise ServiceError(
+            _("Only an issued or running campaign is dispatched; this one is %(state)s.")
+            % {"state": S(locked.state).label}
+        )
+    if str(channel) not in locked.channels:
+        raise ServiceError(
+            _("%(channel)s is not one of this campaign's channels.") % {"channel": channel.label},
+            field="channel",
+        )
+    if not text.strip():
+        raise ServiceError(_("Write the message."), field="text")
+    try:
+        step_dir(locked.pk, step)
+    except DispatchError as exc:
+        raise ServiceError(str(exc), field="step") from exc
+    moment = send_at or timezone.now()
+    return start_job(
+        actor=actor,
+        kind=JobKind.DISPATCH_CAMPAIGN,
+        org_unit=locked.org_unit,
+        params={
+            "campaign_id": locked.pk,
+            "step": step,
+            "channel": str(channel),
+            "text": text,
+            "send_at": moment.isoformat(),
+        },
+        background=background,
+    )

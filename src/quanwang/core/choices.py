@@ -84,6 +84,7 @@ class JobKind(models.TextChoices):
     IMPORT_TABLE = "import_table", _("Import a data table")
     RUN_PIPELINE = "run_pipeline", _("Build the customer wide table")
     TRAIN_CHURN = "train_churn", _("Train the churn model")
+    DISPATCH_CAMPAIGN = "dispatch_campaign", _("Dispatch a campaign step")
 
 
 class JobStatus(models.TextChoices):

@@ -1,0 +1,544 @@
+"""The post-evaluation report (事后评估报告) of a campaign, as XLSX and as PDF.
+
+XLSX: four sheets — summary (the campaign, the overall figures with their intervals, the
+revenue estimate, caveats and method), then one row per value tier, org unit and channel.
+Figures are stored as numbers (with number formats), so the sheet can be recomputed from.
+
+PDF: the same content, rendered by WeasyPrint from the Django template
+campaigns/report_pdf.html. Chinese text needs a CJK font, embedded in the file so it reads
+the same on a machine without one: WenQuanYi Micro Hei by default (Debian's
+fonts-wqy-microhei), or the file named by settings.QUANWANG_PDF_FONT.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl import Workbook
+from openpyxl.styles import Font  # type: ignore[import-untyped]
+
+from quanwang.campaigns.choices import CampaignType, Channel
+from quanwang.campaigns.evaluation import (
+    Caveat,
+    Comparison,
+    Dimension,
+    Evaluation,
+    Interval,
+)
+from quanwang.insight.choices import ValueTier
+
+DEFAULT_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+# Family names fontconfig knows CJK fonts by, tried after the embedded file.
+FALLBACK_FAMILIES = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC")
+PERCENT = "0.00%"
+MONEY = "#,##0.00"
+COUNT = "#,##0"
+RATIO = "0.00"
+
+
+@dataclass(frozen=True)
+class CampaignInfo:
+    """What the report says about the campaign; plain values, no model instances."""
+
+    name: str
+    campaign_type: CampaignType
+    hypothesis: str
+    objective: str
+    window_start: date
+    window_end: date
+    segment: str
+    offers: Sequence[str]
+    channels: Sequence[Channel]
+    budget: float
+
+
+class Sheet(models.TextChoices):
+    SUMMARY = "summary", gettext_lazy("Summary (总览)")
+    TIER = "tier", gettext_lazy("By tier (分层)")
+    ORG_UNIT = "org_unit", gettext_lazy("By org unit (单位)")
+    CHANNEL = "channel", gettext_lazy("By channel (渠道)")
+
+
+class Field(models.TextChoices):
+    """The campaign's facts at the top of the report."""
+
+    NAME = "name", gettext_lazy("Campaign")
+    TYPE = "type", gettext_lazy("Campaign type")
+    HYPOTHESIS = "hypothesis", gettext_lazy("Strategy hypothesis")
+    OBJECTIVE = "objective", gettext_lazy("Objective")
+    WINDOW = "window", gettext_lazy("Window")
+    SEGMENT = "segment", gettext_lazy("Target segment")
+    OFFERS = "offers", gettext_lazy("Offers")
+    CHANNELS = "channels", gettext_lazy("Channels")
+    BUDGET = "budget", gettext_lazy("Budget (yuan)")
+
+
+class Metric(models.TextChoices):
+    """The overall figures, one row each in the summary."""
+
+    TREATED = "treated", gettext_lazy("Treated customers")
+    CONTROL = "control", gettext_lazy("Control customers")
+    TREATED_RESPONDERS = "treated_responders", gettext_lazy("Treated responders")
+    CONTROL_RESPONDERS = "control_responders", gettext_lazy("Control responders")
+    TREATED_RATE = "treated_rate", gettext_lazy("Response rate, treated")
+    CONTROL_RATE = "control_rate", gettext_lazy("Response rate, control")
+    UPLIFT = "uplift", gettext_lazy("Response uplift (difference of rates)")
+    RELATIVE_LIFT = "relative_lift", gettext_lazy("Relative lift")
+    INCREMENTAL_RESPONDERS = "incremental_responders", gettext_lazy("Incremental responders")
+    TREATED_REVENUE = "treated_revenue", gettext_lazy("Revenue per head, treated (yuan)")
+    CONTROL_REVENUE = "control_revenue", gettext_lazy("Revenue per head, control (yuan)")
+    REVENUE_DIFFERENCE = (
+        "revenue_difference",
+        gettext_lazy("Revenue per head, difference (yuan)"),
+    )
+    INCREMENTAL_REVENUE = "incremental_revenue", gettext_lazy("Incremental revenue (yuan)")
+    OFFER_COSTS = "offer_costs", gettext_lazy("Offer costs (yuan)")
+    CONTACT_COSTS = "contact_costs", gettext_lazy("Contact costs (yuan)")
+    COSTS = "costs", gettext_lazy("Costs (yuan)")
+    NET_REVENUE = "net_revenue", gettext_lazy("Net incremental revenue (yuan)")
+    ROI = "roi", gettext_lazy("ROI")
+    BUDGET_USED = "budget_used", gettext_lazy("Share of budget spent")
+    ESTIMATE_LOW = "estimate_low", gettext_lazy("Estimated net revenue, low (yuan)")
+    ESTIMATE_EXPECTED = (
+        "estimate_expected",
+        gettext_lazy("Estimated net revenue, expected (yuan)"),
+    )
+    ESTIMATE_HIGH = "estimate_high", gettext_lazy("Estimated net revenue, high (yuan)")
+    ESTIMATE_POSITION = "estimate_position", gettext_lazy("Against the estimate")
+    ESTIMATE_RATIO = "estimate_ratio", gettext_lazy("Measured over expected")
+
+
+class Column(models.TextChoices):
+    """The columns of the breakdown sheets and tables."""
+
+    KEY = "key", gettext_lazy("Stratum")
+    TREATED = "treated", gettext_lazy("Treated")
+    CONTROL = "control", gettext_lazy("Control")
+    TREATED_RATE = "treated_rate", gettext_lazy("Response rate, treated")
+    CONTROL_RATE = "control_rate", gettext_lazy("Response rate, control")
+    UPLIFT = "uplift", gettext_lazy("Uplift")
+    UPLIFT_LOW = "uplift_low", gettext_lazy("Uplift, CI low")
+    UPLIFT_HIGH = "uplift_high", gettext_lazy("Uplift, CI high")
+    INCREMENTAL_RESPONDERS = "incremental_responders", gettext_lazy("Incremental responders")
+    REVENUE_DIFFERENCE = "revenue_difference", gettext_lazy("Revenue per head, difference")
+    REVENUE_LOW = "revenue_low", gettext_lazy("Revenue difference, CI low")
+    REVENUE_HIGH = "revenue_high", gettext_lazy("Revenue difference, CI high")
+    INCREMENTAL_REVENUE = "incremental_revenue", gettext_lazy("Incremental revenue")
+    COSTS = "costs", gettext_lazy("Costs")
+    ROI = "roi", gettext_lazy("ROI")
+    NOTES = "notes", gettext_lazy("Notes")
+
+
+class Heading(models.TextChoices):
+    TITLE = "title", gettext_lazy("Post-campaign evaluation report (事后评估报告)")
+    RESULTS = "results", gettext_lazy("Results: treated against control")
+    VALUE = "value", gettext_lazy("Value")
+    CI_LOW = "ci_low", gettext_lazy("CI low")
+    CI_HIGH = "ci_high", gettext_lazy("CI high")
+    CAVEATS = "caveats", gettext_lazy("Caveats")
+    METHOD = "method", gettext_lazy("Method")
+    TOO_FEW = "too_few", gettext_lazy("too few")
+    UNKNOWN = "unknown", gettext_lazy("Unknown")
+    NO_CHANNEL = "no_channel", gettext_lazy("No channel recorded")
+
+
+def method_notes(*, evaluation: Evaluation) -> list[str]:
+    level = f"{evaluation.confidence:.0%}"
+    return [
+        _(
+            "Response uplift: the treated response rate minus the control's, with a "
+            "%(level)s Newcombe hybrid score interval (Wilson intervals of both rates)."
+        )
+        % {"level": level},
+        _(
+            "Revenue per head: treated minus control, with a %(level)s Welch t interval. "
+            "Incremental responders and revenue scale these to the treated group's size."
+        )
+        % {"level": level},
+        _(
+            "ROI = (incremental revenue − costs) / costs; costs are the offer cost of each "
+            "treated taker and the contact cost of each contacted customer."
+        ),
+        _(
+            "Tiers and org units compare treated and control customers of the same stratum. "
+            "The control group is never contacted, so each channel is compared with the "
+            "whole control group."
+        ),
+        _("Groups under %(count)d customers get no interval.") % {"count": evaluation.min_group},
+    ]
+
+
+# --- values shared by the sheets and the PDF ----------------------------------------------
+
+
+def key_label(
+    *, dimension: Dimension, key: str | None, org_unit_names: Mapping[str, str] | None = None
+) -> str:
+    """How a stratum reads: a tier's or channel's label, an org unit's name."""
+    if key is None:
+        missing = Heading.NO_CHANNEL if dimension == Dimension.CHANNEL else Heading.UNKNOWN
+        return str(missing.label)
+    if dimension == Dimension.TIER and key in ValueTier.values:
+        return str(ValueTier(key).label)
+    if dimension == Dimension.CHANNEL and key in Channel.values:
+        return str(Channel(key).label)
+    if dimension == Dimension.ORG_UNIT and org_unit_names:
+        return org_unit_names.get(key, key)
+    return key
+
+
+def _ends(interval: Interval | None) -> tuple[float | None, float | None]:
+    return (interval.low, interval.high) if interval else (None, None)
+
+
+def _summary_metrics(
+    evaluation: Evaluation, campaign: CampaignInfo
+) -> list[tuple[Metric, float | int | str | None, Interval | None, str]]:
+    """(metric, value, interval, number format) rows of the summary."""
+    o = evaluation.overall
+    rows: list[tuple[Metric, float | int | str | None, Interval | None, str]] = [
+        (Metric.TREATED, o.treated.size, None, COUNT),
+        (Metric.CONTROL, o.control.size, None, COUNT),
+        (Metric.TREATED_RESPONDERS, o.treated.responders, None, COUNT),
+        (Metric.CONTROL_RESPONDERS, o.control.responders, None, COUNT),
+        (Metric.TREATED_RATE, o.treated.response_rate, None, PERCENT),
+        (Metric.CONTROL_RATE, o.control.response_rate, None, PERCENT),
+        (Metric.UPLIFT, o.uplift, o.uplift_ci, PERCENT),
+        (Metric.RELATIVE_LIFT, o.relative_lift, None, PERCENT),
+        (Metric.INCREMENTAL_RESPONDERS, o.incremental_responders, o.incremental_responders_ci,
+         COUNT),
+        (Metric.TREATED_REVENUE, o.treated.revenue_per_head, None, MONEY),
+        (Metric.CONTROL_REVENUE, o.control.revenue_per_head, None, MONEY),
+        (Metric.REVENUE_DIFFERENCE, o.revenue_per_head_difference,
+         o.revenue_per_head_difference_ci, MONEY),
+        (Metric.INCREMENTAL_REVENUE, o.incremental_revenue, o.incremental_revenue_ci, MONEY),
+        (Metric.OFFER_COSTS, o.costs.offer, None, MONEY),
+        (Metric.CONTACT_COSTS, o.costs.contact, None, MONEY),
+        (Metric.COSTS, o.costs.total, None, MONEY),
+        (Metric.NET_REVENUE, o.net_incremental_revenue,
+         o.incremental_revenue_ci.scaled(1.0, -o.costs.total) if o.incremental_revenue_ci
+         else None, MONEY),
+        (Metric.ROI, o.roi, o.roi_ci, PERCENT),
+        (Metric.BUDGET_USED, o.costs.total / campaign.budget if campaign.budget > 0 else None,
+         None, PERCENT),
+    ]  # fmt: skip
+    estimate = evaluation.estimate
+    if estimate is not None:
+        rows += [
+            (Metric.ESTIMATE_LOW, estimate.estimate.low, None, MONEY),
+            (Metric.ESTIMATE_EXPECTED, estimate.estimate.expected, None, MONEY),
+            (Metric.ESTIMATE_HIGH, estimate.estimate.high, None, MONEY),
+            (Metric.ESTIMATE_POSITION, str(estimate.position.label), None, "@"),
+            (Metric.ESTIMATE_RATIO, estimate.ratio_to_expected, None, PERCENT),
+        ]
+    return rows
+
+
+def _has_interval(metric: Metric) -> bool:
+    return metric in {
+        Metric.UPLIFT,
+        Metric.INCREMENTAL_RESPONDERS,
+        Metric.REVENUE_DIFFERENCE,
+        Metric.INCREMENTAL_REVENUE,
+        Metric.NET_REVENUE,
+        Metric.ROI,
+    }
+
+
+def _caveats(comparison: Comparison) -> str:
+    return "；".join(str(c.label) for c in comparison.caveats)
+
+
+# (column, value of a comparison, number format)
+BREAKDOWN: list[tuple[Column, Callable[[Comparison], Any], str]] = [
+    (Column.TREATED, lambda c: c.treated.size, COUNT),
+    (Column.CONTROL, lambda c: c.control.size, COUNT),
+    (Column.TREATED_RATE, lambda c: c.treated.response_rate, PERCENT),
+    (Column.CONTROL_RATE, lambda c: c.control.response_rate, PERCENT),
+    (Column.UPLIFT, lambda c: c.uplift, PERCENT),
+    (Column.UPLIFT_LOW, lambda c: _ends(c.uplift_ci)[0], PERCENT),
+    (Column.UPLIFT_HIGH, lambda c: _ends(c.uplift_ci)[1], PERCENT),
+    (Column.INCREMENTAL_RESPONDERS, lambda c: c.incremental_responders, COUNT),
+    (Column.REVENUE_DIFFERENCE, lambda c: c.revenue_per_head_difference, MONEY),
+    (Column.REVENUE_LOW, lambda c: _ends(c.revenue_per_head_difference_ci)[0], MONEY),
+    (Column.REVENUE_HIGH, lambda c: _ends(c.revenue_per_head_difference_ci)[1], MONEY),
+    (Column.INCREMENTAL_REVENUE, lambda c: c.incremental_revenue, MONEY),
+    (Column.COSTS, lambda c: c.costs.total, MONEY),
+    (Column.ROI, lambda c: c.roi, PERCENT),
+    (Column.NOTES, _caveats, "@"),
+]
+CI_COLUMNS = {Column.UPLIFT_LOW, Column.UPLIFT_HIGH, Column.REVENUE_LOW, Column.REVENUE_HIGH}
+SHEET_DIMENSIONS = {
+    Sheet.TIER: Dimension.TIER,
+    Sheet.ORG_UNIT: Dimension.ORG_UNIT,
+    Sheet.CHANNEL: Dimension.CHANNEL,
+}
+
+
+def _campaign_fields(campaign: CampaignInfo) -> list[tuple[Field, str | float]]:
+    return [
+        (Field.NAME, campaign.name),
+        (Field.TYPE, str(campaign.campaign_type.label)),
+        (Field.HYPOTHESIS, campaign.hypothesis),
+        (Field.OBJECTIVE, campaign.objective),
+        (Field.WINDOW, f"{campaign.window_start.isoformat()} – {campaign.window_end.isoformat()}"),
+        (Field.SEGMENT, campaign.segment),
+        (Field.OFFERS, "、".join(campaign.offers)),
+        (Field.CHANNELS, "、".join(str(c.label) for c in campaign.channels)),
+        (Field.BUDGET, campaign.budget),
+    ]
+
+
+# --- XLSX ---------------------------------------------------------------------------------
+
+
+def report_xlsx(
+    *,
+    evaluation: Evaluation,
+    campaign: CampaignInfo,
+    org_unit_names: Mapping[str, str] | None = None,
+) -> bytes:
+    """The report as an XLSX workbook: summary, by tier, by org unit, by channel."""
+    book = Workbook()
+    summary = book.active
+    summary.title = str(Sheet.SUMMARY.label)
+    bold = Font(bold=True)
+    summary.append([str(Heading.TITLE.label)])
+    summary["A1"].font = Font(bold=True, size=14)
+    for label, fact in _campaign_fields(campaign):
+        summary.append([str(label.label), fact])
+        if label == Field.BUDGET:
+            summary.cell(summary.max_row, 2).number_format = MONEY
+    summary.append([])
+    summary.append(
+        [
+            str(Heading.RESULTS.label),
+            str(Heading.VALUE.label),
+            f"{Heading.CI_LOW.label} ({evaluation.confidence:.0%})",
+            f"{Heading.CI_HIGH.label} ({evaluation.confidence:.0%})",
+        ]
+    )
+    for cell in summary[summary.max_row]:
+        cell.font = bold
+    too_few = Caveat.TOO_FEW in evaluation.overall.caveats
+    for metric, value, interval, number_format in _summary_metrics(evaluation, campaign):
+        ends: tuple[float | str | None, ...] = _ends(interval)
+        if interval is None and too_few and _has_interval(metric):
+            ends = (str(Heading.TOO_FEW.label),) * 2
+        summary.append([str(metric.label), value, *ends])
+        for index in (2, 3, 4):
+            summary.cell(summary.max_row, index).number_format = number_format
+    summary.append([])
+    summary.append([str(Heading.CAVEATS.label)])
+    summary.cell(summary.max_row, 1).font = bold
+    for caveat in evaluation.overall.caveats:
+        summary.append([str(caveat.label)])
+    summary.append([])
+    summary.append([str(Heading.METHOD.label)])
+    summary.cell(summary.max_row, 1).font = bold
+    for note in method_notes(evaluation=evaluation):
+        summary.append([note])
+    summary.column_dimensions["A"].width = 40
+    for letter in "BCD":
+        summary.column_dimensions[letter].width = 18
+
+    for sheet, dimension in SHEET_DIMENSIONS.items():
+        page = book.create_sheet(str(sheet.label))
+        page.append([str(Column.KEY.label), *(str(column.label) for column, _v, _f in BREAKDOWN)])
+        for cell in page[1]:
+            cell.font = bold
+        for comparison in evaluation.breakdown(dimension):
+            few = Caveat.TOO_FEW in comparison.caveats
+            values: list[Any] = [
+                key_label(dimension=dimension, key=comparison.key, org_unit_names=org_unit_names)
+            ]
+            for column, value_of, _format in BREAKDOWN:
+                value = value_of(comparison)
+                values.append(
+                    str(Heading.TOO_FEW.label)
+                    if value is None and few and column in CI_COLUMNS
+                    else value
+                )
+            page.append(values)
+            for index, (_column, _value_of, number_format) in enumerate(BREAKDOWN, start=2):
+                page.cell(page.max_row, index).number_format = number_format
+        page.freeze_panes = "B2"
+        page.column_dimensions["A"].width = 24
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# --- PDF ----------------------------------------------------------------------------------
+
+
+def _format(value: Any, number_format: str) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        return "—"
+    if number_format == PERCENT:
+        return f"{value:.2%}"
+    if number_format == COUNT:
+        return f"{value:,.0f}"
+    if number_format == MONEY:
+        return f"{value:,.2f}"
+    return f"{value:.2f}"
+
+
+def _interval_text(interval: Interval | None, number_format: str, *, too_few: bool) -> str:
+    if interval is None:
+        return str(Heading.TOO_FEW.label) if too_few else ""
+    return f"[{_format(interval.low, number_format)}, {_format(interval.high, number_format)}]"
+
+
+PDF_COLUMNS = [
+    Column.TREATED,
+    Column.CONTROL,
+    Column.TREATED_RATE,
+    Column.CONTROL_RATE,
+    Column.UPLIFT,
+    Column.INCREMENTAL_RESPONDERS,
+    Column.REVENUE_DIFFERENCE,
+    Column.INCREMENTAL_REVENUE,
+    Column.COSTS,
+    Column.ROI,
+]
+
+
+def _pdf_rows(
+    evaluation: Evaluation, dimension: Dimension, org_unit_names: Mapping[str, str] | None
+) -> list[list[str]]:
+    specs = {column: (value_of, number_format) for column, value_of, number_format in BREAKDOWN}
+    rows = []
+    for comparison in evaluation.breakdown(dimension):
+        few = Caveat.TOO_FEW in comparison.caveats
+        cells = [key_label(dimension=dimension, key=comparison.key, org_unit_names=org_unit_names)]
+        for column in PDF_COLUMNS:
+            value_of, number_format = specs[column]
+            text = _format(value_of(comparison), number_format)
+            if column == Column.UPLIFT:
+                text += " " + _interval_text(comparison.uplift_ci, PERCENT, too_few=few)
+            if column == Column.REVENUE_DIFFERENCE:
+                ci = comparison.revenue_per_head_difference_ci
+                text += " " + _interval_text(ci, MONEY, too_few=few)
+            cells.append(text.strip())
+        cells.append(_caveats(comparison))
+        rows.append(cells)
+    return rows
+
+
+def font_face_css() -> str:
+    """@font-face for the CJK font to embed, and the family list to use it by."""
+    font = Path(getattr(settings, "QUANWANG_PDF_FONT", DEFAULT_FONT))
+    families = ", ".join(f'"{name}"' for name in FALLBACK_FAMILIES)
+    if font.is_file():
+        face = f'@font-face {{ font-family: "QuanwangCJK"; src: url("{font.as_uri()}"); }}'
+        return f'{face}\nbody {{ font-family: "QuanwangCJK", {families}, sans-serif; }}'
+    # No file: let fontconfig find an installed CJK font by name.
+    return f"body {{ font-family: {families}, sans-serif; }}"
+
+
+def report_html(
+    *,
+    evaluation: Evaluation,
+    campaign: CampaignInfo,
+    org_unit_names: Mapping[str, str] | None = None,
+) -> str:
+    """The report as HTML for the PDF (the template campaigns/report_pdf.html)."""
+    too_few = Caveat.TOO_FEW in evaluation.overall.caveats
+    metrics = [
+        {
+            "label": str(metric.label),
+            "value": _format(value, number_format),
+            "interval": _interval_text(interval, number_format, too_few=too_few)
+            if _has_interval(metric)
+            else "",
+        }
+        for metric, value, interval, number_format in _summary_metrics(evaluation, campaign)
+    ]
+    fields = [
+        {"label": str(label.label), "value": _format(value, MONEY)}
+        for label, value in _campaign_fields(campaign)
+    ]
+    sections = [
+        {
+            "title": str(sheet.label),
+            "rows": _pdf_rows(evaluation, dimension, org_unit_names),
+        }
+        for sheet, dimension in SHEET_DIMENSIONS.items()
+    ]
+    headers = [str(Column.KEY.label), *(str(c.label) for c in PDF_COLUMNS), str(Column.NOTES.label)]
+    return render_to_string(
+        "campaigns/report_pdf.html",
+        {
+            "font_css": font_face_css(),
+            "title": str(Heading.TITLE.label),
+            "campaign_name": campaign.name,
+            "fields": fields,
+            "results_title": str(Heading.RESULTS.label),
+            "value_heading": str(Heading.VALUE.label),
+            "interval_heading": _("%(level)s CI") % {"level": f"{evaluation.confidence:.0%}"},
+            "metrics": metrics,
+            "caveats_title": str(Heading.CAVEATS.label),
+            "caveats": [str(c.label) for c in evaluation.overall.caveats],
+            "sections": sections,
+            "headers": headers,
+            "method_title": str(Heading.METHOD.label),
+            "method": method_notes(evaluation=evaluation),
+        },
+    )
+
+
+def report_pdf(
+    *,
+    evaluation: Evaluation,
+    campaign: CampaignInfo,
+    org_unit_names: Mapping[str, str] | None = None,
+) -> bytes:
+    """The report as a PDF with its Chinese font embedded."""
+    import weasyprint  # type: ignore[import-untyped]
+
+    html = report_html(evaluation=evaluation, campaign=campaign, org_unit_names=org_unit_names)
+    pdf: bytes = weasyprint.HTML(string=html, base_url=str(Path.cwd())).write_pdf()
+    return pdf
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    xlsx: Path
+    pdf: Path
+
+
+def write_report(
+    *,
+    evaluation: Evaluation,
+    campaign: CampaignInfo,
+    directory: Path,
+    stem: str,
+    org_unit_names: Mapping[str, str] | None = None,
+) -> ReportFiles:
+    """Write <stem>.xlsx and <stem>.pdf into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = ReportFiles(xlsx=directory / f"{stem}.xlsx", pdf=directory / f"{stem}.pdf")
+    options: dict[str, Any] = {
+        "evaluation": evaluation,
+        "campaign": campaign,
+        "org_unit_names": org_unit_names,
+    }
+    files.xlsx.write_bytes(report_xlsx(**options))
+    files.pdf.write_bytes(report_pdf(**options))
+    return files

@@ -1,0 +1,59 @@
+"""A real SMS gateway on loopback for the dispatch tests: it keeps every message it receives
+and, like operators' gateways, accepts a message id only once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class Gateway:
+    def __init__(self, *, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.received: Counter[str] = Counter()  # message id → times received
+        self.delivered: dict[str, dict[str, Any]] = {}  # message id → the message, once
+        self.requests = 0
+        self._lock = threading.Lock()
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                time.sleep(gateway.delay)
+                results = []
+                with gateway._lock:
+                    gateway.requests += 1
+                    for message in body["messages"]:
+                        gateway.received[message["id"]] += 1
+                        gateway.delivered.setdefault(message["id"], message)
+                        results.append(
+                            {"id": message["id"], "status": "accepted", "message_id": message["id"]}
+                        )
+                answer = json.dumps({"results": results}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/send"
+
+    def subscribers(self) -> set[str]:
+        return {key.split(":", 1)[1] for key in self.delivered}
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
