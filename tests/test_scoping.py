@@ -166,6 +166,8 @@ ROUTE_OBJECTS = {
     "insight:customer-panel": "warehouse.subscriber",
     "campaigns:detail": "campaigns.campaign",
     "campaigns:estimate": "campaigns.campaign",
+    "campaigns:dispatch": "campaigns.campaign",
+    "campaigns:responses": "campaigns.campaign",
     "api:get_org_unit": "core.orgunit",
     "api:update_org_unit": "core.orgunit",
     "api:get_staff": "core.staff",
@@ -201,6 +203,8 @@ def concrete_routes(foreign: Foreign) -> list[tuple[str, str]]:
             url = f"/admin/r/{content_type.pk}/{foreign.staff.pk}/"
         elif name == "campaigns:move":
             url = f"/campaigns/{foreign.campaign.pk}/approve/"
+        elif name == "campaigns:report":
+            url = f"/campaigns/{foreign.campaign.pk}/report.pdf"
         elif name == "web:capability":
             url = "/c/support/"
         elif admin_match:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -10,16 +11,19 @@ from django.utils import translation
 
 from quanwang.campaigns.choices import CampaignType, Channel, OfferType
 from quanwang.campaigns.models import Campaign, Offer
+from quanwang.campaigns.policy import SHANGHAI
 from quanwang.campaigns.segments import save_segment
 from quanwang.campaigns.services import Design, create_campaign, transition
 from quanwang.core.choices import Role
 from quanwang.insight.pipeline import run_pipeline
 from quanwang.insight.snapshots import Snapshot
 from tests import factories
+from tests.campaigns.gateway import Gateway
 from tests.insight.conftest import PLANS, subscriber, usage_rows
 
 MONTH = "2024-06"
 TODAY = dt.date(2024, 7, 1)
+TEN_AM = dt.datetime(2024, 7, 2, 10, 0, tzinfo=SHANGHAI)
 EXPIRING = {"field": "contract_expiring_3m", "op": "is", "value": True}
 
 
@@ -28,6 +32,16 @@ def english() -> Any:
     """Errors are checked in English; zh-hans is the default and has its own catalogue."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def gateway(settings: Any) -> Iterator[Gateway]:
+    served = Gateway()
+    settings.QUANWANG_CHANNELS = {
+        "sms": {"url": served.url, "token": "t", "sender": "【测试移动】"}
+    }
+    yield served
+    served.close()
 
 
 @pytest.fixture

@@ -6,12 +6,15 @@ import datetime as dt
 import json
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from quanwang.campaigns.choices import CampaignState
 from quanwang.campaigns.models import Campaign
+from quanwang.campaigns.services import create_campaign, execution_progress, transition
 from quanwang.core.choices import Role
 from quanwang.insight.snapshots import Snapshot
 from tests import factories
-from tests.campaigns.conftest import EXPIRING, design, marketer
+from tests.campaigns.conftest import EXPIRING, TODAY, approved, design, marketer
 
 
 def test_the_live_preview_shows_the_count_and_the_rule_in_words(
@@ -76,7 +79,6 @@ def test_a_marketer_saves_a_segment_then_designs_a_campaign_from_the_console(
 def test_another_citys_county_manager_does_not_see_the_campaign(
     tree: factories.Tree, city: Snapshot, client: Any
 ) -> None:
-    from quanwang.campaigns.services import create_campaign
     from tests.campaigns.test_campaigns import TODAY
 
     campaign = create_campaign(actor=None, org_unit=tree.city_a, design=design(tree), today=TODAY)
@@ -84,3 +86,52 @@ def test_another_citys_county_manager_does_not_see_the_campaign(
 
     assert client.get(f"/campaigns/{campaign.pk}/").status_code == 404
     assert client.get("/campaigns/").context["campaigns"].count() == 0
+
+
+def test_an_issued_campaign_page_shows_quota_progress_and_the_dispatch_form(
+    tree: factories.Tree, city: Snapshot, client: Any
+) -> None:
+    designer = marketer(tree)
+    campaign = transition(
+        actor=designer, campaign=approved(tree, designer), move="issue", today=TODAY
+    )
+    client.force_login(designer)
+
+    page = client.get(f"/campaigns/{campaign.pk}/")
+
+    body = page.content.decode()
+    assert [p.unit.code for p in page.context["progress"]] == [tree.grid_a.code, tree.grid_b.code]
+    assert f"/campaigns/{campaign.pk}/dispatch/" in body
+    assert f"/campaigns/{campaign.pk}/responses/" in body
+
+
+def test_responses_uploaded_on_the_page_are_counted_and_reported(
+    tree: factories.Tree, city: Snapshot, client: Any
+) -> None:
+    designer = marketer(tree)
+    campaign = transition(
+        actor=designer, campaign=approved(tree, designer), move="issue", today=TODAY
+    )
+    client.force_login(designer)
+    upload = SimpleUploadedFile(
+        "orders.csv",
+        f"campaign_id,subscriber_id,revenue\n{campaign.pk},S000,20\n{campaign.pk},S001,20\n".encode(),
+    )
+
+    page = client.post(f"/campaigns/{campaign.pk}/responses/", {"file": upload})
+
+    report = page.context["report"]
+    assert (report.loaded, report.quarantined) == (1, 1)
+
+
+def test_a_unit_behind_plan_at_mid_window_is_flagged(tree: factories.Tree, city: Snapshot) -> None:
+    designer = marketer(tree)
+    campaign = transition(
+        actor=designer, campaign=approved(tree, designer), move="issue", today=TODAY
+    )
+
+    early = execution_progress(campaign=campaign, today=campaign.starts_on + dt.timedelta(days=5))
+    late = execution_progress(campaign=campaign, today=campaign.ends_on)
+
+    assert not any(p.behind for p in early)
+    assert all(p.behind for p in late)

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import pytest
 
 from quanwang.campaigns.choices import Channel
 from quanwang.campaigns.dispatch import send_step
-from quanwang.campaigns.policy import SHANGHAI, ContactPolicy
+from quanwang.campaigns.policy import ContactPolicy
 from quanwang.campaigns.services import start_dispatch, transition
 from quanwang.core.choices import JobStatus
 from quanwang.core.errors import ServiceError
@@ -28,21 +27,9 @@ from quanwang.core.jobs import execute_job
 from quanwang.data.importer import import_file
 from quanwang.insight.snapshots import Snapshot
 from tests import factories
-from tests.campaigns.conftest import TODAY, approved, marketer
+from tests.campaigns.conftest import TEN_AM, TODAY, approved, marketer
 from tests.campaigns.gateway import Gateway
 from tests.insight.conftest import PLANS
-
-TEN_AM = dt.datetime(2024, 7, 2, 10, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def gateway(settings: Any) -> Iterator[Gateway]:
-    served = Gateway()
-    settings.QUANWANG_CHANNELS = {
-        "sms": {"url": served.url, "token": "t", "sender": "【测试移动】"}
-    }
-    yield served
-    served.close()
 
 
 def _customers(tmp_path: Path, count: int) -> Path:

@@ -127,3 +127,17 @@ class EstimateForm(forms.Form):
 
     def overrides(self) -> dict[str, float]:
         return {k: v for k, v in self.cleaned_data.items() if v is not None}
+
+
+class DispatchForm(forms.Form):
+    step = forms.SlugField(label=_("Step"), initial="s1", max_length=40)
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    text = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ResponseUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_(
+            "Orders and acceptances (CSV, XLSX): campaign_id, subscriber_id, responded_on, revenue"
+        )
+    )

@@ -16,24 +16,39 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from quanwang.campaigns.channels import SendStatus
 from quanwang.campaigns.choices import CampaignState, CampaignType, Channel
 from quanwang.campaigns.dispatch import DispatchError, step_dir
-from quanwang.campaigns.estimate import TAKE_RATES, AudienceFacts, Estimate, estimate
+from quanwang.campaigns.estimate import CONTACT_COST, TAKE_RATES, AudienceFacts, Estimate, estimate
+from quanwang.campaigns.evaluation import CampaignCosts, Group, RevenueEstimate, evaluate
 from quanwang.campaigns.issuing import campaign_dir, freeze
 from quanwang.campaigns.models import Campaign, CampaignEvent, Offer, Quota, SegmentVersion
+from quanwang.campaigns.report import CampaignInfo, ReportFiles, write_report
+from quanwang.campaigns.responses import (
+    ResponseError,
+    ResponseReport,
+    import_responses,
+    responses_file,
+)
 from quanwang.campaigns.segments import audience_expression, checked, newest_snapshot, unit_scope
 from quanwang.core.choices import Action, JobKind, OrgLevel
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.models import Job, OrgUnit
 from quanwang.core.querysets import has_grant
 from quanwang.core.services.jobs import start_job
+from quanwang.data.warehouse import sql_literal
 from quanwang.insight.snapshots import Snapshot
 
 S = CampaignState
@@ -54,6 +69,7 @@ MOVES = {
     "issue": Move(frozenset({S.APPROVED}), S.ISSUED, Action.CHANGE),
     "start": Move(frozenset({S.ISSUED}), S.RUNNING, Action.CHANGE),
     "close": Move(frozenset({S.RUNNING}), S.CLOSED, Action.CHANGE),
+    "evaluate": Move(frozenset({S.CLOSED}), S.EVALUATED, Action.CHANGE),
 }
 EDITABLE = frozenset({S.DRAFT})
 
@@ -233,6 +249,8 @@ def transition(
             raise ServiceError(_("Say why the campaign is rejected."), field="comment")
         if move == "issue":
             _issue(locked, today=today or timezone.localdate())
+        if move == "evaluate":
+            evaluate_campaign(campaign=locked)
         previous = locked.state
         locked.state = step.target
         locked.save(update_fields=["state", "audience_path", "audience_size", "updated_at"])
@@ -346,3 +364,173 @@ def start_dispatch(
         },
         background=background,
     )
+
+
+def evaluation_table(*, campaign: Campaign) -> pa.Table:
+    """One row per frozen customer: group, response, revenue, tier, grid, channel reached."""
+    frozen = sql_literal(campaign.audience_path)
+    responses = responses_file(campaign.pk)
+    answered = (
+        f"read_parquet({sql_literal(str(responses))})"
+        if responses.exists()
+        else "(SELECT NULL AS subscriber_id, 0.0 AS revenue WHERE false)"
+    )
+    sends = campaign_dir(campaign.pk) / "dispatch" / "*" / "batch-*.parquet"
+    has_sends = any(campaign_dir(campaign.pk).glob("dispatch/*/batch-*.parquet"))
+    reached = (
+        f"(SELECT subscriber_id, min(channel) AS channel FROM "
+        f"read_parquet({sql_literal(str(sends))}) "
+        f"WHERE status = '{SendStatus.ACCEPTED}' GROUP BY 1)"
+        if has_sends
+        else "(SELECT NULL AS subscriber_id, NULL AS channel WHERE false)"
+    )
+    relation = duckdb.sql(
+        f"""SELECT a.subscriber_id,
+                   CASE WHEN a.in_control THEN '{Group.CONTROL}'
+                        ELSE '{Group.TREATED}' END AS "group",
+                   r.subscriber_id IS NOT NULL AS responded, coalesce(r.revenue, 0.0) AS revenue,
+                   a.value_tier, a.grid_id,
+                   CASE WHEN a.in_control THEN NULL ELSE s.channel END AS channel,
+                   NOT a.in_control AND s.subscriber_id IS NOT NULL AS contacted
+            FROM read_parquet({frozen}) a
+            LEFT JOIN {answered} r USING (subscriber_id)
+            LEFT JOIN {reached} s USING (subscriber_id)
+            ORDER BY a.subscriber_id"""
+    )
+    assert relation is not None  # a SELECT always gives a relation
+    return relation.to_arrow_table()
+
+
+def evaluate_campaign(*, campaign: Campaign) -> ReportFiles:
+    """Treated against control, the report (XLSX, PDF), and the per-customer results written
+    back next to the audience (results.parquet) for the next analysis."""
+    if not campaign.audience_path:
+        raise ServiceError(_("The campaign was never issued: there is nothing to evaluate."))
+    table = evaluation_table(campaign=campaign)
+    offers = list(campaign.offers.all())
+    channels = [Channel(c) for c in campaign.channels]
+    costs = CampaignCosts(
+        offer_cost_per_taker=float(sum(o.cost_per_taker for o in offers)),
+        contact_cost_per_contact=sum(CONTACT_COST[c] for c in channels) / max(len(channels), 1),
+        contact_cost_by_channel={str(c): CONTACT_COST[c] for c in channels},
+    )
+    net = sorted(campaign.estimate.get("net_revenue") or [])
+    result = evaluate(
+        audience=table,
+        costs=costs,
+        estimate=RevenueEstimate(*net) if len(net) == 3 else None,
+        channel_order=[str(c) for c in channels],
+    )
+    info = CampaignInfo(
+        name=campaign.name,
+        campaign_type=CampaignType(campaign.campaign_type),
+        hypothesis=campaign.hypothesis,
+        objective=f"{campaign.objective_metric} ≥ {campaign.objective_target} "
+        f"({campaign.objective_deadline})",
+        window_start=campaign.starts_on,
+        window_end=campaign.ends_on,
+        segment=campaign.segment_version.text_zh,
+        offers=[str(o) for o in offers],
+        channels=channels,
+        budget=float(campaign.budget),
+    )
+    names = dict(OrgUnit.objects.filter(level=OrgLevel.GRID).values_list("code", "name"))
+    files = write_report(
+        evaluation=result,
+        campaign=info,
+        directory=campaign_dir(campaign.pk) / "report",
+        stem=f"campaign-{campaign.pk}-evaluation",
+        org_unit_names=names,
+    )
+    results = table.append_column(
+        "campaign_id", pa.array([campaign.pk] * table.num_rows, pa.int64())
+    ).append_column(
+        "campaign_type", pa.array([campaign.campaign_type] * table.num_rows, pa.string())
+    )
+    target = campaign_dir(campaign.pk) / "results.parquet"
+    staging = target.with_suffix(".tmp")
+    pq.write_table(results, staging)
+    staging.replace(target)
+    return files
+
+
+# Early warning (预警): from this share of the window on, a unit below this share of its
+# expected pace is flagged.
+WARN_FROM_ELAPSED = 0.5
+WARN_BELOW_PACE = 0.6
+
+
+@dataclass(frozen=True)
+class UnitProgress:
+    unit: OrgUnit
+    audience: int
+    target: int
+    contacted: int
+    responders: int
+    expected_by_now: float
+    pace: float | None  # responders ÷ expected by now
+    behind: bool
+
+
+def execution_progress(*, campaign: Campaign, today: dt.date | None = None) -> list[UnitProgress]:
+    """Each quota's unit against its target and the time elapsed, with early warnings."""
+    quotas = list(Quota.objects.filter(campaign=campaign).select_related("org_unit"))
+    if not quotas or not campaign.audience_path:
+        return []
+    day = today or timezone.localdate()
+    span = max((campaign.ends_on - campaign.starts_on).days, 1)
+    elapsed = min(max((day - campaign.starts_on).days / span, 0.0), 1.0)
+    table = evaluation_table(campaign=campaign)
+    con = duckdb.connect()
+    con.register("evaluated", table)
+    counts = {
+        grid: (int(contacted), int(responders))
+        for grid, contacted, responders in con.execute(
+            "SELECT grid_id, count(*) FILTER (WHERE contacted), "
+            f"count(*) FILTER (WHERE responded AND \"group\" = '{Group.TREATED}') "
+            "FROM evaluated GROUP BY 1"
+        ).fetchall()
+    }
+    rows = []
+    for quota in quotas:
+        contacted, responders = counts.get(quota.org_unit.code, (0, 0))
+        expected = quota.target * elapsed
+        pace = responders / expected if expected > 0 else None
+        rows.append(
+            UnitProgress(
+                unit=quota.org_unit,
+                audience=quota.audience,
+                target=quota.target,
+                contacted=contacted,
+                responders=responders,
+                expected_by_now=round(expected, 1),
+                pace=None if pace is None else round(pace, 2),
+                behind=elapsed >= WARN_FROM_ELAPSED and pace is not None and pace < WARN_BELOW_PACE,
+            )
+        )
+    return rows
+
+
+def load_responses(*, campaign: Campaign, path: Path) -> ResponseReport:
+    """Import order/acceptance records for this campaign (rows naming another are quarantined)."""
+    if not campaign.audience_path:
+        raise ServiceError(_("The campaign was never issued: it has no audience to respond."))
+    try:
+        return import_responses(
+            path=path,
+            audiences={campaign.pk: Path(campaign.audience_path)},
+            quarantine_dir=Path(settings.VAR_DIR) / "quarantine",
+        )
+    except ResponseError as exc:
+        raise ServiceError(str(exc), field="file") from exc
+
+
+def report_files(*, campaign: Campaign) -> dict[str, Path] | None:
+    """The evaluation report's files by format, once the campaign has been evaluated."""
+    folder = campaign_dir(campaign.pk) / "report"
+    found = {
+        kind: folder / f"campaign-{campaign.pk}-evaluation.{kind}"
+        for kind in ("xlsx", "pdf")
+        if (folder / f"campaign-{campaign.pk}-evaluation.{kind}").exists()
+    }
+    return found or None

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -17,13 +17,15 @@ from quanwang.campaigns import services
 from quanwang.campaigns.choices import CampaignState, CampaignType, Channel
 from quanwang.campaigns.forms import (
     CampaignForm,
+    DispatchForm,
     EstimateForm,
     ListUploadForm,
     MoveForm,
     PreviewForm,
+    ResponseUploadForm,
     SegmentForm,
 )
-from quanwang.campaigns.models import CustomerList, Offer, Quota, Segment, SegmentVersion
+from quanwang.campaigns.models import CustomerList, Offer, Segment, SegmentVersion
 from quanwang.campaigns.rules import CODED, OPS_BY_KIND, column_kind, describe
 from quanwang.core.choices import Action, Resource
 from quanwang.core.errors import ServiceError
@@ -41,6 +43,7 @@ MOVE_LABELS = {
     "issue": _("Issue"),
     "start": _("Start"),
     "close": _("Close"),
+    "evaluate": _("Evaluate against the control group"),
 }
 
 
@@ -251,7 +254,14 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "moves": moves,
             "move_form": MoveForm(),
             "estimate_form": EstimateForm() if campaign.state in services.EDITABLE else None,
-            "quotas": Quota.objects.filter(campaign=campaign).select_related("org_unit"),
+            "progress": services.execution_progress(campaign=campaign),
+            "dispatch_form": DispatchForm(
+                initial={"channel": campaign.channels[0] if campaign.channels else None}
+            )
+            if campaign.state in services.DISPATCHABLE
+            else None,
+            "response_form": ResponseUploadForm() if campaign.audience_path else None,
+            "report": services.report_files(campaign=campaign),
             "events": campaign.events.select_related("actor"),
         },
     )
@@ -291,3 +301,63 @@ def campaign_estimate(request: HttpRequest, pk: int) -> HttpResponse:
     except ServiceError as exc:
         return render(request, "campaigns/_message.html", {"error": exc.message}, status=400)
     return redirect("campaigns:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def campaign_dispatch(request: HttpRequest, pk: int) -> HttpResponse:
+    _guard(request, Action.CHANGE)
+    form = DispatchForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "campaigns/_message.html", {"error": form.errors.as_text()}, status=400
+        )
+    try:
+        campaign = services.get_campaign(user=request.user, pk=pk, action=Action.CHANGE)
+        job = services.start_dispatch(
+            actor=request.user,
+            campaign=campaign,
+            step=form.cleaned_data["step"],
+            channel=Channel(form.cleaned_data["channel"]),
+            text=form.cleaned_data["text"],
+        )
+    except ServiceError as exc:
+        return render(request, "campaigns/_message.html", {"error": exc.message}, status=400)
+    return redirect("core:job-detail", pk=job.pk)
+
+
+@login_required
+@require_POST
+def campaign_responses(request: HttpRequest, pk: int) -> HttpResponse:
+    _guard(request, Action.CHANGE)
+    form = ResponseUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(
+            request, "campaigns/_message.html", {"error": form.errors.as_text()}, status=400
+        )
+    upload = form.cleaned_data["file"]
+    stored = store_upload(upload)
+    named = stored.with_name(Path(upload.name).name)
+    stored.rename(named)
+    try:
+        campaign = services.get_campaign(user=request.user, pk=pk, action=Action.CHANGE)
+        report = services.load_responses(campaign=campaign, path=named)
+    except ServiceError as exc:
+        return render(request, "campaigns/_message.html", {"error": exc.message}, status=400)
+    finally:
+        named.unlink(missing_ok=True)
+    return render(request, "campaigns/_responses.html", {"campaign": campaign, "report": report})
+
+
+@login_required
+def campaign_report(request: HttpRequest, pk: int, kind: str) -> FileResponse:
+    _guard(request)
+    try:
+        campaign = services.get_campaign(user=request.user, pk=pk)
+    except ServiceError as exc:
+        raise Http404 from exc
+    files = services.report_files(campaign=campaign)
+    path = files.get(kind) if files else None
+    if path is None:
+        raise Http404
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
