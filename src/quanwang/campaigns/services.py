@@ -75,6 +75,9 @@ EDITABLE = frozenset({S.DRAFT})
 
 
 def visible(user: Any, action: Action = Action.VIEW) -> Any:
+    """The campaigns `user` may act on; all of them for the system (no user: commands, jobs)."""
+    if user is None:
+        return Campaign.objects.all()
     return Campaign.objects.restrict(user, action)
 
 
@@ -243,7 +246,7 @@ def transition(
                 _("A %(state)s campaign cannot be %(move)s-ed.")
                 % {"state": S(locked.state).label, "move": move}
             )
-        if step.action is Action.APPROVE and locked.created_by_id == getattr(actor, "pk", None):
+        if step.action is Action.APPROVE and actor is not None and locked.created_by_id == actor.pk:
             raise ServiceError(_("Nobody approves or rejects their own campaign."))
         if move == "reject" and not comment.strip():
             raise ServiceError(_("Say why the campaign is rejected."), field="comment")
