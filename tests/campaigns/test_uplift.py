@@ -30,6 +30,8 @@ from quanwang.insight.pipeline import run_pipeline
 
 LAST_MONTH = "2024-08"
 
+pytestmark = pytest.mark.warehouse_only
+
 
 @pytest.fixture(scope="module")
 def operator(tmp_path_factory: pytest.TempPathFactory) -> tuple[pa.Table, Path]:

@@ -17,6 +17,8 @@ from quanwang.insight.snapshots import Snapshot
 
 LATEST = "2024-12"
 
+pytestmark = pytest.mark.warehouse_only
+
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:

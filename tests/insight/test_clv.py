@@ -9,6 +9,8 @@ from quanwang.insight.clv import FitError, fit_bgnbd, fit_gamma_gamma, fit_sbg
 
 RNG_SEED = 20241
 
+pytestmark = pytest.mark.warehouse_only
+
 
 def _close(fitted: float, true: float) -> bool:
     return abs(fitted - true) <= 0.05 * true

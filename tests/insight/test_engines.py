@@ -13,7 +13,7 @@ from quanwang.data.generator import GeneratorConfig, generate
 from quanwang.insight.choices import Engine
 from quanwang.insight.pipeline import run_pipeline
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.warehouse_only]
 MONTH = "2024-08"
 
 
