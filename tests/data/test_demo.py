@@ -62,3 +62,18 @@ def test_the_demo_command_also_builds_the_last_months_snapshot(db: None) -> None
     assert latest is not None
     assert latest.month == "2024-02"
     assert latest.rows > 1000
+
+
+def test_the_demo_command_fills_the_offer_catalogue_and_drafts_a_campaign(db: None) -> None:
+    from django.core.management import call_command
+
+    from quanwang.campaigns.choices import CampaignState, OfferType
+    from quanwang.campaigns.models import Campaign, Offer
+
+    call_command("demo", "--subscribers", "1500", "--months", "2", "--seed", "3")
+    call_command("demo", "--subscribers", "1500", "--months", "2", "--seed", "3")
+
+    assert set(Offer.objects.values_list("offer_type", flat=True)) == set(OfferType.values)
+    [campaign] = Campaign.objects.all()
+    assert campaign.state == CampaignState.DRAFT
+    assert campaign.estimate["treated"] > 0

@@ -48,3 +48,6 @@ class Command(BaseCommand):
             build_insight_demo(months=months, say=self.stdout.write)
         except InsightDemoFailed as exc:
             raise CommandError(str(exc)) from exc
+        from quanwang.campaigns.demo import build_campaign_demo
+
+        build_campaign_demo(say=self.stdout.write)
