@@ -99,7 +99,9 @@ def upgrade_propensity(table: pa.Table, *, seed: int = 7) -> Propensity:
 
     def rows(indices: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
         # Only the rows needed: the whole table as a matrix would cost more than the model.
-        return to_matrix(table.take(pa.array(indices)), features)
+        # Rounded to 1e-6: engines sum in different orders, and a slope of 1e-13 instead of 0
+        # falls in another LightGBM bin, which would make the model differ by engine.
+        return np.round(to_matrix(table.take(pa.array(indices)), features), 6)
 
     booster = lightgbm.train(
         # One thread: on 80k rows OpenMP's hand-offs cost more than they save, and far more
