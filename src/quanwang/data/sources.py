@@ -37,6 +37,20 @@ class Source:
     columns: list[str]
     relation: str
     is_csv: bool
+    csv_path: Path | None = None  # the UTF-8 CSV that `relation` reads, for reads with types
+
+    def typed_relation(self, *, types: dict[str, str], rejects: str, rejects_limit: int) -> str:
+        """`relation` with the named columns read as DuckDB types; a row whose value does not
+        convert is left out and recorded, with its text, in `<rejects>_errors`."""
+        if self.csv_path is None:
+            raise ValueError("only a CSV source can be read with types")
+        return csv_relation(
+            self.csv_path,
+            self.columns,
+            types=types,
+            rejects=rejects,
+            rejects_limit=rejects_limit,
+        )
 
 
 def _transcode(path: Path, encoding: str, target: Path) -> None:
@@ -95,13 +109,44 @@ def open_source(*, path: Path, encoding: str | None, work_dir: Path) -> Source:
             csv_path = work_dir / "source.csv"
             _transcode(path, chosen, csv_path)
     names = _header(csv_path, path.name)
-    columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
-    relation = (
-        f"read_csv({sql_literal(str(csv_path))}, header=true, columns={columns}, "
-        "ignore_errors=true, store_rejects=true, quote='\"', escape='\"', "
-        "null_padding=false, auto_detect=false, delim=',')"
+    relation = csv_relation(csv_path, names)
+    return Source(columns=names, relation=relation, is_csv=True, csv_path=csv_path)
+
+
+def csv_relation(
+    path: Path,
+    names: list[str],
+    *,
+    types: dict[str, str] | None = None,
+    rejects: str | None = None,
+    rejects_limit: int = 0,
+) -> str:
+    """read_csv of a UTF-8 CSV with a header, its columns VARCHAR unless `types` names them.
+
+    Rows that cannot be parsed are left out and recorded in `reject_errors`, or in
+    `<rejects>_errors` where named, so that two scans' rejects stay apart.
+    """
+    types = types or {}
+    columns = (
+        "{"
+        + ", ".join(f"{sql_literal(n)}: {sql_literal(types.get(n, 'VARCHAR'))}" for n in names)
+        + "}"
     )
-    return Source(columns=names, relation=relation, is_csv=True)
+    options = ""
+    if rejects is not None:
+        options = (
+            f", rejects_table={sql_literal(rejects + '_errors')}, "
+            f"rejects_scan={sql_literal(rejects + '_scans')}, rejects_limit={rejects_limit}"
+        )
+    if "DATE" in types.values():
+        # The reader then takes only ISO dates (2024-01-05, 2024-1-5), each as the date a plain
+        # cast gives; 2024/1/5, 20240105, serials or a time zone are left to the text path.
+        options += ", dateformat='%Y-%m-%d'"
+    return (
+        f"read_csv({sql_literal(str(path))}, header=true, columns={columns}, "
+        "ignore_errors=true, store_rejects=true, quote='\"', escape='\"', "
+        f"null_padding=false, auto_detect=false, delim=','{options})"
+    )
 
 
 def _header(path: Path, display_name: str) -> list[str]:
@@ -127,10 +172,12 @@ def _header(path: Path, display_name: str) -> list[str]:
     return names
 
 
-def malformed_lines(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str]]:
-    """(row, message) for each CSV row the last scan left out, header = row 1."""
+def malformed_lines(
+    con: duckdb.DuckDBPyConnection, *, errors_table: str = "reject_errors"
+) -> list[tuple[int, str]]:
+    """(row, message) for each CSV row the scans left out, header = row 1."""
     rows = con.sql(
-        "SELECT line, min(error_message) FROM reject_errors GROUP BY line ORDER BY line"
+        f"SELECT line, min(error_message) FROM {quote(errors_table)} GROUP BY line ORDER BY line"
     ).fetchall()
     return [(int(line), str(message)) for line, message in rows]
 
