@@ -6,6 +6,7 @@ grids the user (or a campaign's org unit) covers.
 
 from __future__ import annotations
 
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -68,11 +69,9 @@ def upload_list(*, actor: Any, name: str, path: Path, org_unit: OrgUnit) -> Cust
     """Keep a file of subscriber IDs (its `subscriber_id` column, else its first) as a list."""
     target_dir = lists_dir()
     target_dir.mkdir(parents=True, exist_ok=True)
-    scratch = target_dir / f".upload-{uuid.uuid4().hex}"
-    scratch.mkdir()
-    try:
+    with tempfile.TemporaryDirectory(prefix=".upload-", dir=target_dir) as scratch:
         try:
-            source = open_source(path=path, encoding=None, work_dir=scratch)
+            source = open_source(path=path, encoding=None, work_dir=Path(scratch))
         except SourceError as exc:
             raise ServiceError(str(exc), field="file") from exc
         column = "subscriber_id" if "subscriber_id" in source.columns else source.columns[0]
@@ -88,10 +87,6 @@ def upload_list(*, actor: Any, name: str, path: Path, org_unit: OrgUnit) -> Cust
                 f"SELECT count(*) FROM read_parquet({sql_literal(str(target))})"
             ).fetchall()[0][0]
         )
-    finally:
-        for leftover in scratch.glob("*"):
-            leftover.unlink()
-        scratch.rmdir()
     if size == 0:
         target.unlink()
         raise ServiceError(

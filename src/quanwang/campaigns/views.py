@@ -143,16 +143,22 @@ def segment_preview(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/_preview.html", context)
 
 
+def _stored_as_named(upload: Any) -> Path:
+    """The upload on disk under its own file name: readers tell CSV from XLSX by the suffix and
+    name the file in their errors. The caller removes it."""
+    stored = store_upload(upload)
+    named = stored.with_name(Path(upload.name).name)
+    stored.rename(named)
+    return named
+
+
 @login_required
 @require_POST
 def list_upload(request: HttpRequest) -> HttpResponse:
     _guard(request, Action.ADD)
     form = ListUploadForm(request.POST, request.FILES)
     if form.is_valid():
-        upload = form.cleaned_data["file"]
-        stored = store_upload(upload)
-        named = stored.with_name(Path(upload.name).name)
-        stored.rename(named)
+        named = _stored_as_named(form.cleaned_data["file"])
         try:
             segment_services.upload_list(
                 actor=request.user,
@@ -335,10 +341,7 @@ def campaign_responses(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request, "campaigns/_message.html", {"error": form.errors.as_text()}, status=400
         )
-    upload = form.cleaned_data["file"]
-    stored = store_upload(upload)
-    named = stored.with_name(Path(upload.name).name)
-    stored.rename(named)
+    named = _stored_as_named(form.cleaned_data["file"])
     try:
         campaign = services.get_campaign(user=request.user, pk=pk, action=Action.CHANGE)
         report = services.load_responses(campaign=campaign, path=named)
