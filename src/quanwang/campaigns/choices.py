@@ -68,3 +68,18 @@ class ExclusionRule(models.TextChoices):
     MONTHLY_CAP = "monthly_cap", _("Monthly contact cap reached")
     QUIET_HOURS = "quiet_hours", _("Outside the sending hours")
     COOL_OFF = "cool_off", _("Cooling off after a refusal")
+
+
+class Targeting(models.TextChoices):
+    """Whom of the segment an issued campaign contacts."""
+
+    SEGMENT = "segment", _("Everyone in the segment")
+    UPLIFT = "uplift", _("The segment's customers with the highest predicted uplift")
+
+
+class WarningDelivery(models.TextChoices):
+    """How an early warning reached the unit's manager."""
+
+    CONSOLE = "console", _("Shown in the console")
+    SMS = "sms", _("SMS to the manager")
+    EMAIL = "email", _("Email to the manager")

@@ -14,7 +14,14 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from quanwang.campaigns.choices import CampaignState, CampaignType, OfferType
+from quanwang.campaigns.choices import (
+    CampaignState,
+    CampaignType,
+    ContactOutcome,
+    OfferType,
+    Targeting,
+    WarningDelivery,
+)
 from quanwang.core.choices import Resource
 from quanwang.core.models import OrgUnit
 from quanwang.core.querysets import ScopedModel
@@ -159,6 +166,25 @@ class Campaign(ScopedModel):
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("0.5"))],
     )
     seed = models.PositiveIntegerField(_("random seed"), default=1)
+    targeting = models.CharField(
+        _("targeting"), max_length=20, choices=Targeting.choices, default=Targeting.SEGMENT
+    )
+    targeting_share = models.DecimalField(
+        _("share of the segment to target by uplift"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.300"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1"))],
+    )
+    uplift_source = models.ForeignKey(
+        "self",
+        verbose_name=_("uplift learned from"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("An evaluated campaign whose treated and control results train the model."),
+    )
     estimate = models.JSONField(_("revenue estimate"), default=dict, blank=True)
     state = models.CharField(
         _("state"), max_length=20, choices=CampaignState.choices, default=CampaignState.DRAFT
@@ -215,3 +241,77 @@ class Quota(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} @ {self.org_unit_id}: {self.target}/{self.audience}"
+
+
+class TaskOutcome(ScopedModel):
+    """What a grid or store recorded for one customer of a campaign's task list: the latest
+    outcome counts, `attempts` how many times it was recorded."""
+
+    scope_resource: ClassVar[Resource] = Resource.CAMPAIGN_TASK
+    scope_org_path: ClassVar[str | None] = "org_unit__path"
+
+    campaign = models.ForeignKey(Campaign, related_name="task_outcomes", on_delete=models.CASCADE)
+    subscriber_id = models.CharField(_("subscriber ID"), max_length=40)
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("grid"), on_delete=models.PROTECT)
+    store_id = models.CharField(_("store"), max_length=40, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=ContactOutcome.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    recorded_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("task outcome")
+        verbose_name_plural = _("task outcomes")
+        ordering: ClassVar[list[str]] = ["campaign", "subscriber_id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["campaign", "subscriber_id"], name="task_outcome_once_per_customer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.subscriber_id}: {self.outcome}"
+
+
+class EarlyWarning(ScopedModel):
+    """An org unit running behind its quota's pace (预警), raised at most once a day per
+    campaign and unit, and the record of whom it was sent to."""
+
+    scope_resource: ClassVar[Resource] = Resource.CAMPAIGN
+    scope_org_path: ClassVar[str | None] = "org_unit__path"
+
+    campaign = models.ForeignKey(Campaign, related_name="warnings", on_delete=models.CASCADE)
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT)
+    day = models.DateField(_("day"))
+    pace = models.FloatField(_("pace"))
+    responders = models.PositiveIntegerField(_("takers so far"))
+    expected = models.FloatField(_("takers expected by now"))
+    delivered = models.JSONField(
+        _("sent to"),
+        default=list,
+        blank=True,
+        help_text=_("One entry per recipient: delivery, user and address."),
+    )
+    delivery = models.CharField(
+        _("delivery"),
+        max_length=20,
+        choices=WarningDelivery.choices,
+        default=WarningDelivery.CONSOLE,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("early warning")
+        verbose_name_plural = _("early warnings")
+        ordering: ClassVar[list[str]] = ["-day", "org_unit__path"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["campaign", "org_unit", "day"], name="warning_once_per_unit_and_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} @ {self.org_unit_id} {self.day}: {self.pace:.2f}"

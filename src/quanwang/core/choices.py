@@ -42,6 +42,7 @@ class Resource(models.TextChoices):
     CUSTOMER = "customer", _("Customer")
     INSIGHT = "insight", _("Customer insight")
     CAMPAIGN = "campaign", _("Campaign")
+    CAMPAIGN_TASK = "campaign_task", _("Campaign task")
 
 
 class Action(models.TextChoices):

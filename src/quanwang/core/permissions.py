@@ -26,6 +26,9 @@ _INSIGHT_RUN = {Action.VIEW: S, Action.ADD: S}
 # nobody approves their own campaign (services.transition).
 _CAMPAIGN_DESIGN = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S}
 _CAMPAIGN_ALL = _CAMPAIGN_DESIGN | {Action.DELETE: S, Action.APPROVE: S}
+# Campaign tasks (grid and store task lists): the people on the ground record each contact's
+# outcome (CHANGE); those above them follow the lists.
+_TASKS_WORK = {Action.VIEW: S, Action.CHANGE: S}
 
 GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
     Role.PROVINCE_ADMIN: {
@@ -50,6 +53,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.CUSTOMER: _CUSTOMERS,
         Resource.INSIGHT: _INSIGHT_RUN,
         Resource.CAMPAIGN: _CAMPAIGN_ALL,
+        Resource.CAMPAIGN_TASK: _TASKS_WORK,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.CITY_MARKETER: {
@@ -61,6 +65,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.CUSTOMER: _READ,
         Resource.INSIGHT: _INSIGHT_RUN,
         Resource.CAMPAIGN: _CAMPAIGN_DESIGN,
+        Resource.CAMPAIGN_TASK: _TASKS_WORK,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.COUNTY_MANAGER: {
@@ -72,6 +77,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.CUSTOMER: _CUSTOMERS,
         Resource.INSIGHT: _READ,
         Resource.CAMPAIGN: _CAMPAIGN_DESIGN | {Action.APPROVE: S},
+        Resource.CAMPAIGN_TASK: _TASKS_WORK,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.GRID_MANAGER: {
@@ -81,6 +87,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.CUSTOMER: _CUSTOMERS,
         Resource.INSIGHT: _READ,
         Resource.CAMPAIGN: _READ,
+        Resource.CAMPAIGN_TASK: _TASKS_WORK,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.ACCOUNT_MANAGER: {
@@ -97,6 +104,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.JOB: _OWN_JOBS,
         Resource.CUSTOMER: _READ,
         Resource.INSIGHT: _READ,
+        Resource.CAMPAIGN_TASK: _TASKS_WORK,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     # An agency sees only the work assigned to it and never personal data.
@@ -114,6 +122,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.CUSTOMER: _READ,
         Resource.INSIGHT: _READ,
         Resource.CAMPAIGN: _READ,
+        Resource.CAMPAIGN_TASK: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
 }
