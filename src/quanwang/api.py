@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import HttpBearer
 
+from quanwang.campaigns.api import router as campaigns_router
 from quanwang.core.api import router as core_router
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.services.tokens import TokenError, TokenProblem, authenticate
@@ -34,6 +35,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", core_router)
+api.add_router("/", campaigns_router)
 
 
 @api.exception_handler(TokenError)

@@ -138,6 +138,9 @@ QUANWANG_IMPORT_MEMORY = os.environ.get("QUANWANG_IMPORT_MEMORY", "1GB")
 QUANWANG_PIPELINE_MEMORY = os.environ.get("QUANWANG_PIPELINE_MEMORY", "4GB")
 # Channel gateways per deployment, as JSON (docs/campaigns-dispatch.md); none by default.
 QUANWANG_CHANNELS = json.loads(os.environ.get("QUANWANG_CHANNELS", "{}"))
+# Early warning (预警) thresholds as JSON, e.g. {"from_elapsed": 0.5, "below_pace": 0.6}; keys
+# left out keep those defaults. Checked where read (campaigns.services.warning_thresholds).
+QUANWANG_EARLY_WARNING = json.loads(os.environ.get("QUANWANG_EARLY_WARNING", "{}"))
 # Versions of each warehouse table kept on disk, the current one included (at least 1).
 QUANWANG_WAREHOUSE_KEEP = max(1, int(os.environ.get("QUANWANG_WAREHOUSE_KEEP", "3")))
 QUANWANG_API_TOKEN_DAYS = int(os.environ.get("QUANWANG_API_TOKEN_DAYS", "90"))

@@ -209,12 +209,13 @@ def test_consent_is_read_from_the_channels_own_column() -> None:
         if column is not None
     }
 
-    # Then only the outbound call list may take them
+    # Then only the channels that contact by voice (a call list, a grid's task) may take them
     assert allowed == {
         Channel.SMS: [],
         Channel.WECHAT: [],
         Channel.APP_PUSH: [],
         Channel.OUTBOUND_CALL: ["S1"],
+        Channel.TASK: ["S1"],
     }
 
 

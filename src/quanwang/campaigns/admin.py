@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from quanwang.campaigns.models import Campaign, CustomerList, Offer, Segment
+from quanwang.campaigns.models import Campaign, CustomerList, Offer, Segment, TaskOutcome
 from quanwang.core.admin import ReadOnlyAdmin, ScopedAdmin
 
 
@@ -28,3 +28,14 @@ class CustomerListAdmin(ReadOnlyAdmin):
 class CampaignAdmin(ReadOnlyAdmin):
     list_display = ("name", "campaign_type", "state", "org_unit", "starts_on", "ends_on")
     list_filter = ("state", "campaign_type")
+
+
+@admin.register(TaskOutcome)
+class TaskOutcomeAdmin(ReadOnlyAdmin):
+    """Outcomes are recorded on the console's task lists, where the grid and state are checked."""
+
+    list_display = (
+        "campaign", "subscriber_id", "org_unit", "store_id", "outcome", "attempts", "recorded_at",
+    )  # fmt: skip
+    list_filter = ("outcome",)
+    search_fields = ("subscriber_id",)

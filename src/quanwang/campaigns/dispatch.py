@@ -12,10 +12,15 @@ caps) and sends only the batches without results. A worker killed after a gatewa
 batch but before its results were written sends that batch again with the same idempotency
 keys (the `Idempotency-Key` header, WeChat's client_msg_id), which gateways use to drop
 repeats: nobody is skipped, and nobody receives a message twice.
+
+A grid or store task step (Channel.TASK) calls no adapter: its plan IS the task list (任务清单),
+each customer with the store of their grid that serves them; the outcomes the grids record
+on it are TaskOutcome rows (campaigns/tasks.py), not batch files.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -56,15 +61,39 @@ def step_dir(campaign_id: int, step: str) -> Path:
     return campaign_dir(campaign_id) / "dispatch" / step
 
 
-def contact_history() -> str | None:
-    """SQL of every message a gateway accepted, all campaigns: the contact history."""
+#: Columns of the task outcomes given to `contact_history` (TaskOutcome rows, all campaigns).
+TASK_HISTORY_SCHEMA = pa.schema(
+    [
+        ("subscriber_id", pa.string()),
+        ("channel", pa.string()),
+        ("sent_at", pa.timestamp("us", tz="UTC")),
+        ("outcome", pa.string()),
+    ]
+)
+
+
+def contact_history(*, task_outcomes: pa.Table | None = None) -> duckdb.DuckDBPyRelation | None:
+    """The contact history, all campaigns: every message a gateway accepted, and every task
+    outcome a grid or store recorded (channel task, with its outcome, so that a refusal on a
+    visit or a grid manager's call starts the policy's cool-off). None when there is none.
+
+    The outcomes come from the caller (tasks.contact_log), which reads the database: this
+    module stays runnable without one, as the dispatch worker's kill test runs it."""
+    con = duckdb.connect()
+    parts = []
     pattern = Path(settings.VAR_DIR) / "campaigns" / "*" / "dispatch" / "*" / "batch-*.parquet"
-    if not any(Path(settings.VAR_DIR, "campaigns").glob("*/dispatch/*/batch-*.parquet")):
+    if any(Path(settings.VAR_DIR, "campaigns").glob("*/dispatch/*/batch-*.parquet")):
+        parts.append(
+            f"SELECT subscriber_id, channel, sent_at, '{ContactOutcome.CONTACTED}' AS outcome "
+            f"FROM read_parquet({sql_literal(str(pattern))}) "
+            f"WHERE status = '{SendStatus.ACCEPTED}'"
+        )
+    if task_outcomes is not None and task_outcomes.num_rows:
+        con.register("task_outcomes", task_outcomes.select(TASK_HISTORY_SCHEMA.names))
+        parts.append("SELECT subscriber_id, channel, sent_at, outcome FROM task_outcomes")
+    if not parts:
         return None
-    return (
-        f"SELECT subscriber_id, channel, sent_at, '{ContactOutcome.CONTACTED}' AS outcome "
-        f"FROM read_parquet({sql_literal(str(pattern))}) WHERE status = '{SendStatus.ACCEPTED}'"
-    )
+    return con.sql(" UNION ALL ".join(parts))
 
 
 def opt_outs_file() -> Path:
@@ -81,22 +110,68 @@ class StepReport:
     batches: int
     resumed_batches: int
     deferred_until: str | None
+    #: Customers put on the grids' and stores' task lists (a task step sends nothing).
+    tasks: int = 0
 
 
-def _audience(frozen: Path, channel: Channel) -> pa.Table:
-    """The frozen audience with the customers' current consent, DND and number."""
+def _store_spread(frozen: Path, *, seed: int) -> str:
+    """SQL of (subscriber_id, store_id): each grid's treated customers dealt over the grid's
+    stores (warehouse `stores`, by `grid_id`) in the order of a seeded hash, round-robin, so
+    every store gets an equal share (±1) and the same seed gives the same stores in every
+    task step of the campaign. Customers of a grid with no store get none (no row)."""
+    stores = Warehouse().relation("stores")
+    return f"""
+        WITH slots AS (
+            SELECT grid_id, store_id,
+                   row_number() OVER (PARTITION BY grid_id ORDER BY store_id) - 1 AS slot,
+                   count(*) OVER (PARTITION BY grid_id) AS slots
+            FROM (SELECT DISTINCT grid_id, store_id FROM {stores}
+                  WHERE grid_id IS NOT NULL AND store_id IS NOT NULL)),
+        dealt AS (
+            SELECT subscriber_id, grid_id,
+                   row_number() OVER (PARTITION BY grid_id
+                                      ORDER BY hash({int(seed)}, subscriber_id), subscriber_id)
+                       - 1 AS position
+            FROM read_parquet({sql_literal(str(frozen))}) WHERE NOT in_control)
+        SELECT d.subscriber_id, s.store_id
+        FROM dealt d JOIN slots s ON s.grid_id = d.grid_id AND s.slot = d.position % s.slots"""
+
+
+def _audience(frozen: Path, channel: Channel, *, seed: int = 1) -> pa.Table:
+    """The frozen audience with the customers' current consent, DND and number; for a task
+    step, with the store that serves each customer (`store_id`, null when none)."""
     subscribers = Warehouse().relation("subscribers")
+    store, stores = "", ""
+    if channel == Channel.TASK:
+        store = ", t.store_id"
+        stores = f"LEFT JOIN ({_store_spread(frozen, seed=seed)}) t USING (subscriber_id)"
     relation = duckdb.sql(
         f"""SELECT a.subscriber_id, a.grid_id, a.in_control,
                    coalesce(s.do_not_disturb, a.do_not_disturb, false) AS do_not_disturb,
                    s.consent_sms, s.consent_wechat, s.consent_app, s.consent_call,
-                   s.msisdn, s.name
+                   s.msisdn, s.name{store}
             FROM read_parquet({sql_literal(str(frozen))}) a
             LEFT JOIN {subscribers} s USING (subscriber_id)
+            {stores}
             ORDER BY a.subscriber_id"""
     )
     assert relation is not None  # a SELECT always gives a relation
     return relation.to_arrow_table()
+
+
+def _opt_outs(channel: Channel) -> duckdb.DuckDBPyRelation | None:
+    """The opt-outs the policy honours for this channel. A task is a grid's call or visit:
+    a customer who opted out of marketing calls is not phoned by their grid either."""
+    opt_outs = opt_outs_file()
+    if not opt_outs.exists():
+        return None
+    source = f"read_parquet({sql_literal(str(opt_outs))})"
+    if channel != Channel.TASK:
+        return duckdb.sql(f"SELECT * FROM {source}")
+    return duckdb.sql(
+        f"SELECT subscriber_id, '{Channel.TASK}' AS channel FROM {source} "
+        f"WHERE channel IN ('{Channel.TASK}', '{Channel.OUTBOUND_CALL}')"
+    )
 
 
 def plan_step(
@@ -107,6 +182,9 @@ def plan_step(
     channel: Channel,
     send_at: dt.datetime,
     policy: ContactPolicy,
+    text: str = "",
+    seed: int = 1,
+    task_outcomes: pa.Table | None = None,
 ) -> tuple[pa.Table, dict[str, int], str | None]:
     """The step's plan: written once, then read back by every retry."""
     folder = step_dir(campaign_id, step)
@@ -115,17 +193,16 @@ def plan_step(
         decision = json.loads(decision_file.read_text())
         return pq.read_table(plan_file), decision["excluded"], decision["deferred_until"]
     folder.mkdir(parents=True, exist_ok=True)
-    history = contact_history()
-    opt_outs = opt_outs_file()
+    if channel == Channel.TASK:
+        # A task made at night is not a contact at night: the grid works it in the day.
+        policy = dataclasses.replace(policy, sending_window=None)
     decision = apply_policy(
-        audience=_audience(frozen, channel),
+        audience=_audience(frozen, channel, seed=seed),
         channel=channel,
         send_at=send_at,
         policy=policy,
-        history=duckdb.sql(history) if history else None,
-        opt_outs=duckdb.sql(f"SELECT * FROM read_parquet({sql_literal(str(opt_outs))})")
-        if opt_outs.exists()
-        else None,
+        history=contact_history(task_outcomes=task_outcomes),
+        opt_outs=_opt_outs(channel),
     )
     _write(decision.excluded.drop_columns(["msisdn", "name"]), folder / "excluded.parquet")
     _write(decision.allowed, plan_file)
@@ -137,6 +214,7 @@ def plan_step(
             {
                 "send_at": send_at.isoformat(),
                 "channel": str(channel),
+                "text": text,
                 "excluded": counts,
                 "deferred_until": deferred,
             },
@@ -186,17 +264,30 @@ def send_step(
     adapter: ChannelAdapter | None = None,
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
+    seed: int = 1,
+    task_outcomes: pa.Table | None = None,
 ) -> StepReport:
-    """Plan (once) and send the step's batches that have no results yet."""
-    if channel not in {Channel.SMS, Channel.OUTBOUND_CALL, Channel.APP_PUSH}:
+    """Plan (once) and send the step's batches that have no results yet; a task step's plan
+    is its task list, and nothing is sent.
+
+    `seed` (the campaign's) spreads task customers over their grid's stores; `task_outcomes`
+    (`TASK_HISTORY_SCHEMA`, from tasks.contact_log) join the contact history."""
+    if channel not in {Channel.SMS, Channel.OUTBOUND_CALL, Channel.APP_PUSH, Channel.TASK}:
         raise DispatchError(
             f"{channel.value}: no recipient mapping in the warehouse for this channel yet "
-            "(WeChat needs openids; tasks go to the task lists)"
+            "(WeChat needs openids)"
         )
     plan, excluded, deferred = plan_step(
         campaign_id=campaign_id, frozen=frozen, step=step, channel=channel, send_at=send_at,
-        policy=policy,
+        policy=policy, text=text, seed=seed, task_outcomes=task_outcomes,
     )  # fmt: skip
+    if channel == Channel.TASK:
+        if progress is not None:
+            progress(1, 1)
+        return StepReport(
+            planned=plan.num_rows, excluded=excluded, sent=0, failed=0, batches=0,
+            resumed_batches=0, deferred_until=deferred, tasks=plan.num_rows,
+        )  # fmt: skip
     folder = step_dir(campaign_id, step)
     try:
         sender = adapter or adapter_from_config(channel=channel, config=settings.QUANWANG_CHANNELS)

@@ -2,7 +2,8 @@
 
 Every assumption is shown with where its default came from, and can be overridden. Where the
 snapshot holds a model's output for the audience (churn risk, 5G propensity), the defaults use
-it; otherwise they are the campaign type's defaults below.
+it; otherwise they are the campaign type's defaults below. A campaign targeted by predicted
+uplift takes its incremental takers from the model instead: mean predicted uplift × treated.
 """
 
 from __future__ import annotations
@@ -72,6 +73,15 @@ class AudienceFacts:
     mean_upgrade_propensity: float | None
 
 
+@dataclass(frozen=True)
+class PredictedUplift:
+    """The uplift model's word on the targeted customers: the mean predicted rise in the
+    response rate a contact brings, and where that number comes from."""
+
+    mean: float
+    source: str
+
+
 def estimate(
     *,
     campaign_type: CampaignType,
@@ -81,8 +91,11 @@ def estimate(
     offer_cost_per_taker: float,
     offer_monthly_revenue_change: float,
     overrides: dict[str, float] | None = None,
+    uplift: PredictedUplift | None = None,
 ) -> Estimate:
-    """The range of net revenue, with the assumptions behind it."""
+    """The range of net revenue, with the assumptions behind it. With `uplift`, incremental
+    takers are treated × predicted uplift (low / expected / high), in place of reach × take
+    rate: the source campaign measured its response on everyone treated, reached or not."""
     given = overrides or {}
     assumptions: list[Assumption] = []
 
@@ -92,22 +105,42 @@ def estimate(
         return value
 
     treated = round(audience.customers * (1 - control_share))
-    reach = assume(
-        "reach",
-        max((REACH[c] for c in channels), default=0.0),
-        "best channel's reach: " + ", ".join(f"{c.value} {REACH[c]:.0%}" for c in channels),
-    )
     low, mid, high = TAKE_RATES[campaign_type]
-    rate_source = f"default for {campaign_type.value}"
-    if campaign_type is CampaignType.MIGRATE_5G and audience.mean_upgrade_propensity is not None:
-        # The look-alike's mean propensity scales the default: an audience that resembles
-        # 5G customers more is likelier to move.
-        factor = audience.mean_upgrade_propensity / 0.5
-        low, mid, high = low * factor, mid * factor, high * factor
-        rate_source += f" × mean 5G propensity {audience.mean_upgrade_propensity:.2f} / 0.5"
-    take_low = assume("take_rate_low", low, rate_source)
-    take_mid = assume("take_rate_expected", mid, rate_source)
-    take_high = assume("take_rate_high", high, rate_source)
+    if uplift is not None:
+        reach = 1.0  # already inside the measured uplift
+        # The range keeps the relative width of the type's default take-rate range.
+        widths = (low / mid, high / mid) if uplift.mean >= 0 else (high / mid, low / mid)
+        kind = campaign_type.value
+
+        def width_source(width: float) -> str:
+            return f"expected × {width:.2f}, the relative width of the default range for {kind}"
+
+        rates = (
+            assume("uplift_low", uplift.mean * widths[0], width_source(widths[0])),
+            assume("uplift_expected", uplift.mean, uplift.source),
+            assume("uplift_high", uplift.mean * widths[1], width_source(widths[1])),
+        )
+    else:
+        reach = assume(
+            "reach",
+            max((REACH[c] for c in channels), default=0.0),
+            "best channel's reach: " + ", ".join(f"{c.value} {REACH[c]:.0%}" for c in channels),
+        )
+        rate_source = f"default for {campaign_type.value}"
+        if (
+            campaign_type is CampaignType.MIGRATE_5G
+            and audience.mean_upgrade_propensity is not None
+        ):
+            # The look-alike's mean propensity scales the default: an audience that resembles
+            # 5G customers more is likelier to move.
+            factor = audience.mean_upgrade_propensity / 0.5
+            low, mid, high = low * factor, mid * factor, high * factor
+            rate_source += f" × mean 5G propensity {audience.mean_upgrade_propensity:.2f} / 0.5"
+        rates = (
+            assume("take_rate_low", low, rate_source),
+            assume("take_rate_expected", mid, rate_source),
+            assume("take_rate_high", high, rate_source),
+        )
     monthly = offer_monthly_revenue_change
     monthly_source = "the offers' monthly revenue change"
     if campaign_type is CampaignType.RETENTION and audience.mean_arpu is not None:
@@ -131,7 +164,7 @@ def estimate(
         + ", ".join(f"{c.value} ¥{CONTACT_COST[c]}" for c in channels),
     )
     reached = treated * reach
-    takers = tuple(reached * rate for rate in (take_low, take_mid, take_high))
+    takers = tuple(reached * rate for rate in rates)
     costs = tuple(t * offer_cost + treated * contact_cost for t in takers)
     net = tuple(t * monthly * months - c for t, c in zip(takers, costs, strict=True))
     roi = tuple((n / c) if c else None for n, c in zip(net, costs, strict=True))

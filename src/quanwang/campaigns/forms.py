@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from quanwang.campaigns.choices import CampaignType, Channel
-from quanwang.campaigns.models import Offer, SegmentVersion
+from quanwang.campaigns.choices import CampaignType, Channel, ContactOutcome, Targeting
+from quanwang.campaigns.models import Campaign, Offer, SegmentVersion
+from quanwang.campaigns.tasks import TaskChoices, TaskFilters, TaskState
 
 
 class RuleField(forms.CharField):
@@ -83,14 +85,47 @@ class CampaignForm(forms.Form):
         label=_("Control group share"), initial="0.10", max_digits=4, decimal_places=3
     )
     seed = forms.IntegerField(label=_("Random seed"), initial=1, min_value=0)
+    # Optional, so a form posted without them designs a campaign over the whole segment.
+    targeting = forms.ChoiceField(
+        label=_("Targeting"), choices=Targeting.choices, initial=Targeting.SEGMENT, required=False
+    )
+    targeting_share = forms.DecimalField(
+        label=_("Share of the segment to target by uplift"),
+        initial="0.30",
+        max_digits=4,
+        decimal_places=3,
+        required=False,
+        help_text=_("Uplift targeting keeps this share of the segment, highest uplift first."),
+    )
+    uplift_source = forms.ModelChoiceField(
+        label=_("Learn the uplift from"),
+        queryset=Campaign.objects.none(),
+        required=False,
+        help_text=_("An evaluated campaign: its treated and control results train the model."),
+    )
 
-    def __init__(self, *args: Any, segments: Any, offers: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, segments: Any, offers: Any, sources: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         field: Any = self.fields["segment_version"]
         field.queryset = segments
         field.label_from_instance = lambda v: f"{v.segment.name} v{v.number} · {v.text_zh}"
         offer_field: Any = self.fields["offers"]
         offer_field.queryset = offers
+        # Only evaluated campaigns the user may see (services.uplift_sources).
+        source_field: Any = self.fields["uplift_source"]
+        source_field.queryset = sources if sources is not None else Campaign.objects.none()
+        source_field.label_from_instance = lambda c: (
+            f"#{c.pk} {c.name} ({c.get_campaign_type_display()})"
+        )
+
+    def clean_targeting(self) -> Targeting:
+        return Targeting(self.cleaned_data.get("targeting") or Targeting.SEGMENT)
+
+    def clean_targeting_share(self) -> Decimal:
+        share = self.cleaned_data.get("targeting_share")
+        return Decimal("0.300") if share is None else share
 
 
 class MoveForm(forms.Form):
@@ -111,6 +146,24 @@ class EstimateForm(forms.Form):
     )
     take_rate_high = forms.FloatField(
         label=_("Take rate, high"), required=False, min_value=0, max_value=1
+    )
+    uplift_low = forms.FloatField(
+        label=_("Predicted uplift per treated customer, low (uplift targeting)"),
+        required=False,
+        min_value=-1,
+        max_value=1,
+    )
+    uplift_expected = forms.FloatField(
+        label=_("Predicted uplift per treated customer, expected (uplift targeting)"),
+        required=False,
+        min_value=-1,
+        max_value=1,
+    )
+    uplift_high = forms.FloatField(
+        label=_("Predicted uplift per treated customer, high (uplift targeting)"),
+        required=False,
+        min_value=-1,
+        max_value=1,
     )
     incremental_monthly_revenue = forms.FloatField(
         label=_("Incremental monthly revenue per taker"), required=False
@@ -141,3 +194,40 @@ class ResponseUploadForm(forms.Form):
             "Orders and acceptances (CSV, XLSX): campaign_id, subscriber_id, responded_on, revenue"
         )
     )
+
+
+class TaskFilterForm(forms.Form):
+    """The task list's filters (GET); the choices are the user's campaigns and grids."""
+
+    campaign = forms.TypedChoiceField(label=_("Campaign"), coerce=int, required=False)
+    grid = forms.ChoiceField(label=_("Grid"), required=False)
+    store = forms.CharField(label=_("Store"), max_length=40, required=False)
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), required=False, choices=[("", _("All")), *TaskState.choices]
+    )
+
+    def __init__(self, *args: Any, choices: TaskChoices, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        campaign: Any = self.fields["campaign"]
+        campaign.choices = [("", _("All")), *choices.campaigns]
+        grid: Any = self.fields["grid"]
+        grid.choices = [("", _("All")), *choices.grids]
+
+    def filters(self) -> TaskFilters:
+        data = self.cleaned_data
+        return TaskFilters(
+            campaign_id=data.get("campaign") or None,
+            grid=data.get("grid") or None,
+            store=(data.get("store") or "").strip() or None,
+            state=TaskState(data["outcome"]) if data.get("outcome") else None,
+        )
+
+
+class TaskOutcomeForm(forms.Form):
+    """One contact's outcome, posted from a row of the task list."""
+
+    campaign = forms.IntegerField(widget=forms.HiddenInput)
+    subscriber_id = forms.CharField(max_length=40, widget=forms.HiddenInput)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=ContactOutcome.choices)
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+    back = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -2,14 +2,18 @@
 
 The audience is frozen as a Parquet file under var/campaigns/<id>/: who was selected, from
 which snapshot, and who is held out as control. Nothing after issuing re-reads the segment.
+`snapshot.json` beside it names the snapshot (month and run) the audience came from, so a
+later analysis (uplift targeting) can read back the features each customer had then.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from django.conf import settings
@@ -20,8 +24,9 @@ from quanwang.data.warehouse import sql_literal
 CARRIED = (
     "subscriber_id", "grid_id", "value_tier", "lifecycle_stage", "segment", "payment_type",
     "plan_id", "arpu_3m", "churn_risk", "churn_reasons_zh", "upgrade_5g_propensity",
-    "clv_12m", "do_not_disturb",
+    "clv_12m", "do_not_disturb", "predicted_uplift",
 )  # fmt: skip
+SNAPSHOT_RECORD = "snapshot.json"
 
 
 def campaign_dir(campaign_id: int) -> Path:
@@ -80,3 +85,39 @@ def freeze(
         by_grid=by_grid,
         seconds=time.perf_counter() - began,
     )
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write a small record atomically (staged, then renamed): a reader never sees half of it,
+    and issuing again replaces it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_suffix(f".{os.getpid()}.tmp")
+    staging.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    staging.replace(path)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else None
+
+
+def record_snapshot(*, campaign_id: int, month: str, run_id: str) -> Path:
+    """Name the snapshot an audience was frozen from, next to the audience."""
+    target = campaign_dir(campaign_id) / SNAPSHOT_RECORD
+    write_json(target, {"month": month, "run_id": run_id})
+    return target
+
+
+def recorded_snapshot(campaign_id: int) -> tuple[str, str] | None:
+    """(month, run_id) of the snapshot a campaign was issued on; None for a campaign issued
+    before issuing kept the record."""
+    data = read_json(campaign_dir(campaign_id) / SNAPSHOT_RECORD)
+    if (
+        not data
+        or not isinstance(data.get("month"), str)
+        or not isinstance(data.get("run_id"), str)
+    ):
+        return None
+    return data["month"], data["run_id"]

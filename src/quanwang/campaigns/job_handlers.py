@@ -13,6 +13,7 @@ from quanwang.campaigns.choices import Channel
 from quanwang.campaigns.dispatch import send_step
 from quanwang.campaigns.models import Campaign
 from quanwang.campaigns.policy import ContactPolicy
+from quanwang.campaigns.tasks import contact_log
 from quanwang.core.choices import JobKind
 from quanwang.core.jobs import JobContext, register
 
@@ -28,14 +29,19 @@ def dispatch_campaign(
     def report(done: int, total: int) -> None:
         ctx.progress(done=done, total=total, stage=_("Sending"))
 
+    moment = dt.datetime.fromisoformat(send_at)
+    policy = ContactPolicy()
     result = send_step(
         campaign_id=campaign.pk,
         frozen=Path(campaign.audience_path),
         step=step,
         channel=Channel(channel),
         text=text,
-        send_at=dt.datetime.fromisoformat(send_at),
-        policy=ContactPolicy(),
+        send_at=moment,
+        policy=policy,
         progress=report,
+        seed=campaign.seed,
+        # Only outcomes recorded within the caps' month or the cool-off can count.
+        task_outcomes=contact_log(since=moment - dt.timedelta(days=max(31, policy.cool_off_days))),
     )
     return asdict(result)

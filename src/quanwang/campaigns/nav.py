@@ -8,4 +8,5 @@ from quanwang.core.navigation import Capability, NavItem
 ITEMS = [
     NavItem(Capability.PLAN, _("Campaigns"), "campaigns:list", Resource.CAMPAIGN),
     NavItem(Capability.PLAN, _("Segments"), "campaigns:segments", Resource.CAMPAIGN),
+    NavItem(Capability.EXECUTE, _("Task list"), "campaigns:tasks", Resource.CAMPAIGN_TASK),
 ]

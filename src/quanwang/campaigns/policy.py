@@ -42,15 +42,16 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: The column of the excluded table that names the rule.
 RULE_COLUMN = "exclusion_rule"
 
-#: The audience's consent flag per channel. Grid and store tasks have none: a visit by the
-#: customer's own grid manager is service, not remote marketing, so only the other rules apply.
+#: The audience's consent flag per channel. A grid or store task is worked by phoning or
+#: visiting the customer to offer the campaign: marketing by voice, so it needs the consent to
+#: marketing calls, as an outbound call list does.
 CONSENT_COLUMNS: Mapping[Channel, str | None] = MappingProxyType(
     {
         Channel.SMS: "consent_sms",
         Channel.WECHAT: "consent_wechat",
         Channel.APP_PUSH: "consent_app",
         Channel.OUTBOUND_CALL: "consent_call",
-        Channel.TASK: None,
+        Channel.TASK: "consent_call",
     }
 )
 

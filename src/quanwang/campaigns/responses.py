@@ -5,27 +5,47 @@ A campaign's responses live in var/campaigns/<id>/responses.parquet, one row per
 or a customer outside the campaign's frozen audience, go to a quarantine file with the row,
 column, value and reason; the good rows load. Opt-outs (退订) are kept per channel in
 var/campaigns/opt_outs.parquet and every later dispatch honours them.
+
+Inbound SMS replies (`receive_sms`, posted by the gateway to /api/v1/campaigns/sms/inbound)
+are handled once per gateway message id: var/campaigns/inbound_sms/ keeps one small JSON file
+per message handled, with what was done, so a gateway that posts the same reply again gets
+the same answer and changes nothing.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import fcntl
+import hashlib
+import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from quanwang.campaigns.choices import Channel
+from quanwang.campaigns.channels import SendStatus
+from quanwang.campaigns.channels.base import normalise_msisdn
+from quanwang.campaigns.choices import CampaignState, Channel
 from quanwang.campaigns.dispatch import opt_outs_file
 from quanwang.campaigns.issuing import campaign_dir
+from quanwang.campaigns.models import Campaign
+from quanwang.core.errors import ServiceError
 from quanwang.data.sources import SourceError, open_source
-from quanwang.data.warehouse import quote, sql_literal
+from quanwang.data.warehouse import Warehouse, quote, sql_literal
 
 REQUIRED = ("campaign_id", "subscriber_id")
 OPT_OUT_WORDS = re.compile(r"^\s*(TD|T|退订|退)\s*$", re.IGNORECASE)
@@ -152,6 +172,13 @@ def _merge(campaign_id: int, new: pa.Table) -> tuple[int, int]:
     """Add first responses; a customer already responding (in the file or before) stays as
     first recorded. Returns (added, repeats)."""
     target = responses_file(campaign_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # An upload and an inbound reply may merge into the same file at once.
+    with _locked(target):
+        return _merge_locked(target, new)
+
+
+def _merge_locked(target: Path, new: pa.Table) -> tuple[int, int]:
     con = duckdb.connect()
     con.register("new", new)
     old = f"read_parquet({sql_literal(str(target))})" if target.exists() else None
@@ -183,6 +210,18 @@ def _merge(campaign_id: int, new: pa.Table) -> tuple[int, int]:
     return added, new.num_rows - added
 
 
+@contextmanager
+def _locked(target: Path) -> Iterator[None]:
+    """One read-modify-write of `target` at a time, across processes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.with_name(f".{target.name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @dataclass(frozen=True)
 class Reply:
     opted_out: bool
@@ -208,12 +247,14 @@ def record_reply(
     if ACCEPT_WORDS.match(text):
         campaigns = sorted((cid for cid, ids in sent.items() if subscriber in ids), reverse=True)
         if campaigns:
+            # The day of the reply where the customer is, not in UTC.
+            day = timezone.localtime(at).date() if timezone.is_aware(at) else at.date()
             _merge(
                 campaigns[0],
                 pa.table(
                     {
                         "subscriber_id": [subscriber],
-                        "responded_on": pa.array([at.date()], pa.date32()),
+                        "responded_on": pa.array([day], pa.date32()),
                         "revenue": [0.0],
                         "row": [0],
                     }
@@ -223,7 +264,9 @@ def record_reply(
     return Reply(opted_out=False, accepted_campaign=None)
 
 
-def _append_opt_out(subscriber_id: str, channel: Channel, at: dt.datetime) -> None:
+def _append_opt_out(subscriber_id: str, channel: Channel, at: dt.datetime) -> bool:
+    """Record the opt-out once per (subscriber, channel): the first one stands, a repeat adds
+    no row. Returns whether a row was added."""
     target = opt_outs_file()
     row = pa.table(
         {
@@ -232,8 +275,168 @@ def _append_opt_out(subscriber_id: str, channel: Channel, at: dt.datetime) -> No
             "opted_out_at": pa.array([at], pa.timestamp("us", tz="UTC")),
         }
     )
-    table = pa.concat_tables([pq.read_table(target), row]) if target.exists() else row
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_suffix(f".{os.getpid()}.tmp")
-    pq.write_table(table, staging)
-    staging.replace(target)
+    with _locked(target):
+        if target.exists():
+            old = pq.read_table(target)
+            known = pc.and_(
+                pc.equal(old["subscriber_id"], subscriber_id),
+                pc.equal(old["channel"], str(channel)),
+            )
+            if pc.any(known).as_py():
+                return False
+            table = pa.concat_tables([old, row.cast(old.schema)])
+        else:
+            table = row
+        staging = target.with_suffix(f".{os.getpid()}.tmp")
+        pq.write_table(table, staging)
+        staging.replace(target)
+    return True
+
+
+class InboundOutcome(models.TextChoices):
+    """What an inbound SMS reply did."""
+
+    OPTED_OUT = "opted_out", gettext_lazy("Opted out of SMS (退订)")
+    ACCEPTED = "accepted", gettext_lazy("Accepted the campaign's offer")
+    IGNORED = "ignored", gettext_lazy("Nothing to do")
+
+
+class IgnoredReason(models.TextChoices):
+    UNKNOWN_NUMBER = "unknown_number", gettext_lazy("The number is no subscriber's")
+    NOT_A_KEYWORD = "not_a_keyword", gettext_lazy("Neither an opt-out nor an acceptance")
+    NO_OPEN_CAMPAIGN = (
+        "no_open_campaign",
+        gettext_lazy("No issued or running campaign sent this subscriber an SMS"),
+    )
+
+
+#: Campaigns an acceptance can count for: a closed campaign's evaluation stays as it was.
+ANSWERABLE = frozenset({CampaignState.ISSUED, CampaignState.RUNNING})
+MESSAGE_ID_MAX = 100
+
+
+@dataclass(frozen=True)
+class InboundReply:
+    message_id: str
+    outcome: InboundOutcome
+    campaign_id: int | None = None
+    reason: IgnoredReason | None = None
+    #: True when the gateway posted this message id before: the first answer, nothing done.
+    replayed: bool = False
+
+
+def inbound_dir() -> Path:
+    return Path(settings.VAR_DIR) / "campaigns" / "inbound_sms"
+
+
+def _marker(message_id: str) -> Path:
+    digest = hashlib.sha256(message_id.encode()).hexdigest()
+    return inbound_dir() / digest[:2] / f"{digest}.json"
+
+
+def subscriber_by_msisdn(number: str) -> str | None:
+    """The subscriber holding the 11-digit `number` in the warehouse; a recycled number goes to
+    its active holder, else the latest to join."""
+    relation = Warehouse().relation("subscribers")
+    found = duckdb.execute(
+        f"""SELECT subscriber_id FROM {relation}
+            WHERE msisdn IN (?, '86' || ?, '+86' || ?)
+            ORDER BY status = 'active' DESC, join_date DESC NULLS LAST, subscriber_id
+            LIMIT 1""",
+        [number, number, number],
+    ).fetchall()
+    return str(found[0][0]) if found else None
+
+
+def sms_campaigns_of(subscriber_id: str) -> set[int]:
+    """Campaigns with an SMS to `subscriber_id` that a gateway accepted (their dispatch logs)."""
+    root = Path(settings.VAR_DIR) / "campaigns"
+    if not any(root.glob("*/dispatch/*/batch-*.parquet")):
+        return set()
+    pattern = root / "*" / "dispatch" / "*" / "batch-*.parquet"
+    # The campaign's id is the folder the batch lies in: var/campaigns/<id>/dispatch/<step>/.
+    campaign_of = r"([0-9]+)/dispatch/[^/]+/batch-[0-9]+[.]parquet$"
+    rows = duckdb.execute(
+        f"""SELECT DISTINCT regexp_extract(filename, ?, 1)
+            FROM read_parquet({sql_literal(str(pattern))}, filename = true)
+            WHERE subscriber_id = ? AND channel = ? AND status = ?""",
+        [campaign_of, subscriber_id, str(Channel.SMS), str(SendStatus.ACCEPTED)],
+    ).fetchall()
+    return {int(cid) for (cid,) in rows if cid}
+
+
+def receive_sms(
+    *, msisdn: str, text: str, received_at: dt.datetime, message_id: str
+) -> InboundReply:
+    """One reply posted by the SMS gateway: TD/退订 opts the sender out of SMS, Y/是 accepts the
+    newest issued or running campaign that texted them, anything else is left alone. Handled
+    once per `message_id`: a repeat answers as the first time and changes nothing."""
+    message_id = message_id.strip()
+    if not message_id or len(message_id) > MESSAGE_ID_MAX:
+        raise ServiceError(
+            _("Give the gateway's message id (1 to %(n)d characters).") % {"n": MESSAGE_ID_MAX},
+            field="message_id",
+        )
+    number = normalise_msisdn(msisdn)
+    if number is None:
+        raise ServiceError(
+            _("%(msisdn)s is not a mainland mobile number.") % {"msisdn": msisdn}, field="msisdn"
+        )
+    if timezone.is_naive(received_at):
+        # Gateways in China send local wall-clock time.
+        received_at = timezone.make_aware(received_at)
+    marker = _marker(message_id)
+    with _locked(inbound_dir() / "replies"):
+        if marker.exists():
+            first = json.loads(marker.read_text(encoding="utf-8"))
+            return InboundReply(
+                message_id=message_id,
+                outcome=InboundOutcome(first["outcome"]),
+                campaign_id=first["campaign_id"],
+                reason=IgnoredReason(first["reason"]) if first["reason"] else None,
+                replayed=True,
+            )
+        answer = _handle(number=number, text=text, at=received_at, message_id=message_id)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        staging = marker.with_suffix(f".{os.getpid()}.tmp")
+        staging.write_text(
+            json.dumps(
+                asdict(answer) | {"received_at": received_at.isoformat()}, ensure_ascii=False
+            ),
+            encoding="utf-8",
+        )
+        staging.replace(marker)
+    return answer
+
+
+def _handle(*, number: str, text: str, at: dt.datetime, message_id: str) -> InboundReply:
+    subscriber = subscriber_by_msisdn(number)
+    if subscriber is None:
+        return InboundReply(
+            message_id=message_id,
+            outcome=InboundOutcome.IGNORED,
+            reason=IgnoredReason.UNKNOWN_NUMBER,
+        )
+    texted = sms_campaigns_of(subscriber) if ACCEPT_WORDS.match(text) else set()
+    open_ids = set(
+        Campaign.objects.filter(pk__in=texted, state__in=ANSWERABLE).values_list("pk", flat=True)
+    )
+    reply = record_reply(
+        msisdn=number,
+        text=text,
+        at=at,
+        sent={cid: {subscriber} for cid in open_ids},
+        subscriber_of={number: subscriber},
+    )
+    if reply.opted_out:
+        return InboundReply(message_id=message_id, outcome=InboundOutcome.OPTED_OUT)
+    if reply.accepted_campaign is not None:
+        return InboundReply(
+            message_id=message_id,
+            outcome=InboundOutcome.ACCEPTED,
+            campaign_id=reply.accepted_campaign,
+        )
+    reason = (
+        IgnoredReason.NO_OPEN_CAMPAIGN if ACCEPT_WORDS.match(text) else IgnoredReason.NOT_A_KEYWORD
+    )
+    return InboundReply(message_id=message_id, outcome=InboundOutcome.IGNORED, reason=reason)

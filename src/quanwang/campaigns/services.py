@@ -22,18 +22,40 @@ from typing import Any
 import duckdb
 import ibis
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from quanwang.campaigns.channels import SendStatus
-from quanwang.campaigns.choices import CampaignState, CampaignType, Channel
+from quanwang.campaigns.choices import (
+    CampaignState,
+    CampaignType,
+    Channel,
+    ContactOutcome,
+    Targeting,
+)
 from quanwang.campaigns.dispatch import DispatchError, step_dir
-from quanwang.campaigns.estimate import CONTACT_COST, TAKE_RATES, AudienceFacts, Estimate, estimate
+from quanwang.campaigns.estimate import (
+    CONTACT_COST,
+    TAKE_RATES,
+    AudienceFacts,
+    Estimate,
+    PredictedUplift,
+    estimate,
+)
 from quanwang.campaigns.evaluation import CampaignCosts, Group, RevenueEstimate, evaluate
-from quanwang.campaigns.issuing import campaign_dir, freeze
+from quanwang.campaigns.issuing import (
+    campaign_dir,
+    freeze,
+    read_json,
+    record_snapshot,
+    recorded_snapshot,
+    write_json,
+)
 from quanwang.campaigns.models import Campaign, CampaignEvent, Offer, Quota, SegmentVersion
 from quanwang.campaigns.report import CampaignInfo, ReportFiles, write_report
 from quanwang.campaigns.responses import (
@@ -43,13 +65,22 @@ from quanwang.campaigns.responses import (
     responses_file,
 )
 from quanwang.campaigns.segments import audience_expression, checked, newest_snapshot, unit_scope
+from quanwang.campaigns.tasks import REACHED, outcomes_table
+from quanwang.campaigns.uplift import (
+    MIN_ARM_ROWS,
+    Arms,
+    Targeted,
+    UpliftError,
+    target_by_uplift,
+    training_table,
+)
 from quanwang.core.choices import Action, JobKind, OrgLevel
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.models import Job, OrgUnit
 from quanwang.core.querysets import has_grant
 from quanwang.core.services.jobs import start_job
 from quanwang.data.warehouse import sql_literal
-from quanwang.insight.snapshots import Snapshot
+from quanwang.insight.snapshots import Snapshot, SnapshotNotFound, SnapshotStore
 
 S = CampaignState
 
@@ -106,6 +137,11 @@ class Design:
     budget: Decimal
     control_share: Decimal = Decimal("0.100")
     seed: int = 1
+    # Uplift targeting keeps the top `targeting_share` of the segment by the uplift a model
+    # learned from `uplift_source` (an evaluated campaign) predicts.
+    targeting: Targeting = Targeting.SEGMENT
+    targeting_share: Decimal = Decimal("0.300")
+    uplift_source: Campaign | None = None
 
 
 def _check_design(design: Design, *, today: dt.date) -> None:
@@ -139,6 +175,13 @@ def _check_design(design: Design, *, today: dt.date) -> None:
                 % {"offer": offer.code, "start": offer.valid_from, "end": offer.valid_until},
                 field="offers",
             )
+    if design.targeting == Targeting.UPLIFT:
+        if not Decimal("0.01") <= design.targeting_share <= Decimal("1"):
+            raise ServiceError(
+                _("The share to target by uplift is between 0.01 and 1 of the segment."),
+                field="targeting_share",
+            )
+        _uplift_source(design.uplift_source, campaign_type=design.campaign_type)
 
 
 def create_campaign(
@@ -150,8 +193,35 @@ def create_campaign(
     ):
         raise ServiceError(_("You may not design campaigns."))
     _check_design(design, today=today or timezone.localdate())
+    by_uplift = design.targeting == Targeting.UPLIFT
+    if (
+        by_uplift
+        and actor is not None
+        and design.uplift_source is not None
+        and not visible(actor).filter(pk=design.uplift_source.pk).exists()
+    ):
+        raise ServiceError(
+            _("Campaign %(name)s is outside your scope: pick one you can see.")
+            % {"name": design.uplift_source.name},
+            field="uplift_source",
+        )
     snapshot = newest_snapshot()
     checked(design.segment_version.rule, user=actor, snapshot=snapshot)
+    # Fitted before the transaction: a model takes seconds, and a row lock should not.
+    targets = (
+        _uplift_targets(
+            rule=design.segment_version.rule,
+            org_unit=org_unit,
+            source=design.uplift_source,
+            campaign_type=design.campaign_type,
+            share=design.targeting_share,
+            snapshot=snapshot,
+            seed=design.seed,
+            holdout=False,
+        )
+        if by_uplift
+        else None
+    )
     with transaction.atomic():
         campaign = Campaign.objects.create(
             name=design.name,
@@ -167,11 +237,16 @@ def create_campaign(
             budget=design.budget,
             control_share=design.control_share,
             seed=design.seed,
+            targeting=design.targeting,
+            targeting_share=design.targeting_share,
+            uplift_source=design.uplift_source if by_uplift else None,
             org_unit=org_unit,
             created_by=actor,
         )
         campaign.offers.set(design.offers)
-        campaign.estimate = revenue_estimate(campaign=campaign, snapshot=snapshot).as_json()
+        campaign.estimate = revenue_estimate(
+            campaign=campaign, snapshot=snapshot, targets=targets
+        ).as_json()
         campaign.save(update_fields=["estimate"])
         CampaignEvent.objects.create(
             campaign=campaign, from_state="", to_state=S.DRAFT, actor=actor, comment=_("Created")
@@ -201,22 +276,48 @@ def audience_facts(*, campaign: Campaign, snapshot: Snapshot) -> AudienceFacts:
 
 
 def revenue_estimate(
-    *, campaign: Campaign, snapshot: Snapshot, overrides: dict[str, float] | None = None
+    *,
+    campaign: Campaign,
+    snapshot: Snapshot,
+    overrides: dict[str, float] | None = None,
+    targets: UpliftTargets | None = None,
 ) -> Estimate:
+    """The estimate of the campaign's audience; targeted by uplift, of the customers the
+    model keeps, with the incremental takers it predicts (`targets`, fitted when not given)."""
     offers = list(campaign.offers.all())
+    uplift = None
+    if campaign.targeting == Targeting.UPLIFT:
+        chosen = targets or _campaign_targets(campaign=campaign, snapshot=snapshot, holdout=False)
+        audience = chosen.audience
+        facts = chosen.targeted.facts
+        uplift = PredictedUplift(
+            mean=facts.mean_uplift_targeted,
+            source=f"mean predicted uplift of the {facts.targeted} targeted customers "
+            f"({facts.learner} on campaign #{facts.source_campaign}'s results)",
+        )
+    else:
+        audience = audience_facts(campaign=campaign, snapshot=snapshot)
     return estimate(
         campaign_type=CampaignType(campaign.campaign_type),
-        audience=audience_facts(campaign=campaign, snapshot=snapshot),
+        audience=audience,
         control_share=float(campaign.control_share),
         channels=[Channel(c) for c in campaign.channels],
         offer_cost_per_taker=float(sum(o.cost_per_taker for o in offers)),
         offer_monthly_revenue_change=float(sum(o.monthly_revenue_change for o in offers)),
         overrides=overrides,
+        uplift=uplift,
     )
 
 
 def update_estimate(*, actor: Any, campaign: Campaign, overrides: dict[str, float]) -> Campaign:
     """Recompute the estimate with the marketer's own assumptions (draft campaigns only)."""
+    snapshot = newest_snapshot()
+    # A draft's design does not change, so the model is fitted outside the row lock.
+    targets = (
+        _campaign_targets(campaign=campaign, snapshot=snapshot, holdout=False)
+        if campaign.targeting == Targeting.UPLIFT and campaign.state in EDITABLE
+        else None
+    )
     with transaction.atomic():
         locked = visible(actor, Action.CHANGE).select_for_update().filter(pk=campaign.pk).first()
         if locked is None:
@@ -224,7 +325,7 @@ def update_estimate(*, actor: Any, campaign: Campaign, overrides: dict[str, floa
         if locked.state not in EDITABLE:
             raise ServiceError(_("Only a draft campaign's estimate can change."))
         locked.estimate = revenue_estimate(
-            campaign=locked, snapshot=newest_snapshot(), overrides=overrides
+            campaign=locked, snapshot=snapshot, overrides=overrides, targets=targets
         ).as_json()
         locked.save(update_fields=["estimate", "updated_at"])
     return locked
@@ -269,13 +370,30 @@ def _issue(campaign: Campaign, *, today: dt.date) -> None:
         raise ServiceError(_("The campaign window has ended; it can no longer be issued."))
     snapshot = newest_snapshot()
     checked(campaign.segment_version.rule, user=None, snapshot=snapshot)
+    # Uplift targeting: the source is checked again (it may have changed since the design),
+    # the model fitted, and only its top share of the segment goes on to be frozen, so the
+    # control group is drawn inside the targeted customers.
+    targets = (
+        _campaign_targets(campaign=campaign, snapshot=snapshot, holdout=True)
+        if campaign.targeting == Targeting.UPLIFT
+        else None
+    )
     con, audience = audience_expression(
         rule=campaign.segment_version.rule, snapshot=snapshot, scope=unit_scope(campaign.org_unit)
     )
-    relation = con.con.sql(ibis.to_sql(audience, dialect="duckdb"))
+    selected = ibis.to_sql(audience, dialect="duckdb")
+    columns = list(snapshot.columns)
+    if targets is not None:
+        chosen = targets.targeted.scores.filter(pc.field("targeted"))
+        con.con.register("uplift_targets", chosen.select(["subscriber_id", "predicted_uplift"]))
+        selected = (
+            f"SELECT s.*, t.predicted_uplift FROM ({selected}) s "
+            "JOIN uplift_targets t USING (subscriber_id)"
+        )
+        columns.append("predicted_uplift")
     frozen = freeze(
-        selected=relation,
-        columns=list(snapshot.columns),
+        selected=con.con.sql(selected),
+        columns=columns,
         target=campaign_dir(campaign.pk) / "audience.parquet",
         control_share=float(campaign.control_share),
         seed=campaign.seed,
@@ -286,9 +404,18 @@ def _issue(campaign: Campaign, *, today: dt.date) -> None:
             _("The segment selects no customers in %(unit)s on snapshot %(month)s.")
             % {"unit": campaign.org_unit.name, "month": snapshot.month}
         )
+    # Written with the audience, before commit like it: read only through an issued
+    # campaign, and issuing again replaces them.
+    record_snapshot(campaign_id=campaign.pk, month=snapshot.month, run_id=snapshot.run_id)
+    if targets is not None:
+        _keep_uplift(campaign_id=campaign.pk, targeted=targets.targeted)
     campaign.audience_path = str(frozen.path)
     campaign.audience_size = frozen.customers
-    take_rate = _expected_take_rate(campaign)
+    take_rate = (
+        targets.targeted.facts.mean_response_targeted
+        if targets is not None
+        else _expected_take_rate(campaign)
+    )
     units = {
         u.code: u
         for u in OrgUnit.objects.filter(
@@ -318,6 +445,219 @@ def _expected_take_rate(campaign: Campaign) -> float:
         if assumption["name"] == "take_rate_expected":
             return float(assumption["value"])
     return TAKE_RATES[CampaignType(campaign.campaign_type)][1]
+
+
+# --- uplift targeting --------------------------------------------------------------------
+
+UPLIFT_RECORD = "uplift.json"
+UPLIFT_SCORES = "uplift_scores.parquet"
+
+
+def uplift_sources(*, user: Any) -> Any:
+    """The campaigns a new one may learn its uplift from: the evaluated ones the user sees."""
+    return visible(user).filter(state=S.EVALUATED).order_by("-updated_at")
+
+
+@dataclass(frozen=True)
+class UpliftSource:
+    campaign: Campaign
+    results: Path
+    snapshot: Snapshot  # the one the source campaign was issued on
+    arms: Arms
+
+
+def _uplift_source(source: Campaign | None, *, campaign_type: CampaignType) -> UpliftSource:
+    """The evaluated campaign an uplift model learns from, checked: its results are there, both
+    groups are big enough and have responders, and its snapshot still exists."""
+
+    def refuse(message: str) -> ServiceError:
+        return ServiceError(message, field="uplift_source")
+
+    if source is None:
+        raise refuse(_("Targeting by uplift needs an evaluated campaign to learn from."))
+    named = {"name": source.name}
+    if source.state != S.EVALUATED:
+        raise refuse(
+            _(
+                "Campaign %(name)s is %(state)s: only an evaluated campaign's results can "
+                "train an uplift model."
+            )
+            % {**named, "state": S(source.state).label}
+        )
+    if source.campaign_type != campaign_type:
+        raise refuse(
+            _(
+                "Campaign %(name)s is of type %(source)s; its uplift says nothing about a "
+                "campaign of type %(target)s."
+            )
+            % {
+                **named,
+                "source": CampaignType(source.campaign_type).label,
+                "target": CampaignType(campaign_type).label,
+            }
+        )
+    results = campaign_dir(source.pk) / "results.parquet"
+    if not results.is_file():
+        raise refuse(_("Campaign %(name)s has no results file (results.parquet).") % named)
+    row = (
+        duckdb.connect()
+        .execute(
+            f"""SELECT count(*) FILTER (WHERE "group" = '{Group.TREATED}'),
+                       count(*) FILTER (WHERE "group" = '{Group.CONTROL}'),
+                       count(*) FILTER (WHERE "group" = '{Group.TREATED}' AND responded),
+                       count(*) FILTER (WHERE "group" = '{Group.CONTROL}' AND responded)
+                FROM read_parquet({sql_literal(str(results))})"""
+        )
+        .fetchall()[0]
+    )
+    counted = Arms(*(int(n) for n in row))
+    if min(counted.treated, counted.control) < MIN_ARM_ROWS:
+        raise refuse(
+            _(
+                "Campaign %(name)s has %(treated)s treated and %(control)s control customers; "
+                "an uplift model needs %(minimum)s in each group."
+            )
+            % {
+                **named,
+                "treated": counted.treated,
+                "control": counted.control,
+                "minimum": MIN_ARM_ROWS,
+            }
+        )
+    if min(counted.treated_responders, counted.control_responders) == 0:
+        raise refuse(
+            _(
+                "Campaign %(name)s has %(treated)s responders in its treated group and "
+                "%(control)s in its control group; an uplift model needs responders in both."
+            )
+            % {
+                **named,
+                "treated": counted.treated_responders,
+                "control": counted.control_responders,
+            }
+        )
+    recorded = recorded_snapshot(source.pk)
+    if recorded is None:
+        raise refuse(
+            _(
+                "Campaign %(name)s was issued before issuing recorded its snapshot: the "
+                "features its customers had then are unknown."
+            )
+            % named
+        )
+    try:
+        snapshot = SnapshotStore().get(*recorded)
+    except SnapshotNotFound as exc:
+        raise refuse(
+            _(
+                "The snapshot campaign %(name)s was issued on (%(month)s, run %(run)s) is gone: "
+                "the features its customers had then cannot be read back."
+            )
+            % {**named, "month": recorded[0], "run": recorded[1]}
+        ) from exc
+    return UpliftSource(campaign=source, results=results, snapshot=snapshot, arms=counted)
+
+
+@dataclass(frozen=True)
+class UpliftTargets:
+    targeted: Targeted
+    audience: AudienceFacts  # of the targeted customers
+
+
+def _uplift_targets(
+    *,
+    rule: dict[str, Any],
+    org_unit: OrgUnit,
+    source: Campaign | None,
+    campaign_type: CampaignType,
+    share: Decimal,
+    snapshot: Snapshot,
+    seed: int,
+    holdout: bool,
+) -> UpliftTargets:
+    """Fit the model on the source's results and keep the top share of the segment."""
+    checked_source = _uplift_source(source, campaign_type=campaign_type)
+    con, audience = audience_expression(rule=rule, snapshot=snapshot, scope=unit_scope(org_unit))
+    # Identifiers and numbers only: the model reads numeric and yes/no columns.
+    numeric = [
+        name
+        for name, kind in audience.schema().items()
+        if name == "subscriber_id" or kind.is_numeric() or kind.is_boolean()
+    ]
+    segment = audience.select(numeric).to_pyarrow()
+    con.disconnect()
+    training = training_table(
+        results=checked_source.results, snapshot_relation=checked_source.snapshot.relation
+    )
+    try:
+        targeted = target_by_uplift(
+            training=training,
+            segment=segment,
+            share=float(share),
+            source_campaign=checked_source.campaign.pk,
+            source_snapshot=checked_source.snapshot.label,
+            seed=seed,
+            holdout=holdout,
+        )
+    except UpliftError as exc:
+        raise ServiceError(
+            _("No uplift model can be learned from campaign %(name)s: %(error)s")
+            % {"name": checked_source.campaign.name, "error": exc},
+            field="uplift_source",
+        ) from exc
+    chosen = segment.filter(targeted.scores.column("targeted"))
+
+    def mean(name: str) -> float | None:
+        if name not in chosen.column_names:
+            return None
+        value = pc.mean(chosen.column(name)).as_py()
+        return None if value is None else float(value)
+
+    return UpliftTargets(
+        targeted=targeted,
+        audience=AudienceFacts(
+            customers=chosen.num_rows,
+            mean_arpu=mean("arpu_3m"),
+            mean_churn_risk=mean("churn_risk"),
+            mean_upgrade_propensity=mean("upgrade_5g_propensity"),
+        ),
+    )
+
+
+def _campaign_targets(*, campaign: Campaign, snapshot: Snapshot, holdout: bool) -> UpliftTargets:
+    return _uplift_targets(
+        rule=campaign.segment_version.rule,
+        org_unit=campaign.org_unit,
+        source=campaign.uplift_source,
+        campaign_type=CampaignType(campaign.campaign_type),
+        share=campaign.targeting_share,
+        snapshot=snapshot,
+        seed=campaign.seed,
+        holdout=holdout,
+    )
+
+
+def _keep_uplift(*, campaign_id: int, targeted: Targeted) -> None:
+    """The model's facts (uplift.json) and every segment customer's score, targeted or not
+    (uplift_scores.parquet), next to the frozen audience."""
+    folder = campaign_dir(campaign_id)
+    write_json(folder / UPLIFT_RECORD, targeted.facts.as_json())
+    staging = folder / f"{UPLIFT_SCORES}.tmp"
+    pq.write_table(targeted.scores, staging)
+    staging.replace(folder / UPLIFT_SCORES)
+
+
+def uplift_facts(*, campaign: Campaign) -> dict[str, Any] | None:
+    """The facts of the model that chose an issued campaign's customers, for its page."""
+    if campaign.targeting != Targeting.UPLIFT or not campaign.audience_path:
+        return None
+    facts = read_json(campaign_dir(campaign.pk) / UPLIFT_RECORD)
+    if facts is None:
+        return None
+    # Percentage points, for the page.
+    for name in ("mean_uplift_targeted", "mean_uplift_segment"):
+        facts[f"{name}_points"] = round(100 * float(facts[name]), 2)
+    return facts
 
 
 DISPATCHABLE = frozenset({S.ISSUED, S.RUNNING})
@@ -370,7 +710,12 @@ def start_dispatch(
 
 
 def evaluation_table(*, campaign: Campaign) -> pa.Table:
-    """One row per frozen customer: group, response, revenue, tier, grid, channel reached."""
+    """One row per frozen customer: group, response, revenue, tier, grid, channel reached.
+
+    A treated customer is contacted when a gateway accepted a message for them or a grid or
+    store recorded a task outcome that reached them (contacted, accepted, refused: channel
+    "task"); one who accepted on a task responded, with revenue only from an imported order.
+    The channel is "task" for a task acceptance, else the first gateway channel, else "task"."""
     frozen = sql_literal(campaign.audience_path)
     responses = responses_file(campaign.pk)
     answered = (
@@ -387,21 +732,35 @@ def evaluation_table(*, campaign: Campaign) -> pa.Table:
         if has_sends
         else "(SELECT NULL AS subscriber_id, NULL AS channel WHERE false)"
     )
-    relation = duckdb.sql(
+    reached_by_task = ", ".join(f"'{o}'" for o in REACHED)
+    accepted = f"t.outcome = '{ContactOutcome.ACCEPTED}'"
+    con = duckdb.connect()
+    con.register("task_outcomes", outcomes_table(campaign_id=campaign.pk))
+    relation = con.sql(
         f"""SELECT a.subscriber_id,
                    CASE WHEN a.in_control THEN '{Group.CONTROL}'
                         ELSE '{Group.TREATED}' END AS "group",
-                   r.subscriber_id IS NOT NULL AS responded, coalesce(r.revenue, 0.0) AS revenue,
+                   r.subscriber_id IS NOT NULL OR (NOT a.in_control AND coalesce({accepted}, false))
+                       AS responded,
+                   coalesce(r.revenue, 0.0) AS revenue,
                    a.value_tier, a.grid_id,
-                   CASE WHEN a.in_control THEN NULL ELSE s.channel END AS channel,
-                   NOT a.in_control AND s.subscriber_id IS NOT NULL AS contacted
+                   CASE WHEN a.in_control THEN NULL
+                        WHEN {accepted} THEN '{Channel.TASK}'
+                        ELSE coalesce(s.channel, CASE WHEN t.outcome IN ({reached_by_task})
+                                                      THEN '{Channel.TASK}' END)
+                   END AS channel,
+                   NOT a.in_control AND (s.subscriber_id IS NOT NULL
+                                         OR coalesce(t.outcome IN ({reached_by_task}), false))
+                       AS contacted
             FROM read_parquet({frozen}) a
             LEFT JOIN {answered} r USING (subscriber_id)
             LEFT JOIN {reached} s USING (subscriber_id)
+            LEFT JOIN task_outcomes t USING (subscriber_id)
             ORDER BY a.subscriber_id"""
     )
-    assert relation is not None  # a SELECT always gives a relation
-    return relation.to_arrow_table()
+    table = relation.to_arrow_table()
+    con.close()
+    return table
 
 
 def evaluate_campaign(*, campaign: Campaign) -> ReportFiles:
@@ -457,10 +816,55 @@ def evaluate_campaign(*, campaign: Campaign) -> ReportFiles:
     return files
 
 
-# Early warning (预警): from this share of the window on, a unit below this share of its
-# expected pace is flagged.
-WARN_FROM_ELAPSED = 0.5
-WARN_BELOW_PACE = 0.6
+@dataclass(frozen=True)
+class WarningThresholds:
+    """Early warning (预警): from `from_elapsed` of the window on, a unit below `below_pace` of
+    its expected pace is flagged."""
+
+    from_elapsed: float = 0.5
+    below_pace: float = 0.6
+
+    @property
+    def from_elapsed_percent(self) -> str:
+        return f"{self.from_elapsed:.0%}"
+
+    @property
+    def below_pace_percent(self) -> str:
+        return f"{self.below_pace:.0%}"
+
+
+def warning_thresholds() -> WarningThresholds:
+    """The thresholds of settings.QUANWANG_EARLY_WARNING, checked: a typo or an out-of-range
+    value stops the first page or command that reads them, loudly."""
+    given = getattr(settings, "QUANWANG_EARLY_WARNING", None) or {}
+    if not isinstance(given, dict):
+        raise ImproperlyConfigured(
+            "QUANWANG_EARLY_WARNING: expected a JSON object such as "
+            '{"from_elapsed": 0.5, "below_pace": 0.6}'
+        )
+    unknown = sorted(set(given) - {"from_elapsed", "below_pace"})
+    if unknown:
+        raise ImproperlyConfigured(
+            f"QUANWANG_EARLY_WARNING: unknown keys {unknown} (use from_elapsed, below_pace)"
+        )
+    for key, value in given.items():
+        # bool is an int to Python, but a flag where a share belongs is a mistake.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ImproperlyConfigured(
+                f"QUANWANG_EARLY_WARNING {key}: expected a number, got {value!r}"
+            )
+    thresholds = WarningThresholds(**{k: float(v) for k, v in given.items()})
+    if not 0.0 <= thresholds.from_elapsed <= 1.0:
+        raise ImproperlyConfigured(
+            "QUANWANG_EARLY_WARNING from_elapsed: a share of the window between 0 and 1, "
+            f"got {thresholds.from_elapsed}"
+        )
+    if not 0.0 < thresholds.below_pace <= 1.0:
+        raise ImproperlyConfigured(
+            "QUANWANG_EARLY_WARNING below_pace: a share of the expected pace above 0 and at "
+            f"most 1, got {thresholds.below_pace}"
+        )
+    return thresholds
 
 
 @dataclass(frozen=True)
@@ -480,6 +884,7 @@ def execution_progress(*, campaign: Campaign, today: dt.date | None = None) -> l
     quotas = list(Quota.objects.filter(campaign=campaign).select_related("org_unit"))
     if not quotas or not campaign.audience_path:
         return []
+    limits = warning_thresholds()
     day = today or timezone.localdate()
     span = max((campaign.ends_on - campaign.starts_on).days, 1)
     elapsed = min(max((day - campaign.starts_on).days / span, 0.0), 1.0)
@@ -508,7 +913,9 @@ def execution_progress(*, campaign: Campaign, today: dt.date | None = None) -> l
                 responders=responders,
                 expected_by_now=round(expected, 1),
                 pace=None if pace is None else round(pace, 2),
-                behind=elapsed >= WARN_FROM_ELAPSED and pace is not None and pace < WARN_BELOW_PACE,
+                behind=elapsed >= limits.from_elapsed
+                and pace is not None
+                and pace < limits.below_pace,
             )
         )
     return rows

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.core.paginator import Page, Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from quanwang.campaigns import segments as segment_services
 from quanwang.campaigns import services
-from quanwang.campaigns.choices import CampaignState, CampaignType, Channel
+from quanwang.campaigns import tasks as task_services
+from quanwang.campaigns import warnings as warning_services
+from quanwang.campaigns.choices import (
+    CampaignState,
+    CampaignType,
+    Channel,
+    ContactOutcome,
+)
 from quanwang.campaigns.forms import (
     CampaignForm,
     DispatchForm,
@@ -24,6 +35,8 @@ from quanwang.campaigns.forms import (
     PreviewForm,
     ResponseUploadForm,
     SegmentForm,
+    TaskFilterForm,
+    TaskOutcomeForm,
 )
 from quanwang.campaigns.models import CustomerList, Offer, Segment, SegmentVersion
 from quanwang.campaigns.rules import CODED, OPS_BY_KIND, column_kind, describe
@@ -190,6 +203,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
             "states": CampaignState.choices,
             "state": state,
             "can_add": has_grant(request.user, resource=Resource.CAMPAIGN, action=Action.ADD),
+            "warnings": warning_services.open_warnings(user=request.user),
         },
     )
 
@@ -199,7 +213,10 @@ def _campaign_form(request: HttpRequest) -> CampaignForm:
         segment__in=Segment.objects.restrict(request.user)
     ).select_related("segment")
     return CampaignForm(
-        request.POST or None, segments=segments, offers=Offer.objects.restrict(request.user)
+        request.POST or None,
+        segments=segments,
+        offers=Offer.objects.restrict(request.user),
+        sources=services.uplift_sources(user=request.user),
     )
 
 
@@ -224,6 +241,9 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
             budget=data["budget"],
             control_share=data["control_share"],
             seed=data["seed"],
+            targeting=data["targeting"],
+            targeting_share=data["targeting_share"],
+            uplift_source=data["uplift_source"],
         )
         try:
             campaign = services.create_campaign(
@@ -261,6 +281,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "move_form": MoveForm(),
             "estimate_form": EstimateForm() if campaign.state in services.EDITABLE else None,
             "progress": services.execution_progress(campaign=campaign),
+            "uplift": services.uplift_facts(campaign=campaign),
+            "thresholds": services.warning_thresholds(),
+            "warnings": warning_services.campaign_warnings(user=request.user, campaign=campaign),
             "dispatch_form": DispatchForm(
                 initial={"channel": campaign.channels[0] if campaign.channels else None}
             )
@@ -364,3 +387,138 @@ def campaign_report(request: HttpRequest, pk: int, kind: str) -> FileResponse:
     if path is None:
         raise Http404
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+
+
+# Task lists (任务清单): the grids' and stores' share of each campaign's task steps.
+
+TASK_FILTERS = ("campaign", "grid", "store", "outcome", "page")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _task_guard(request: HttpRequest, action: Action = Action.VIEW) -> None:
+    if not has_grant(request.user, resource=Resource.CAMPAIGN_TASK, action=action):
+        raise Http404
+
+
+def _tasks_url(query: str) -> str:
+    """The task list with the filters found in `query` (and nothing else)."""
+    given = QueryDict(query)
+    kept = QueryDict(mutable=True)
+    for key in TASK_FILTERS:
+        if given.get(key):
+            kept[key] = given[key]
+    encoded = kept.urlencode()
+    return reverse("campaigns:tasks") + (f"?{encoded}" if encoded else "")
+
+
+def _changed(query: QueryDict, **changes: str) -> str:
+    """`query` with some filters changed (an empty value drops one), back on the first page."""
+    changed = query.copy()
+    changed.pop("page", None)
+    for key, value in changes.items():
+        changed[key] = value
+    return changed.urlencode()
+
+
+def _task_filters(request: HttpRequest) -> tuple[TaskFilterForm, task_services.TaskFilters]:
+    form = TaskFilterForm(
+        request.GET or None, choices=task_services.filter_choices(user=request.user)
+    )
+    valid = form.is_bound and form.is_valid()
+    return form, form.filters() if valid else task_services.TaskFilters()
+
+
+@login_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    _task_guard(request)
+    form, filters = _task_filters(request)
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        number = 1
+    try:
+        result = task_services.task_list(user=request.user, filters=filters, page=number)
+    except ServiceError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        result = task_services.task_list(user=request.user, page=number)
+    # The service pages the rows itself; the Paginator only numbers the pages for the template.
+    numbering: Paginator[Any] = Paginator(range(result.total), result.page_size)
+    page = Page(result.rows, result.page, numbering)
+    return render(
+        request,
+        "campaigns/task_list.html",
+        {
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "result": result,
+            "counts": [
+                {
+                    "state": state,
+                    "n": n,
+                    "url": _tasks_url(_changed(request.GET, outcome=str(state))),
+                    "active": state == filters.state,
+                }
+                for state, n in result.counts.items()
+            ],
+            "all_url": _tasks_url(_changed(request.GET, outcome="")),
+            "outcomes": ContactOutcome.choices,
+            "back": request.GET.urlencode(),
+            "can_record": has_grant(
+                request.user, resource=Resource.CAMPAIGN_TASK, action=Action.CHANGE
+            ),
+            "can_open_customer": has_grant(
+                request.user, resource=Resource.CUSTOMER, action=Action.VIEW
+            ),
+        },
+    )
+
+
+@login_required
+@require_POST
+def task_record(request: HttpRequest) -> HttpResponse:
+    _task_guard(request, Action.CHANGE)
+    form = TaskOutcomeForm(request.POST)
+    back = _tasks_url(request.POST.get("back", ""))
+    if not form.is_valid():
+        messages.error(request, form.errors.as_text())
+        return redirect(back)
+    data = form.cleaned_data
+    try:
+        campaign = task_services.task_campaign(user=request.user, pk=data["campaign"])
+        task_services.record_outcome(
+            actor=request.user,
+            campaign=campaign,
+            subscriber_id=data["subscriber_id"],
+            outcome=data["outcome"],
+            note=data["note"],
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("%(customer)s: %(outcome)s recorded.")
+            % {
+                "customer": data["subscriber_id"],
+                "outcome": ContactOutcome(data["outcome"]).label,
+            },
+        )
+    return redirect(back)
+
+
+@login_required
+def task_xlsx(request: HttpRequest) -> HttpResponse:
+    _task_guard(request)
+    form, filters = _task_filters(request)
+    try:
+        if form.is_bound and not form.is_valid():
+            raise ServiceError(form.errors.as_text())
+        content = task_services.export_xlsx(user=request.user, filters=filters)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(_tasks_url(request.GET.urlencode()))
+    safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", filters.grid or "grid")
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="tasks-{safe}.xlsx"'
+    return response

@@ -37,6 +37,9 @@ class SmsConfig(HttpOptions):
     #: Every text must end with it (MIIT rules on marketing SMS); appended when missing.
     opt_out_suffix: str = DEFAULT_OPT_OUT
     batch_size: int = 100
+    #: The shared secret the gateway sends with inbound replies (campaigns/api.py); not used
+    #: for sending. Empty: inbound replies are refused.
+    inbound_token: str = field(default="", repr=False)
 
 
 def with_opt_out(text: str, *, suffix: str) -> str:

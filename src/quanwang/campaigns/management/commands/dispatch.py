@@ -52,6 +52,11 @@ class Command(BaseCommand):
             self.stdout.write(_("Queued job #%(id)d.") % {"id": job.pk})
             return
         result = run_or_fail(job)
+        if Channel(options["channel"]) is Channel.TASK:
+            self.stdout.write(
+                _("Put %(tasks)d customers on the task lists; held back: %(excluded)s.") % result
+            )
+            return
         self.stdout.write(
             _("Planned %(planned)d, sent %(sent)d, failed %(failed)d; held back: %(excluded)s.")
             % result

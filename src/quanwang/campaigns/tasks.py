@@ -1,0 +1,648 @@
+"""Grid and store task lists (任务清单): who each grid and store is to contact for a campaign,
+and what came of each contact.
+
+A task step (Channel.TASK) is planned like any other step, through the contact policy, and its
+plan (var/campaigns/<id>/dispatch/<step>/plan.parquet) IS the task list: one row per customer
+with their grid and the store that serves them. Nothing is copied into the database; what the
+grids record is one TaskOutcome row per campaign and customer (the latest outcome counts,
+`attempts` how many times it was recorded). The outcomes feed the closed loop: evaluation
+(services.evaluation_table) and the contact history of later steps (contact_log).
+
+Who sees what: CAMPAIGN_TASK over grids, as customer rows are narrowed everywhere
+(data.customers.customer_scope). A task list is not narrowed by the campaign's own org unit:
+a grid manager works the province's campaigns in their grid without seeing the campaigns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+
+from quanwang.campaigns.choices import CampaignState, Channel, ContactOutcome
+from quanwang.campaigns.dispatch import TASK_HISTORY_SCHEMA
+from quanwang.campaigns.issuing import campaign_dir
+from quanwang.campaigns.models import Campaign, Quota, TaskOutcome
+from quanwang.core.choices import Action, OrgLevel, PiiKind, Resource
+from quanwang.core.errors import NotFound, ServiceError
+from quanwang.core.masking import mask
+from quanwang.core.models import OrgUnit
+from quanwang.core.querysets import has_grant
+from quanwang.data.customers import Scope, customer_scope
+from quanwang.data.warehouse import sql_literal
+from quanwang.insight.choices import ValueTier
+
+PAGE_SIZE = 50
+#: Outcomes are recorded, and tasks listed, only while the campaign is being executed.
+OPEN_STATES = frozenset({CampaignState.ISSUED, CampaignState.RUNNING})
+#: Outcomes that mean the customer was reached (an unreachable customer was only tried).
+REACHED = (ContactOutcome.CONTACTED, ContactOutcome.ACCEPTED, ContactOutcome.REFUSED)
+NOTE_LENGTH = 200  # TaskOutcome.note's max_length
+#: A contact time this far ahead of the server's clock is a typo, not clock skew.
+FUTURE_SLACK = dt.timedelta(minutes=5)
+
+
+class TaskState(models.TextChoices):
+    """Where a task stands: not yet recorded, or its latest outcome."""
+
+    NOT_RECORDED = "not_recorded", gettext_lazy("Not yet recorded")
+    # The outcomes' own codes and labels (ContactOutcome).
+    CONTACTED = "contacted", gettext_lazy("Contacted")
+    ACCEPTED = "accepted", gettext_lazy("Accepted")
+    REFUSED = "refused", gettext_lazy("Refused")
+    UNREACHABLE = "unreachable", gettext_lazy("Unreachable")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskStep:
+    campaign_id: int
+    step: str
+    plan: Path
+    planned_at: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskFilters:
+    campaign_id: int | None = None
+    grid: str | None = None
+    store: str | None = None
+    state: TaskState | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskRow:
+    campaign_id: int
+    campaign: str
+    step: str
+    script: str
+    subscriber_id: str
+    msisdn: str  # masked
+    name: str  # masked
+    grid_id: str | None
+    grid: str
+    store_id: str | None
+    value_tier: str | None
+    tier: str  # the value tier's label
+    churn_risk: float | None
+    churn_reasons: str | None
+    deadline: dt.date | None
+    state: TaskState
+    note: str
+    attempts: int
+    recorded_at: dt.datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskPage:
+    rows: list[TaskRow]
+    #: Rows matching every filter.
+    total: int
+    #: Rows by state, matching every filter but the state one (the counts above the list).
+    counts: dict[TaskState, int]
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+    @property
+    def listed(self) -> int:
+        """Rows matching every filter but the state one."""
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskChoices:
+    """What the filters offer: the user's campaigns with tasks, and their grids."""
+
+    campaigns: list[tuple[int, str]]
+    grids: list[tuple[str, str]]
+
+
+def task_steps(campaign_id: int) -> list[TaskStep]:
+    """The campaign's task steps that have a plan, first planned first."""
+    found = []
+    for decision_file in (campaign_dir(campaign_id) / "dispatch").glob("*/decision.json"):
+        decision = json.loads(decision_file.read_text())
+        # decision.json is written after the plan: its presence means the plan is whole.
+        if decision.get("channel") != Channel.TASK:
+            continue
+        found.append(
+            TaskStep(
+                campaign_id=campaign_id,
+                step=decision_file.parent.name,
+                plan=decision_file.parent / "plan.parquet",
+                planned_at=str(decision.get("send_at", "")),
+                text=str(decision.get("text", "")),
+            )
+        )
+    return sorted(found, key=lambda s: (s.planned_at, s.step))
+
+
+def _scope(user: Any, action: Action) -> Scope:
+    if user is None:  # the system: commands and jobs
+        return Scope(grids=None, gridless=True)
+    if not has_grant(user, resource=Resource.CAMPAIGN_TASK, action=action):
+        return Scope(grids=(), gridless=False)
+    return customer_scope(user, action, Resource.CAMPAIGN_TASK)
+
+
+def _in_scope(scope: Scope, grid_id: str | None) -> bool:
+    if scope.grids is None:
+        return True
+    return scope.gridless if grid_id is None else grid_id in scope.grids
+
+
+def _campaigns(
+    *, scope: Scope, campaign_id: int | None = None, open_only: bool = True
+) -> list[Campaign]:
+    """Campaigns (issued or running ones, unless `open_only` is False) with a task step
+    that can reach the scope's grids."""
+    if scope.grids == () and not scope.gridless:
+        return []
+    # Not Campaign.objects.restrict: a grid manager holds no grant on a province campaign,
+    # yet works its tasks in their grid; the rows are narrowed by grid below.
+    campaigns = Campaign.objects.exclude(audience_path="").select_related("org_unit")
+    if open_only:
+        campaigns = campaigns.filter(state__in=OPEN_STATES)
+    if campaign_id is not None:
+        campaigns = campaigns.filter(pk=campaign_id)
+    paths: list[str] = []
+    if scope.grids is not None:
+        paths = list(
+            OrgUnit.objects.filter(level=OrgLevel.GRID, code__in=scope.grids).values_list(
+                "path", flat=True
+            )
+        )
+    return [
+        c
+        for c in campaigns.order_by("-pk")
+        if (
+            scope.grids is None
+            or (scope.gridless and c.org_unit.parent_id is None)
+            or any(p.startswith(c.org_unit.path) for p in paths)
+        )
+        and task_steps(c.pk)
+    ]
+
+
+def filter_choices(*, user: Any) -> TaskChoices:
+    scope = _scope(user, Action.VIEW)
+    campaigns = [(c.pk, c.name) for c in _campaigns(scope=scope)]
+    grids = OrgUnit.objects.filter(level=OrgLevel.GRID).order_by("path")
+    if scope.grids is not None:
+        grids = grids.filter(code__in=scope.grids)
+    return TaskChoices(campaigns=campaigns, grids=list(grids.values_list("code", "name")))
+
+
+def _column(names: list[str], name: str, kind: str) -> str:
+    return name if name in names else f"CAST(NULL AS {kind}) AS {name}"
+
+
+def _tasks_sql(campaigns: list[Campaign], steps: list[TaskStep]) -> str:
+    """SQL of the campaigns' task lists, one row per campaign and customer (a customer on
+    two task steps is listed under the first), with their frozen audience's facts."""
+    plans = " UNION ALL ".join(
+        f"SELECT {s.campaign_id} AS campaign_id, {rank} AS step_rank, {sql_literal(s.step)} "
+        f"AS step, subscriber_id, grid_id, CAST(store_id AS VARCHAR) AS store_id, msisdn, name "
+        f"FROM read_parquet({sql_literal(str(s.plan))})"
+        for rank, s in enumerate(steps)
+    )
+    audiences = []
+    for c in campaigns:
+        names = pq.read_schema(c.audience_path).names
+        audiences.append(
+            f"SELECT {c.pk} AS campaign_id, subscriber_id, "
+            f"{_column(names, 'value_tier', 'VARCHAR')}, "
+            f"{_column(names, 'churn_risk', 'DOUBLE')}, "
+            f"{_column(names, 'churn_reasons_zh', 'VARCHAR')} "
+            f"FROM read_parquet({sql_literal(c.audience_path)})"
+        )
+    audience_sql = " UNION ALL ".join(audiences)
+    return f"""
+        SELECT p.campaign_id, p.step, p.subscriber_id, p.grid_id, p.store_id, p.msisdn,
+               p.name, a.value_tier, a.churn_risk, a.churn_reasons_zh, q.deadline,
+               coalesce(o.outcome, '{TaskState.NOT_RECORDED}') AS state, o.note, o.attempts,
+               o.recorded_at
+        FROM (SELECT * FROM ({plans})
+              QUALIFY row_number() OVER (PARTITION BY campaign_id, subscriber_id
+                                         ORDER BY step_rank) = 1) p
+        LEFT JOIN ({audience_sql}) a USING (campaign_id, subscriber_id)
+        LEFT JOIN quotas q ON q.campaign_id = p.campaign_id AND q.grid_id = p.grid_id
+        LEFT JOIN outcomes o ON o.campaign_id = p.campaign_id
+                            AND o.subscriber_id = p.subscriber_id"""
+
+
+def _where(scope: Scope, filters: TaskFilters, *, with_state: bool) -> tuple[str, list[Any]]:
+    where, params = scope.sql("grid_id")
+    parts = [where]
+    if filters.grid:
+        parts.append("grid_id = ?")
+        params.append(filters.grid)
+    if filters.store:
+        parts.append("store_id = ?")
+        params.append(filters.store)
+    if with_state and filters.state:
+        parts.append("state = ?")
+        params.append(str(filters.state))
+    return " AND ".join(parts), params
+
+
+def _connection(*, user: Any, campaigns: list[Campaign], filters: TaskFilters) -> Any:
+    """A DuckDB connection holding the campaigns' quotas and the user's recorded outcomes."""
+    ids = [c.pk for c in campaigns]
+    outcomes = TaskOutcome.objects.filter(campaign_id__in=ids)
+    if user is not None:
+        outcomes = outcomes.restrict(user, Action.VIEW)
+    if filters.grid:
+        outcomes = outcomes.filter(org_unit__code=filters.grid)
+    recorded = list(
+        outcomes.values_list(
+            "campaign_id", "subscriber_id", "outcome", "note", "attempts", "recorded_at"
+        )
+    )
+    quotas = list(
+        Quota.objects.filter(campaign_id__in=ids).values_list(
+            "campaign_id", "org_unit__code", "deadline"
+        )
+    )
+    con = duckdb.connect()
+    con.register(
+        "outcomes",
+        pa.table(
+            {
+                "campaign_id": pa.array([r[0] for r in recorded], pa.int64()),
+                "subscriber_id": pa.array([r[1] for r in recorded], pa.string()),
+                "outcome": pa.array([r[2] for r in recorded], pa.string()),
+                "note": pa.array([r[3] for r in recorded], pa.string()),
+                "attempts": pa.array([r[4] for r in recorded], pa.int64()),
+                # Naive UTC: DuckDB hands zoned timestamps back only through pytz.
+                "recorded_at": pa.array(
+                    [r[5].astimezone(dt.UTC).replace(tzinfo=None) for r in recorded],
+                    pa.timestamp("us"),
+                ),
+            }
+        ),
+    )
+    con.register(
+        "quotas",
+        pa.table(
+            {
+                "campaign_id": pa.array([q[0] for q in quotas], pa.int64()),
+                "grid_id": pa.array([q[1] for q in quotas], pa.string()),
+                "deadline": pa.array([q[2] for q in quotas], pa.date32()),
+            }
+        ),
+    )
+    return con
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskCampaign:
+    name: str
+    scripts: dict[str, str]  # the task text of each step
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Source:
+    """The task rows a user may see, ready to query: SQL over `con`, narrowed by `where`."""
+
+    con: Any
+    sql: str
+    scope: Scope
+    campaigns: dict[int, TaskCampaign]
+
+
+def _open(*, user: Any, filters: TaskFilters) -> _Source | None:
+    scope = _scope(user, Action.VIEW)
+    if filters.grid and not _in_scope(scope, filters.grid):
+        raise ServiceError(
+            _("Grid %(grid)s is not one of your grids.") % {"grid": filters.grid}, field="grid"
+        )
+    campaigns = _campaigns(scope=scope, campaign_id=filters.campaign_id)
+    if filters.campaign_id is not None and not campaigns:
+        raise ServiceError(
+            _("Campaign %(id)s has no task list in your grids.") % {"id": filters.campaign_id},
+            field="campaign",
+        )
+    steps = [s for c in campaigns for s in task_steps(c.pk)]
+    if not steps:
+        return None
+    return _Source(
+        con=_connection(user=user, campaigns=campaigns, filters=filters),
+        sql=_tasks_sql(campaigns, steps),
+        scope=scope,
+        campaigns={
+            c.pk: TaskCampaign(
+                name=c.name, scripts={s.step: s.text for s in steps if s.campaign_id == c.pk}
+            )
+            for c in campaigns
+        },
+    )
+
+
+def _counts(source: _Source, filters: TaskFilters) -> dict[TaskState, int]:
+    """Tasks by state under every filter but the state one."""
+    counts = dict.fromkeys(TaskState, 0)
+    where, params = _where(source.scope, filters, with_state=False)
+    for state, n in source.con.execute(
+        f"SELECT state, count(*) FROM ({source.sql}) WHERE {where} GROUP BY 1", params
+    ).fetchall():
+        counts[TaskState(state)] = int(n)
+    return counts
+
+
+def _records(
+    source: _Source, filters: TaskFilters, *, limit: int | None, offset: int = 0
+) -> list[dict[str, Any]]:
+    where, params = _where(source.scope, filters, with_state=True)
+    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+    result = source.con.execute(
+        f"SELECT * FROM ({source.sql}) WHERE {where} "
+        f"ORDER BY campaign_id DESC, grid_id, store_id, subscriber_id{page}",
+        params,
+    )
+    names = [d[0] for d in result.description or []]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def _rows(records: list[dict[str, Any]], campaigns: dict[int, TaskCampaign]) -> list[TaskRow]:
+    grids = dict(
+        OrgUnit.objects.filter(
+            level=OrgLevel.GRID, code__in={r["grid_id"] for r in records if r["grid_id"]}
+        ).values_list("code", "name")
+    )
+    return [
+        TaskRow(
+            campaign_id=r["campaign_id"],
+            campaign=campaigns[r["campaign_id"]].name,
+            step=r["step"],
+            script=campaigns[r["campaign_id"]].scripts.get(r["step"], ""),
+            subscriber_id=r["subscriber_id"],
+            msisdn=mask(r["msisdn"], PiiKind.MSISDN),
+            name=mask(r["name"], PiiKind.NAME),
+            grid_id=r["grid_id"],
+            grid=grids.get(r["grid_id"], r["grid_id"] or ""),
+            store_id=r["store_id"],
+            value_tier=r["value_tier"],
+            tier=str(ValueTier(r["value_tier"]).label)
+            if r["value_tier"] in ValueTier.values
+            else r["value_tier"] or "",
+            churn_risk=r["churn_risk"],
+            churn_reasons=r["churn_reasons_zh"],
+            deadline=r["deadline"],
+            state=TaskState(r["state"]),
+            note=r["note"] or "",
+            attempts=int(r["attempts"] or 0),
+            recorded_at=r["recorded_at"].replace(tzinfo=dt.UTC) if r["recorded_at"] else None,
+        )
+        for r in records
+    ]
+
+
+def task_list(
+    *, user: Any, filters: TaskFilters | None = None, page: int = 1, page_size: int = PAGE_SIZE
+) -> TaskPage:
+    """One page of the tasks `user` may see (CAMPAIGN_TASK VIEW over their grids), across the
+    issued and running campaigns with a task step; numbers and names masked. A page past the
+    last gives the last."""
+    chosen = filters or TaskFilters()
+    source = _open(user=user, filters=chosen)
+    if source is None:
+        return TaskPage(
+            rows=[], total=0, counts=dict.fromkeys(TaskState, 0), page=1, page_size=page_size
+        )
+    try:
+        counts = _counts(source, chosen)
+        total = counts[chosen.state] if chosen.state else sum(counts.values())
+        number = min(max(page, 1), max(1, math.ceil(total / page_size)))
+        records = _records(source, chosen, limit=page_size, offset=(number - 1) * page_size)
+    finally:
+        source.con.close()
+    return TaskPage(
+        rows=_rows(records, source.campaigns),
+        total=total,
+        counts=counts,
+        page=number,
+        page_size=page_size,
+    )
+
+
+def export_xlsx(*, user: Any, filters: TaskFilters) -> bytes:
+    """The filtered task list of one grid as a workbook to work from (numbers masked)."""
+    if not filters.grid:
+        raise ServiceError(_("Choose a grid to download its task list."), field="grid")
+    source = _open(user=user, filters=filters)
+    rows: list[TaskRow] = []
+    if source is not None:
+        try:
+            rows = _rows(_records(source, filters, limit=None), source.campaigns)
+        finally:
+            source.con.close()
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=_("Task list")[:31])
+    header = [
+        _("Campaign"), _("Step"), _("Subscriber ID"), _("Number"), _("Name"), _("Grid"),
+        _("Store"), _("Value tier"), _("Churn risk"), _("Churn reasons"), _("Deadline"),
+        _("Outcome"), _("Note"), _("Attempts"), _("Recorded at"), _("Script"),
+    ]  # fmt: skip
+    sheet.append([_text(sheet, str(h)) for h in header])
+    for row in rows:
+        recorded = timezone.localtime(row.recorded_at) if row.recorded_at else None
+        sheet.append(
+            [
+                _text(sheet, row.campaign),
+                _text(sheet, row.step),
+                _text(sheet, row.subscriber_id),
+                _text(sheet, row.msisdn),
+                _text(sheet, row.name),
+                _text(sheet, row.grid),
+                _text(sheet, row.store_id or ""),
+                _text(sheet, row.tier),
+                None if row.churn_risk is None else round(row.churn_risk, 4),
+                _text(sheet, row.churn_reasons or ""),
+                row.deadline,
+                _text(sheet, str(row.state.label)),
+                _text(sheet, row.note),
+                row.attempts,
+                recorded.replace(tzinfo=None) if recorded else None,
+                _text(sheet, row.script),
+            ]
+        )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _text(sheet: Any, value: str) -> Any:
+    """A cell that stays text: a note or a name typed as "=..." must not become a formula."""
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
+def task_campaign(*, user: Any, pk: int) -> Campaign:
+    """A campaign with a task list in the grids where the user records outcomes, in any
+    state (record_outcome says when it is closed); NotFound otherwise."""
+    found = _campaigns(scope=_scope(user, Action.CHANGE), campaign_id=pk, open_only=False)
+    if not found:
+        raise NotFound()
+    return found[0]
+
+
+def _task_of(campaign: Campaign, subscriber_id: str) -> dict[str, Any] | None:
+    """The customer's row on the campaign's task list: grid and store, or None."""
+    steps = task_steps(campaign.pk)
+    if not steps:
+        return None
+    plans = " UNION ALL ".join(
+        f"SELECT {rank} AS step_rank, grid_id, CAST(store_id AS VARCHAR) AS store_id "
+        f"FROM read_parquet({sql_literal(str(s.plan))}) WHERE subscriber_id = $id"
+        for rank, s in enumerate(steps)
+    )
+    con = duckdb.connect()
+    found = con.execute(
+        f"SELECT grid_id, store_id FROM ({plans}) ORDER BY step_rank LIMIT 1", {"id": subscriber_id}
+    ).fetchall()
+    con.close()
+    return {"grid_id": found[0][0], "store_id": found[0][1]} if found else None
+
+
+def record_outcome(
+    *,
+    actor: Any,
+    campaign: Campaign,
+    subscriber_id: str,
+    outcome: ContactOutcome | str,
+    note: str = "",
+    at: dt.datetime | None = None,
+) -> TaskOutcome:
+    """Record what came of contacting one customer of the campaign's task list. One row per
+    campaign and customer: the latest contact (by `at`) sets the outcome and note, and every
+    recording counts one more attempt."""
+    if outcome not in ContactOutcome.values:
+        raise ServiceError(
+            _("%(outcome)s is not a contact outcome: use contacted, accepted, refused or "
+              "unreachable.") % {"outcome": outcome or "''"},
+            field="outcome",
+        )  # fmt: skip
+    chosen = ContactOutcome(outcome)
+    note = note.strip()
+    if len(note) > NOTE_LENGTH:
+        raise ServiceError(
+            _("The note is %(length)d characters long; keep it to %(limit)d.")
+            % {"length": len(note), "limit": NOTE_LENGTH},
+            field="note",
+        )
+    moment = at or timezone.now()
+    if timezone.is_naive(moment):
+        raise ServiceError(_("Give the contact time with its time zone."), field="at")
+    if moment > timezone.now() + FUTURE_SLACK:
+        raise ServiceError(_("The contact time is in the future."), field="at")
+    scope = _scope(actor, Action.CHANGE)
+    with transaction.atomic():
+        # The campaign row is locked so that closing it and recording on it do not interleave,
+        # and so that two recordings of one customer count two attempts.
+        locked = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        if locked is None:
+            raise NotFound()
+        if locked.state not in OPEN_STATES:
+            raise ServiceError(
+                _("Campaign %(name)s is %(state)s: outcomes are recorded only while it is "
+                  "issued or running.")
+                % {"name": locked.name, "state": CampaignState(locked.state).label},
+                field="campaign",
+            )  # fmt: skip
+        task = _task_of(locked, subscriber_id)
+        if task is None:
+            raise ServiceError(
+                _("Customer %(id)s is not on this campaign's task list.") % {"id": subscriber_id},
+                field="subscriber_id",
+            )
+        if not _in_scope(scope, task["grid_id"]):
+            raise ServiceError(
+                _("Customer %(id)s is in a grid whose tasks you may not record.")
+                % {"id": subscriber_id},
+                field="subscriber_id",
+            )
+        unit = (
+            OrgUnit.objects.filter(level=OrgLevel.GRID, code=task["grid_id"]).first()
+            if task["grid_id"]
+            else None
+        ) or locked.org_unit
+        existing = (
+            TaskOutcome.objects.select_for_update()
+            .filter(campaign=locked, subscriber_id=subscriber_id)
+            .first()
+        )
+        if existing is None:
+            return TaskOutcome.objects.create(
+                campaign=locked,
+                subscriber_id=subscriber_id,
+                org_unit=unit,
+                store_id=task["store_id"] or "",
+                outcome=chosen,
+                note=note,
+                attempts=1,
+                recorded_by=actor,
+                recorded_at=moment,
+            )
+        existing.attempts += 1
+        fields = ["attempts"]
+        # An older contact entered late counts as an attempt but does not undo a newer one.
+        if moment >= existing.recorded_at:
+            existing.outcome = chosen
+            existing.note = note
+            existing.recorded_by = actor
+            existing.recorded_at = moment
+            fields += ["outcome", "note", "recorded_by", "recorded_at"]
+        existing.save(update_fields=fields)
+        return existing
+
+
+def outcomes_table(*, campaign_id: int) -> pa.Table:
+    """The campaign's recorded outcomes (subscriber_id, outcome), for its evaluation."""
+    rows = list(
+        TaskOutcome.objects.filter(campaign_id=campaign_id).values_list("subscriber_id", "outcome")
+    )
+    return pa.table(
+        {
+            "subscriber_id": pa.array([r[0] for r in rows], pa.string()),
+            "outcome": pa.array([r[1] for r in rows], pa.string()),
+        }
+    )
+
+
+def contact_log(*, since: dt.datetime | None = None) -> pa.Table:
+    """Every recorded task outcome, all campaigns, as contact history for the contact policy
+    (`dispatch.TASK_HISTORY_SCHEMA`): one contact per customer and campaign, at the latest
+    recording (earlier attempts are counted in `attempts`, not here)."""
+    outcomes = TaskOutcome.objects.all()
+    if since is not None:
+        outcomes = outcomes.filter(recorded_at__gte=since)
+    rows = list(outcomes.values_list("subscriber_id", "recorded_at", "outcome"))
+    return pa.table(
+        {
+            "subscriber_id": pa.array([r[0] for r in rows], pa.string()),
+            "channel": pa.array([str(Channel.TASK)] * len(rows), pa.string()),
+            "sent_at": pa.array([r[1] for r in rows], pa.timestamp("us", tz="UTC")),
+            "outcome": pa.array([r[2] for r in rows], pa.string()),
+        },
+        schema=TASK_HISTORY_SCHEMA,
+    )
