@@ -18,6 +18,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -110,6 +111,11 @@ def main() -> None:
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument("--full-only", nargs=3, metavar=("DATA", "MONTH", "VAR"))
     parser.add_argument("--train-only", nargs=3, metavar=("DATA", "MONTH", "VAR"))
+    parser.add_argument(
+        "--model-from",
+        type=Path,
+        help="score with the churn models of this var (its insight/models) instead of training",
+    )
     args = parser.parse_args()
     if args.train_only:
         data, month, var = args.train_only
@@ -188,14 +194,11 @@ def main() -> None:
     print(f"peak RSS of the feature-step process: {peak_rss_mib():,.0f} MiB")
     con.disconnect()
 
-    trained = step("--train-only", data, month, work / "var-full")
-    print(
-        f"churn model: trained in {trained['seconds']:.0f} s on {trained['training_rows']:,} rows "
-        f"(peak RSS {trained['peak_rss_mib']:,.0f} MiB); validation AUC {trained['auc']:.4f}, "
-        f"true hazard's AUC {trained['oracle_auc']:.4f}, ratio "
-        f"{trained['auc'] / trained['oracle_auc']:.3f} (goal ≥ 0.95); top-decile lift "
-        f"{trained['lift']:.2f}"
-    )
+    if args.model_from:
+        shutil.copytree(args.model_from / "insight" / "models", work / "var-full/insight/models")
+        print(f"churn model: not trained here; the one in {args.model_from} scores")
+    else:
+        report_training(step("--train-only", data, month, work / "var-full"))
     full = step("--full-only", data, month, work / "var-full")
     print(
         f"full pipeline (features, tiers, switching cost, churn risk, reasons for the top 20%, "
@@ -206,6 +209,16 @@ def main() -> None:
     print(
         f"python {sys.version.split()[0]}, duckdb {duckdb.__version__}, "
         f"ibis {ibis.__version__}, cores {os.cpu_count()}"
+    )
+
+
+def report_training(trained: dict[str, float]) -> None:
+    print(
+        f"churn model: trained in {trained['seconds']:.0f} s on {trained['training_rows']:,} rows "
+        f"(peak RSS {trained['peak_rss_mib']:,.0f} MiB); validation AUC {trained['auc']:.4f}, "
+        f"true hazard's AUC {trained['oracle_auc']:.4f}, ratio "
+        f"{trained['auc'] / trained['oracle_auc']:.3f} (goal ≥ 0.95); top-decile lift "
+        f"{trained['lift']:.2f}"
     )
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from quanwang.insight.clv import FitError, fit_bgnbd, fit_gamma_gamma, fit_sbg
+from quanwang.insight.clv import (
+    FIT_SAMPLE,
+    FitError,
+    fit_all,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    fit_sample,
+    fit_sbg,
+)
 
 RNG_SEED = 20241
 
@@ -103,3 +111,43 @@ def test_no_churn_at_all_is_refused() -> None:
             ended=np.array([12.0, 13.0]),
             churned=np.array([False, False]),
         )
+
+
+def test_a_fit_sample_is_every_row_up_to_the_cap_and_a_fixed_sorted_draw_beyond() -> None:
+    # Given sizes under and over the cap
+    # When the rows to fit are drawn twice
+    small = fit_sample(500, cap=1_000)
+    first, again = fit_sample(5_000, cap=1_000), fit_sample(5_000, cap=1_000)
+
+    # Then a small input is used whole and a large one gives the same sorted 1,000 rows
+    assert small == slice(None)
+    assert isinstance(first, np.ndarray)
+    assert isinstance(again, np.ndarray)
+    assert first.size == 1_000
+    assert np.array_equal(first, again)
+    assert np.all(np.diff(first) > 0)
+
+
+def test_fit_all_recovers_sbg_from_a_sample_of_a_large_population() -> None:
+    # Given a million postpaid customers, a quarter still with us when observation starts
+    # (more than FIT_SAMPLE), with θ ~ Beta(0.8, 2.5)
+    rng = np.random.default_rng(RNG_SEED)
+    theta = rng.beta(0.8, 2.5, 1_000_000)
+    lifetime = rng.geometric(theta)
+    entered = rng.integers(0, 37, theta.size)
+    seen = lifetime > entered
+    entered, lifetime = entered[seen], lifetime[seen]
+    assert entered.size > FIT_SAMPLE
+    retention = {
+        "cohort": np.zeros(entered.size, dtype=np.int64),
+        "entered": entered,
+        "ended": np.minimum(lifetime, entered + 12),
+        "churned": lifetime <= entered + 12,
+    }
+
+    # When every model is fitted (no prepaid customers)
+    fits = fit_all(retention, {"x": np.zeros(0)})
+
+    # Then the pooled sBG is within 5% of the truth
+    assert _close(fits.sbg_pooled.alpha, 0.8), fits.sbg_pooled
+    assert _close(fits.sbg_pooled.beta, 2.5), fits.sbg_pooled

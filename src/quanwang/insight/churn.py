@@ -13,7 +13,10 @@ vectors: one gather per tree, not a per-row TreeSHAP call.
 
 from __future__ import annotations
 
+import enum
+import functools
 import json
+import math
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -212,14 +215,18 @@ class ChurnModel:
     def reasons(self, matrix: npt.NDArray[Any]) -> Array:
         """Each row's credit per feature (rows × features), from its leaves."""
         leaves = self.booster.predict(matrix, pred_leaf=True, num_threads=settings_threads())
-        credits = np.zeros(matrix.shape, dtype=np.float32)
+        # Features × rows and trees × rows: every step below reads and adds whole contiguous
+        # rows (a column-wise `credits[:, used] +=` was 4x slower).
+        by_tree = np.ascontiguousarray(np.asarray(leaves).T)
+        credits = np.zeros((len(self.features), matrix.shape[0]), dtype=np.float32)
         for tree, (used, table) in enumerate(self._leaf_credits()):
-            # A tree splits on a few features: add only those columns.
-            credits[:, used] += table[leaves[:, tree]]
-        return credits.astype(np.float64)
+            # A tree splits on a few features: add only those.
+            for feature, by_leaf in zip(used, table, strict=True):
+                credits[feature] += by_leaf.take(by_tree[tree])
+        return credits.T.astype(np.float64)
 
     def _leaf_credits(self) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]]:
-        """Per tree, the features it splits on and a (leaves × those features) credit table."""
+        """Per tree, the features it splits on and a (those features × leaves) credit table."""
         if self._credits is None:
             dump = self.booster.dump_model()
             self._credits = []
@@ -227,7 +234,9 @@ class ChurnModel:
                 table = np.zeros((tree["num_leaves"], len(self.features)))
                 _walk(tree["tree_structure"], np.zeros(len(self.features)), table)
                 used = np.flatnonzero(np.any(table != 0, axis=0))
-                self._credits.append((used, table[:, used].astype(np.float32)))
+                self._credits.append(
+                    (used, np.ascontiguousarray(table[:, used].T, dtype=np.float32))
+                )
         return self._credits
 
 
@@ -422,13 +431,33 @@ NEGATED = {
 
 def reason_text(feature: str, value: float, median: float, *, yes_no: bool) -> tuple[str, str]:
     """A reason as people read it: yes/no features by their label, numbers as high or low."""
-    zh, en = LABELS.get(feature, (feature, feature))
     if yes_no:
-        if value >= 0.5:
-            return zh, en
+        kind = ReasonKind.YES if value >= 0.5 else ReasonKind.NO
+    elif math.isnan(value):
+        kind = ReasonKind.MISSING
+    else:
+        kind = ReasonKind.HIGH if value > median else ReasonKind.LOW
+    return _reason_words(feature, kind)
+
+
+class ReasonKind(enum.IntEnum):
+    YES = 0
+    NO = 1
+    MISSING = 2
+    HIGH = 3
+    LOW = 4
+
+
+@functools.cache
+def _reason_words(feature: str, kind: ReasonKind) -> tuple[str, str]:
+    # Cached: the pipeline words a reason for each of the riskiest 20% (600k calls at 1M).
+    zh, en = LABELS.get(feature, (feature, feature))
+    if kind == ReasonKind.YES:
+        return zh, en
+    if kind == ReasonKind.NO:
         return NEGATED.get(feature, (f"非{zh}", f"Not: {en}"))
-    if np.isnan(value):
+    if kind == ReasonKind.MISSING:
         return f"{zh}缺失", f"{en}: none"
-    if value > median:
+    if kind == ReasonKind.HIGH:
         return f"{zh}偏高", f"{en}: high"
     return f"{zh}偏低", f"{en}: low"

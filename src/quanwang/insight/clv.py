@@ -257,26 +257,48 @@ class ClvFits:
 MIN_COHORT, MIN_COHORT_LEAVERS = 2_000, 30
 
 
+# Each fit sees at most this many customers, drawn at random with a fixed seed: the models
+# have two to four parameters, whose standard errors at 100,000 customers are well under 1%,
+# while the likelihood's cost grows with the rows (BG/NBD over 217k prepaid customers: 8 s).
+FIT_SAMPLE = 100_000
+FIT_SEED = 20241
+
+
+def fit_sample(size: int, *, cap: int = FIT_SAMPLE) -> npt.NDArray[np.intp] | slice:
+    """The rows a fit uses: all of them up to `cap`, else a seeded sample in row order (the
+    inputs come sorted by subscriber, so every engine gives the same sample)."""
+    if size <= cap:
+        return slice(None)
+    return np.sort(np.random.default_rng(FIT_SEED).choice(size, cap, replace=False))
+
+
 def fit_all(retention: Any, recharges: Any) -> ClvFits:
-    """sBG per join-year cohort (pooled where a cohort is small), BG/NBD and Gamma-Gamma."""
+    """sBG per join-year cohort (pooled where a cohort is small), BG/NBD and Gamma-Gamma, each
+    on at most `FIT_SAMPLE` customers."""
     cohorts = np.asarray(retention["cohort"], dtype=np.int64)
     entered = np.asarray(retention["entered"], dtype=np.float64)
     ended = np.asarray(retention["ended"], dtype=np.float64)
     churned = np.asarray(retention["churned"], dtype=bool)
-    pooled = fit_sbg(entered=entered, ended=ended, churned=churned)
+    rows = fit_sample(cohorts.size)
+    pooled = fit_sbg(entered=entered[rows], ended=ended[rows], churned=churned[rows])
     by_cohort = {}
     for cohort in np.unique(cohorts):
-        rows = cohorts == cohort
-        if rows.sum() >= MIN_COHORT and churned[rows].sum() >= MIN_COHORT_LEAVERS:
+        members = np.flatnonzero(cohorts == cohort)
+        if members.size >= MIN_COHORT and churned[members].sum() >= MIN_COHORT_LEAVERS:
+            members = members[fit_sample(members.size)]
             by_cohort[int(cohort)] = fit_sbg(
-                entered=entered[rows], ended=ended[rows], churned=churned[rows]
+                entered=entered[members], ended=ended[members], churned=churned[members]
             )
     x = np.asarray(recharges["x"], dtype=np.float64)
     bg = gg = None
     if x.size and x.sum() > 0:
-        bg = fit_bgnbd(x=x, t_x=np.asarray(recharges["t_x"]), age=np.asarray(recharges["age"]))
+        rows = fit_sample(x.size)
+        x = x[rows]
+        bg = fit_bgnbd(
+            x=x, t_x=np.asarray(recharges["t_x"])[rows], age=np.asarray(recharges["age"])[rows]
+        )
         try:
-            gg = fit_gamma_gamma(x=x + 1, mean_spend=np.asarray(recharges["mean_spend"]))
+            gg = fit_gamma_gamma(x=x + 1, mean_spend=np.asarray(recharges["mean_spend"])[rows])
         except FitError:
             gg = None
     return ClvFits(sbg_by_cohort=by_cohort, sbg_pooled=pooled, bgnbd=bg, gamma_gamma=gg)

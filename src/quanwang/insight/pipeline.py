@@ -120,10 +120,18 @@ def _check_inputs(files: Mapping[str, Path], months: list[Month], scratch: Path)
     return complete
 
 
-def snapshot_expression(tables: Tables, month: Month, params: PipelineParameters) -> ir.Table:
+# The name the materialised wide table has on the pipeline's connection.
+WIDE = "wide_features"
+
+
+def snapshot_expression(
+    tables: Tables, month: Month, params: PipelineParameters, *, wide: ir.Table | None = None
+) -> ir.Table:
     """The whole snapshot as one expression: features, tiers, switching cost, lifecycle stage
-    and the 5G upgrade rule."""
-    wide = wide_table(tables, month)
+    and the 5G upgrade rule. Pass `wide` when the wide table is already materialised: the
+    tiers read it as well, and an engine may otherwise compute it twice (DuckDB did: 35 s
+    instead of 21 s at 1M)."""
+    wide = wide_table(tables, month) if wide is None else wide
     tiers = value_tiers(tables["monthly_usage"], wide, month, params.tiers)
     scored = wide.left_join(tiers, "subscriber_id").select(
         wide, tiers.revenue_window, tiers.revenue_rank_share, tiers.value_tier
@@ -191,19 +199,23 @@ def _score(table: pa.Table, model: ChurnModel) -> tuple[pa.Table, dict[str, Any]
     """Churn risk for every row, and reasons for the riskiest 20%."""
     scored = score(model, table)
     yes_no = {f.name for f in table.schema if pa.types.is_boolean(f.type)}
-    zh, en = [], []
-    for explained in scored.reasons:
+    rows = table.num_rows
+    codes: list[str | None] = [None] * rows
+    zh: list[str | None] = [None] * rows
+    en: list[str | None] = [None] * rows
+    # Only the riskiest share has reasons: skip the rest rather than join empty lists.
+    for row, explained in enumerate(scored.reasons):
+        if not explained:
+            continue
         texts = [
             reason_text(code, value, model.medians.get(code, 0.0), yes_no=code in yes_no)
             for code, value in explained
         ]
-        zh.append("；".join(t[0] for t in texts) or None)
-        en.append("; ".join(t[1] for t in texts) or None)
+        codes[row] = ",".join(code for code, _value in explained)
+        zh[row] = "；".join(t[0] for t in texts)
+        en[row] = "; ".join(t[1] for t in texts)
     table = table.append_column("churn_risk", pa.array(scored.risk, type=pa.float64()))
-    table = table.append_column(
-        "churn_reasons",
-        pa.array([",".join(c for c, _v in r) or None for r in scored.reasons], pa.string()),
-    )
+    table = table.append_column("churn_reasons", pa.array(codes, pa.string()))
     table = table.append_column("churn_reasons_zh", pa.array(zh, pa.string()))
     table = table.append_column("churn_reasons_en", pa.array(en, pa.string()))
     return table, {"churn": model.model_id, "scoring_seconds": round(scored.seconds, 3)}
@@ -234,7 +246,8 @@ def run_pipeline(
         notify(Step.COMPUTING, 1, 2)
         tables = register(con, inputs)
         tables |= materialise(con, engine, derived_tables(tables, snapshot_month))
-        expr = snapshot_expression(tables, snapshot_month, settings_used)
+        wide = materialise(con, engine, {WIDE: wide_table(tables, snapshot_month)})[WIDE]
+        expr = snapshot_expression(tables, snapshot_month, settings_used, wide=wide)
         run_id, staging = snapshots.begin(str(snapshot_month))
         try:
             write_parquet(con, engine, expr, staging / "wide")
@@ -293,8 +306,9 @@ def train_churn_model(
         notify(Step.COMPUTING, 1, 2)
 
         def frame(m: Month) -> pa.Table:
-            derived = materialise(con, Engine.DUCKDB, derived_tables(tables, m))
-            return snapshot_expression(tables | derived, m, settings_used).to_pyarrow()
+            derived = tables | materialise(con, Engine.DUCKDB, derived_tables(tables, m))
+            wide = materialise(con, Engine.DUCKDB, {WIDE: wide_table(derived, m)})[WIDE]
+            return snapshot_expression(derived, m, settings_used, wide=wide).to_pyarrow()
 
         model, booster = train(
             frames=frame,
