@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from django.core.management import call_command
 
 from quanwang.data.arrow import table_schema
-from quanwang.data.generator import GeneratorConfig, generate, msisdn_hash
+from quanwang.data.generator import GeneratorConfig, generate, msisdn_hash, wechat_openids
 from quanwang.data.schema import TABLES
 
 SUBSCRIBERS, MONTHS, SEED = 20_000, 6, 20240101
@@ -573,3 +574,58 @@ def test_the_generate_command_writes_the_tables_and_the_manifest(tmp_path: Path)
     assert manifest["parameters"]["start_month"] == "2023-11"
     months = pq.read_table(tmp_path / "monthly_usage.parquet", columns=["month"]).column(0)
     assert set(months.to_pylist()) == {"2023-11", "2023-12"}
+
+
+# -- WeChat openids -------------------------------------------------------------------------
+
+
+def test_every_mobile_line_with_wechat_consent_has_an_openid_like_string(sql: Sql) -> None:
+    # Given the generated subscribers
+    # When their openids are read
+    consented, with_openid = sql(
+        "SELECT count(*), count(wechat_openid) FROM mobile WHERE consent_wechat"
+    )
+    openids, distinct = sql(
+        "SELECT count(wechat_openid), count(DISTINCT wechat_openid) FROM subscribers"
+    )
+
+    # Then every consenting mobile line follows the account, each openid unique and well shaped
+    assert consented > 0
+    assert with_openid == consented
+    assert openids == distinct
+    assert (
+        sql.count("subscribers", "NOT regexp_full_match(wechat_openid, 'o[A-Za-z0-9_-]{27}')") == 0
+    )
+
+
+def test_a_share_of_the_lines_without_wechat_consent_follow_and_broadband_lines_do_not(
+    sql: Sql,
+) -> None:
+    # Given the mobile lines without WeChat consent, and the broadband lines
+    # When the followers among them are counted
+    share = sql("SELECT avg((wechat_openid IS NOT NULL)::INT) FROM mobile WHERE NOT consent_wechat")
+    broadband = sql(
+        "SELECT count(s.wechat_openid) FROM subscribers s JOIN plans p USING (plan_id) "
+        "WHERE p.plan_type = 'broadband'"
+    )
+
+    # Then about 30% of the former follow, none of the latter
+    assert 0.2 <= share <= 0.4
+    assert broadband == 0
+
+
+def test_openids_are_derived_from_the_seed_and_the_subscriber(sql: Sql) -> None:
+    # Given some generated followers
+    rows = sql.rows(
+        "SELECT subscriber_id, wechat_openid FROM subscribers "
+        "WHERE wechat_openid IS NOT NULL ORDER BY subscriber_id LIMIT 50"
+    )
+    ids = pa.array([r[0] for r in rows], pa.string())
+
+    # When their openids are derived again from the seed, and from another seed
+    again = wechat_openids(ids, seed=SEED).to_pylist()
+    other = wechat_openids(ids, seed=SEED + 1).to_pylist()
+
+    # Then the same seed gives the same openids, another seed other ones
+    assert again == [r[1] for r in rows]
+    assert set(other).isdisjoint(again)

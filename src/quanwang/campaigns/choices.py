@@ -61,6 +61,7 @@ class ExclusionRule(models.TextChoices):
 
     CONTROL_GROUP = "control_group", _("In the control group")
     NO_CONSENT = "no_consent", _("No marketing consent for the channel")
+    NO_RECIPIENT = "no_recipient", _("No address on the channel (e.g. no WeChat openid)")
     OPTED_OUT = "opted_out", _("Opted out (退订) of the channel")
     DO_NOT_DISTURB = "do_not_disturb", _("On the do-not-disturb list")
     SUPPRESSED = "suppressed", _("On a suppression list")

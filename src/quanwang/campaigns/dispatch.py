@@ -16,6 +16,10 @@ repeats: nobody is skipped, and nobody receives a message twice.
 A grid or store task step (Channel.TASK) calls no adapter: its plan IS the task list (任务清单),
 each customer with the store of their grid that serves them; the outcomes the grids record
 on it are TaskOutcome rows (campaigns/tasks.py), not batch files.
+
+A WeChat step goes to the customers' openids (subscribers.wechat_openid) as a template message
+(模板消息): the template id of QUANWANG_CHANNELS["wechat"], the step's text in its text field.
+A customer without an openid is held back by the policy (ExclusionRule.NO_RECIPIENT).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from quanwang.campaigns.channels import (
     SendStatus,
     adapter_from_config,
 )
+from quanwang.campaigns.channels.wechat import WechatAdapter
 from quanwang.campaigns.choices import Channel, ContactOutcome
 from quanwang.campaigns.issuing import campaign_dir
 from quanwang.campaigns.policy import ContactPolicy, apply_policy
@@ -141,6 +146,11 @@ def _audience(frozen: Path, channel: Channel, *, seed: int = 1) -> pa.Table:
     """The frozen audience with the customers' current consent, DND and number; for a task
     step, with the store that serves each customer (`store_id`, null when none)."""
     subscribers = Warehouse().relation("subscribers")
+    # A subscribers table stored before the column existed has no openids: null for all.
+    probe = duckdb.sql(f"SELECT * FROM {subscribers} LIMIT 0")
+    assert probe is not None  # a SELECT always gives a relation
+    stored = probe.columns
+    openid = "s.wechat_openid" if "wechat_openid" in stored else "CAST(NULL AS VARCHAR)"
     store, stores = "", ""
     if channel == Channel.TASK:
         store = ", t.store_id"
@@ -149,7 +159,7 @@ def _audience(frozen: Path, channel: Channel, *, seed: int = 1) -> pa.Table:
         f"""SELECT a.subscriber_id, a.grid_id, a.in_control,
                    coalesce(s.do_not_disturb, a.do_not_disturb, false) AS do_not_disturb,
                    s.consent_sms, s.consent_wechat, s.consent_app, s.consent_call,
-                   s.msisdn, s.name{store}
+                   s.msisdn, s.name, {openid} AS wechat_openid{store}
             FROM read_parquet({sql_literal(str(frozen))}) a
             LEFT JOIN {subscribers} s USING (subscriber_id)
             {stores}
@@ -204,7 +214,10 @@ def plan_step(
         history=contact_history(task_outcomes=task_outcomes),
         opt_outs=_opt_outs(channel),
     )
-    _write(decision.excluded.drop_columns(["msisdn", "name"]), folder / "excluded.parquet")
+    _write(
+        decision.excluded.drop_columns(["msisdn", "name", "wechat_openid"]),
+        folder / "excluded.parquet",
+    )
     _write(decision.allowed, plan_file)
     counts = {str(rule): n for rule, n in decision.excluded_counts().items()}
     deferred = decision.deferred_until.isoformat() if decision.deferred_until else None
@@ -232,13 +245,22 @@ def _write(table: pa.Table, target: Path) -> None:
 
 
 def _messages(
-    rows: list[dict[str, Any]], *, step_key: str, channel: Channel, text: str
+    rows: list[dict[str, Any]],
+    *,
+    step_key: str,
+    channel: Channel,
+    text: str,
+    template_id: str = "",
+    text_field: str = "",
 ) -> list[OutboundMessage]:
     recipient = {
         Channel.SMS: "msisdn",
         Channel.OUTBOUND_CALL: "msisdn",
         Channel.APP_PUSH: "subscriber_id",  # the app account is keyed by subscriber
+        Channel.WECHAT: "wechat_openid",
     }[channel]
+    # A template message carries no free text: the step's text fills one template field.
+    data = {text_field: text} if template_id and text_field else {}
     return [
         OutboundMessage(
             campaign_step=step_key,
@@ -246,6 +268,8 @@ def _messages(
             recipient=str(row[recipient] or ""),
             text=text,
             title=text[:20],
+            template_id=template_id,
+            template_data=data,
             name=str(row.get("name") or ""),
         )
         for row in rows
@@ -272,11 +296,10 @@ def send_step(
 
     `seed` (the campaign's) spreads task customers over their grid's stores; `task_outcomes`
     (`TASK_HISTORY_SCHEMA`, from tasks.contact_log) join the contact history."""
-    if channel not in {Channel.SMS, Channel.OUTBOUND_CALL, Channel.APP_PUSH, Channel.TASK}:
-        raise DispatchError(
-            f"{channel.value}: no recipient mapping in the warehouse for this channel yet "
-            "(WeChat needs openids)"
-        )
+    if channel not in {
+        Channel.SMS, Channel.OUTBOUND_CALL, Channel.APP_PUSH, Channel.WECHAT, Channel.TASK,
+    }:  # fmt: skip
+        raise DispatchError(f"{channel.value}: no recipient mapping in the warehouse")
     plan, excluded, deferred = plan_step(
         campaign_id=campaign_id, frozen=frozen, step=step, channel=channel, send_at=send_at,
         policy=policy, text=text, seed=seed, task_outcomes=task_outcomes,
@@ -293,6 +316,13 @@ def send_step(
         sender = adapter or adapter_from_config(channel=channel, config=settings.QUANWANG_CHANNELS)
     except ImproperlyConfigured as exc:
         raise DispatchError(str(exc)) from exc
+    template_id, text_field = "", ""
+    if isinstance(sender, WechatAdapter):
+        template_id, text_field = sender.config.template_id, sender.config.text_field
+        if not template_id:
+            sender.close()
+            # Every message would fail: say so once, before anything is sent.
+            raise DispatchError('QUANWANG_CHANNELS["wechat"] has no template_id')
     total = -(-plan.num_rows // batch_size) if plan.num_rows else 0
     resumed = 0
     step_key = f"c{campaign_id}-{step}"
@@ -303,7 +333,11 @@ def send_step(
                 resumed += 1
                 continue
             rows = plan.slice(index * batch_size, batch_size).to_pylist()
-            results = sender.send(_messages(rows, step_key=step_key, channel=channel, text=text))
+            messages = _messages(
+                rows, step_key=step_key, channel=channel, text=text,
+                template_id=template_id, text_field=text_field,
+            )  # fmt: skip
+            results = sender.send(messages)
             _write(_results_table(results, rows, step_key=step_key, channel=channel), result_file)
             if progress is not None:
                 progress(index + 1, total)

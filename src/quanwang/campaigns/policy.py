@@ -7,11 +7,12 @@ function. Rules, in precedence order (an excluded row names the first rule that 
 1. control group    the campaign's hold-out is never contacted;
 2. opt-out          any 退订 of the channel, ever: permanent, and honoured by every campaign;
 3. consent          the channel's consent flag (null = none recorded, see `missing_consent_allows`);
-4. do-not-disturb   the customer is on the DND list;
-5. suppression      the customer is on a suppression list that applies (e.g. open complaints);
-6. cool-off         a refusal (any channel) within `cool_off_days` before the send time;
-7. caps             monthly then daily, the channel's caps and the overall ones;
-8. quiet hours      the send time is outside the sending window (defer or drop).
+4. no recipient     the channel needs an address the warehouse lacks (WeChat: no openid);
+5. do-not-disturb   the customer is on the DND list;
+6. suppression      the customer is on a suppression list that applies (e.g. open complaints);
+7. cool-off         a refusal (any channel) within `cool_off_days` before the send time;
+8. caps             monthly then daily, the channel's caps and the overall ones;
+9. quiet hours      the send time is outside the sending window (defer or drop).
 
 Caps count every contact attempt in the history, whatever its outcome, within the calendar day
 and calendar month (Asia/Shanghai) that hold the send time.
@@ -54,6 +55,11 @@ CONSENT_COLUMNS: Mapping[Channel, str | None] = MappingProxyType(
         Channel.TASK: "consent_call",
     }
 )
+
+#: The audience column that addresses a channel where not every customer has one (an openid
+#: exists only for followers of the official account). An audience without the column (the
+#: issuing estimate's) is not checked: the rule is for the dispatch, which always supplies it.
+RECIPIENT_COLUMNS: Mapping[Channel, str] = MappingProxyType({Channel.WECHAT: "wechat_openid"})
 
 Source: TypeAlias = pa.Table | duckdb.DuckDBPyRelation
 Suppressions: TypeAlias = Mapping[str, Collection[str | int]] | Source
@@ -327,8 +333,9 @@ def apply_policy(
     """Split `audience` into the rows that may be contacted on `channel` at `send_at`.
 
     audience      subscriber_id, in_control, do_not_disturb and the channel's consent column
-                  (consent_sms / consent_wechat / consent_app / consent_call); other columns
-                  are carried through untouched.
+                  (consent_sms / consent_wechat / consent_app / consent_call); for WeChat,
+                  wechat_openid where known (`RECIPIENT_COLUMNS`); other columns are carried
+                  through untouched.
     history       subscriber_id, channel, sent_at (timestamp; naive = Asia/Shanghai wall
                   clock), outcome (`ContactOutcome` values).
     opt_outs      subscriber_id, channel (opted_out_at is kept for the record, not consulted:
@@ -352,6 +359,10 @@ def apply_policy(
     }
     if consent is not None:
         narrow["consent"] = audience.column(consent)
+    recipient = RECIPIENT_COLUMNS.get(channel)
+    has_recipient = recipient is not None and recipient in audience.column_names
+    if has_recipient:
+        narrow["recipient"] = audience.column(recipient)
     # A private cursor: the view names below cannot clash with anybody's tables.
     con = _database(pid=os.getpid()).cursor()
     try:
@@ -363,6 +374,7 @@ def apply_policy(
             policy=policy,
             id_type=audience.schema.field("subscriber_id").type,
             has_consent=consent is not None,
+            has_recipient=has_recipient,
             history=history,
             opt_outs=opt_outs,
             suppressions=suppressions,
@@ -391,6 +403,7 @@ def _rules(
     policy: ContactPolicy,
     id_type: pa.DataType,
     has_consent: bool,
+    has_recipient: bool,
     history: Source | None,
     opt_outs: Source | None,
     suppressions: Suppressions | None,
@@ -451,6 +464,7 @@ def _rules(
             else None
         ),
         outside_window=window is not None and not window.contains(moment=bounds.send_at),
+        has_recipient=has_recipient,
     )
     # LEFT JOINs against per-subscriber (grouped or distinct) sides: one output row per
     # audience row, duplicates in the audience included.
@@ -468,7 +482,14 @@ def _rules(
     return rules.to_arrow_table().column("rule")
 
 
-def _rule_case(*, overall: Caps, channel: Caps, consent: str | None, outside_window: bool) -> str:
+def _rule_case(
+    *,
+    overall: Caps,
+    channel: Caps,
+    consent: str | None,
+    outside_window: bool,
+    has_recipient: bool = False,
+) -> str:
     """The CASE expression naming the first rule that applies, in precedence order."""
 
     def reached(count: str, cap: int | None) -> str:
@@ -482,6 +503,10 @@ def _rule_case(*, overall: Caps, channel: Caps, consent: str | None, outside_win
         ("a.in_control", ExclusionRule.CONTROL_GROUP),
         ("o.subscriber_id IS NOT NULL", ExclusionRule.OPTED_OUT),
         ("false" if consent is None else f"NOT {consent}", ExclusionRule.NO_CONSENT),
+        (
+            "coalesce(trim(a.recipient), '') = ''" if has_recipient else "false",
+            ExclusionRule.NO_RECIPIENT,
+        ),
         ("a.do_not_disturb", ExclusionRule.DO_NOT_DISTURB),
         ("s.subscriber_id IS NOT NULL", ExclusionRule.SUPPRESSED),
         ("coalesce(c.cooling, false)", ExclusionRule.COOL_OFF),

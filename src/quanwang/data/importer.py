@@ -713,8 +713,18 @@ def _merged(table: Table, store: Warehouse) -> str:
     if store.current_file(table.name) is None:
         return f"SELECT {columns} FROM good"
     keys = ", ".join(quote(k) for k in table.key)
+    # A version stored before a column was added to the schema lacks it: null there.
+    probe = duckdb.sql(f"SELECT * FROM {store.relation(table.name)} LIMIT 0")
+    assert probe is not None  # a SELECT always gives a relation
+    stored = set(probe.columns)
+    old = ", ".join(
+        quote(c.name)
+        if c.name in stored
+        else f"CAST(NULL AS {DUCKDB_TYPES[c.type]}) AS {quote(c.name)}"
+        for c in table.columns
+    )
     return (
-        f"SELECT {columns} FROM good UNION ALL SELECT {columns} FROM {store.relation(table.name)} old "
+        f"SELECT {columns} FROM good UNION ALL SELECT {old} FROM {store.relation(table.name)} old "
         f"ANTI JOIN good USING ({keys})"
     )
 

@@ -30,6 +30,7 @@ class Pii(StrEnum):
     MSISDN = "msisdn"
     NAME = "name"
     ID_NUMBER = "id_number"
+    OPENID = "openid"  # identifies the person to the operator's WeChat official account
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,14 @@ TABLES: dict[str, Table] = {
                 c("consent_app", BOOL, "App营销许可", "App marketing consent"),
                 c("consent_call", BOOL, "外呼营销许可", "Outbound-call marketing consent"),
                 c("do_not_disturb", BOOL, "免打扰", "Do not disturb"),
+                # Only followers of the account have one; older exports have no such column.
+                c(
+                    "wechat_openid",
+                    STR,
+                    "微信OpenID",
+                    "WeChat openid (official account)",
+                    pii=Pii.OPENID,
+                ),
             ),
             key=("subscriber_id",),
         ),

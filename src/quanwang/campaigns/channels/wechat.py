@@ -42,6 +42,10 @@ class WechatConfig(HttpOptions):
     api_base: str = "https://api.weixin.qq.com"
     #: Refresh this many seconds before the token's stated expiry, to not race it.
     token_margin_s: int = 300
+    #: The approved template (模板ID) a campaign step is sent with, and the template field
+    #: that carries the step's text (campaigns/dispatch.py).
+    template_id: str = ""
+    text_field: str = "content"
 
 
 class WechatTokenError(Exception):

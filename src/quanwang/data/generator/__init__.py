@@ -41,6 +41,10 @@ People (one latent profile each)
     45% of postpaid (70% of bundles) hold a contract ending start + U(-6, 24) months; 30% have
     a discount ending start + U(-3, 18) months. Consent: a shared leaning plus noise over
     thresholds (SMS ≈ 91%, WeChat ≈ 80%, App ≈ 75%, call ≈ 82%); do_not_disturb 3% (no calls).
+    WeChat: every mobile line with WeChat consent follows the official account, and 30% of the
+    other mobile lines (followers who gave no marketing consent); a follower's wechat_openid is
+    "o" + the first 27 characters of the URL-safe base64 of SHA-256("<seed>:<subscriber_id>")
+    (28 characters, like a real openid); broadband lines and non-followers have none.
     MSISDNs: distinct 11-digit numbers in 13x/15x/18x/19x blocks; competitors' numbers in their
     own operators' blocks.
 
@@ -136,6 +140,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
@@ -160,7 +165,7 @@ from quanwang.data.generator._world import (
 )
 from quanwang.data.schema import TABLES
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 ROW_GROUP = 1 << 20
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 GROUND_TRUTH = ("churn_hazard", "treatment_effects")
@@ -186,6 +191,27 @@ class GeneratorConfig:
             raise ValueError("seed must be zero or more")
         if not MONTH.match(self.start_month):
             raise ValueError("start month must look like 2024-01")
+
+
+#: Share of the mobile lines without WeChat consent that still follow the official account.
+UNCONSENTED_FOLLOWERS = 0.3
+
+
+def wechat_openids(subscriber_ids: Any, *, seed: int) -> Any:
+    """An openid-like string per subscriber id: "o" + 27 characters of the URL-safe base64 of
+    SHA-256("<seed>:<id>"); the same seed gives the same openids (DuckDB does the hashing)."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET preserve_insertion_order = true")
+        con.execute("SET threads = 2")
+        con.register("ids", pa.table({"id": subscriber_ids}))
+        result = con.sql(
+            f"SELECT 'o' || substr(translate(to_base64(unhex(sha256('{int(seed)}:' || id))), "
+            "'+/', '-_'), 1, 27) AS openid FROM ids"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return result.column("openid").combine_chunks()
 
 
 def msisdn_hash(msisdn: str) -> str:
@@ -237,9 +263,20 @@ class _Output:
                 writer.close()
 
 
-def _subscribers(pop: Population, sim: Simulation, rng: np.random.Generator, geo: Any) -> Any:
+def _subscribers(
+    pop: Population,
+    sim: Simulation,
+    rng: np.random.Generator,
+    geo: Any,
+    *,
+    seed: int,
+    follow_rng: np.random.Generator,
+) -> Any:
     n = sim.next_joiner
     mobile = pop.is_mobile[:n]
+    # Its own generator, so that adding openids left every other column's draws unchanged.
+    follows = mobile & (pop.consent[1, :n] | (follow_rng.random(n) < UNCONSENTED_FOLLOWERS))
+    ids = sim.subscriber_ids.slice(0, n)
     churned = sim.churn_month[:n] >= 0
     suspended = ~churned & mobile & sim.arrears[:n] & (rng.random(n) < 0.5)
     status = np.where(churned, 2, np.where(suspended, 1, 0))
@@ -247,7 +284,7 @@ def _subscribers(pop: Population, sim: Simulation, rng: np.random.Generator, geo
     return ax.build(
         "subscribers",
         {
-            "subscriber_id": sim.subscriber_ids.slice(0, n),
+            "subscriber_id": ids,
             "msisdn": pa.array(pop.msisdn[:n]).cast(pa.string()),
             "name": pop.names.slice(0, n),
             "gender": ax.pick(("男", "女"), pop.female[:n].astype(np.int64)),
@@ -279,6 +316,7 @@ def _subscribers(pop: Population, sim: Simulation, rng: np.random.Generator, geo
             "consent_app": pop.consent[2, :n],
             "consent_call": pop.consent[3, :n],
             "do_not_disturb": pop.dnd[:n],
+            "wechat_openid": ax.blank(wechat_openids(ids, seed=seed), ~follows),
         },
     )
 
@@ -395,7 +433,10 @@ def generate(
                 f"{stats['joined']:,} joined, {result['contacts'].num_rows:,} call edges"
             )
         end_day, _, _ = month_start_day(start, config.months)
-        output.write("subscribers", _subscribers(pop, sim, seeds[5], geo))
+        output.write(
+            "subscribers",
+            _subscribers(pop, sim, seeds[5], geo, seed=config.seed, follow_rng=seeds[6]),
+        )
         output.write("enterprise_members", _members(pop, sim, seeds[5], end_day - 1))
         output.write("treatment_effects", treatment_effects(sim, config.months))
     finally:

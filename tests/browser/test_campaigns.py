@@ -1,0 +1,180 @@
+"""The campaign console as a person uses it: the segment builder's live preview and the task list,
+in real Chromium against the live server."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import translation
+
+from quanwang.campaigns.choices import Channel, ContactOutcome
+from quanwang.campaigns.models import Campaign, Segment, TaskOutcome
+from quanwang.campaigns.rules import describe
+from quanwang.campaigns.segments import preview
+from quanwang.campaigns.services import start_dispatch, transition
+from quanwang.campaigns.tasks import TaskState, task_list
+from quanwang.core.choices import JobStatus, Role
+from quanwang.core.jobs import execute_job
+from quanwang.data.importer import import_file
+from quanwang.insight.pipeline import run_pipeline
+from quanwang.insight.snapshots import Snapshot
+from tests import factories
+from tests.browser.conftest import TIMEOUT_MS
+from tests.campaigns.conftest import MONTH, TEN_AM, TODAY, approved, marketer
+from tests.insight.conftest import PLANS, subscriber, usage_rows
+
+
+def in_language(code: str, text: Any) -> str:
+    """`text` (a msgid or lazy label) as the console shows it in language `code`."""
+    with translation.override(code):
+        return str(translation.gettext(text) if isinstance(text, str) else text)
+
+
+@pytest.fixture
+def city(tree: factories.Tree, tmp_path: Path) -> Snapshot:
+    """As tests/campaigns' `city`: 200 customers, S000-S099 in grid A and S100-S199 in grid B;
+    every fourth has a contract ending within 3 months."""
+    people, usage = [], []
+    for i in range(200):
+        grid = tree.grid_a.code if i < 100 else tree.grid_b.code
+        contract = dt.date(2024, 8, 15) if i % 4 == 0 else dt.date(2026, 1, 1)
+        sid = f"S{i:03d}"
+        people.append(subscriber(sid, grid_id=grid, contract_end_date=contract))
+        usage += usage_rows(sid, {"2024-04": 10 + i, "2024-05": 10 + i, "2024-06": 10 + i})
+    files = factories.canonical_files(
+        tmp_path, plans=PLANS, subscribers=people, monthly_usage=usage
+    )
+    return run_pipeline(month=MONTH, files=files)
+
+
+def warehouse(tree: factories.Tree, tmp_path: Path) -> None:
+    """The city's customers in the warehouse with call consent, and three stores in grid A (as
+    tests/campaigns/test_tasks.py loads them)."""
+    grids = [
+        {"grid_id": g.code, "name": g.name, "grid_type": "沿街", "county_code": "X"}
+        for g in (tree.grid_a, tree.grid_b)
+    ]
+    people = [
+        {"subscriber_id": f"S{i:03d}", "msisdn": f"138{i:08d}", "name": f"王{i}",
+         "segment": "个人", "payment_type": "postpaid", "join_date": dt.date(2020, 1, 1),
+         "status": "active", "plan_id": "P4G", "consent_call": True,
+         "grid_id": tree.grid_a.code if i < 100 else tree.grid_b.code}
+        for i in range(200)
+    ]  # fmt: skip
+    stores = [
+        {"store_id": f"ST-A{n}", "name": f"甲{n}店", "store_type": "自营厅",
+         "grid_id": tree.grid_a.code}
+        for n in range(1, 4)
+    ]  # fmt: skip
+    files = factories.canonical_files(
+        tmp_path, plans=PLANS, grids=grids, subscribers=people, stores=stores
+    )
+    for table in ("plans", "grids", "subscribers", "stores"):
+        import_file(table_name=table, path=files[table])
+
+
+def issued_with_tasks(tree: factories.Tree) -> Campaign:
+    """An approved campaign, issued, whose step t1 went to the grids' task lists at 10:00."""
+    designer = marketer(tree)
+    campaign = transition(
+        actor=designer, campaign=approved(tree, designer), move="issue", today=TODAY
+    )
+    job = start_dispatch(
+        actor=designer, campaign=campaign, step="t1", channel=Channel.TASK,
+        text="上门介绍续约优惠", send_at=TEN_AM, background=False,
+    )  # fmt: skip
+    execute_job(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    return campaign
+
+
+@pytest.mark.browser
+def test_segment_builder_previews_the_count_and_saves_the_segment(
+    page: Any, log_in: Any, tree: factories.Tree, city: Snapshot
+) -> None:
+    from playwright.sync_api import expect
+
+    # given a city marketer on the segments page, and what the service counts for
+    # "contract ending within 3 months" in their scope
+    user = marketer(tree)
+    rule = {"all": [{"field": "contract_expiring_3m", "op": "is", "value": True}]}
+    expected = preview(user=user, rule=rule)
+    assert 0 < expected.count < 200
+    log_in(user)
+    page.goto("/campaigns/segments/")
+
+    # when they add a condition with the builder: that field, "is", true
+    page.click("#add-condition")
+    condition = page.locator("#conditions tbody tr")
+    expect(condition).to_have_count(1)
+    condition.locator("select.field").select_option("contract_expiring_3m")
+    condition.locator("select.op").select_option("is")
+    expect(condition.locator("input.value")).to_have_value("true")
+
+    # then the live preview shows the rule in Chinese and the service's count
+    expect(page.locator("#preview-text")).to_have_text(
+        describe(rule, language="zh"), timeout=TIMEOUT_MS
+    )
+    count = in_language("zh-hans", "%(n)s customers (snapshot %(m)s)") % {
+        "n": expected.count,
+        "m": expected.snapshot_month,
+    }
+    expect(page.locator("#preview-count")).to_contain_text(count, timeout=TIMEOUT_MS)
+
+    # when they name the segment and save it
+    page.fill("#id_name", "三月内合约到期")
+    with page.expect_navigation():
+        page.click("#segment-form button[type=submit]")
+
+    # then it is stored as version 1 of that rule and listed with its Chinese text
+    segment = Segment.objects.get(name="三月内合约到期")
+    [version] = segment.versions.all()
+    assert version.rule == rule
+    assert page.url.endswith(f"/campaigns/segments/?saved={version.pk}")
+    row = page.locator("#segments tbody tr", has_text="三月内合约到期")
+    expect(row).to_have_count(1)
+    expect(row.locator("td")).to_have_text(
+        ["三月内合约到期", "v1", describe(rule, language="zh"), str(segment.org_unit)]
+    )
+
+
+@pytest.mark.browser
+def test_task_list_records_an_outcome_clicked_by_a_grid_manager(
+    page: Any, log_in: Any, tree: factories.Tree, city: Snapshot, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    # given grid A's manager on the task list of an issued campaign with a task step
+    warehouse(tree, tmp_path)
+    campaign = issued_with_tasks(tree)
+    manager = factories.user(role=Role.GRID_MANAGER, at=tree.grid_a)
+    customer = task_list(user=manager).rows[0].subscriber_id
+    log_in(manager)
+    page.goto("/campaigns/tasks/")
+    task = page.locator(f"#task-{campaign.pk}-{customer}")
+    expect(task.locator("td.outcome")).to_contain_text(
+        in_language("zh-hans", TaskState.NOT_RECORDED.label)
+    )
+
+    # when they note the visit and press "accepted" for that customer
+    task.locator("input[name=note]").fill("办理续约")
+    with page.expect_navigation():
+        task.locator("button[name=outcome][value=accepted]").click()
+
+    # then the page shows it recorded: the row's outcome, the count and a confirmation
+    accepted = in_language("zh-hans", TaskState.ACCEPTED.label)
+    expect(task.locator("td.outcome")).to_contain_text(accepted)
+    expect(task.locator("td.outcome")).to_contain_text("办理续约")
+    expect(page.locator("#count-accepted .num")).to_have_text("1")
+    expect(page.locator("ul.messages li.success")).to_contain_text(customer)
+
+    # and one outcome row holds it, recorded by the manager
+    [row] = TaskOutcome.objects.all()
+    assert (row.campaign_id, row.subscriber_id) == (campaign.pk, customer)
+    assert (row.outcome, row.note, row.attempts) == (ContactOutcome.ACCEPTED, "办理续约", 1)
+    assert row.recorded_by == manager
+    assert row.org_unit == tree.grid_a
