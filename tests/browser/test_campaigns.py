@@ -3,7 +3,6 @@ in real Chromium against the live server."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,17 @@ from quanwang.campaigns.services import start_dispatch, transition
 from quanwang.campaigns.tasks import TaskState, task_list
 from quanwang.core.choices import JobStatus, Role
 from quanwang.core.jobs import execute_job
-from quanwang.data.importer import import_file
-from quanwang.insight.pipeline import run_pipeline
 from quanwang.insight.snapshots import Snapshot
 from tests import factories
 from tests.browser.conftest import TIMEOUT_MS
-from tests.campaigns.conftest import MONTH, TEN_AM, TODAY, approved, marketer
-from tests.insight.conftest import PLANS, subscriber, usage_rows
+from tests.campaigns.conftest import (
+    TEN_AM,
+    TODAY,
+    approved,
+    build_city,
+    load_city_warehouse,
+    marketer,
+)
 
 
 def in_language(code: str, text: Any) -> str:
@@ -35,45 +38,7 @@ def in_language(code: str, text: Any) -> str:
 
 @pytest.fixture
 def city(tree: factories.Tree, tmp_path: Path) -> Snapshot:
-    """As tests/campaigns' `city`: 200 customers, S000-S099 in grid A and S100-S199 in grid B;
-    every fourth has a contract ending within 3 months."""
-    people, usage = [], []
-    for i in range(200):
-        grid = tree.grid_a.code if i < 100 else tree.grid_b.code
-        contract = dt.date(2024, 8, 15) if i % 4 == 0 else dt.date(2026, 1, 1)
-        sid = f"S{i:03d}"
-        people.append(subscriber(sid, grid_id=grid, contract_end_date=contract))
-        usage += usage_rows(sid, {"2024-04": 10 + i, "2024-05": 10 + i, "2024-06": 10 + i})
-    files = factories.canonical_files(
-        tmp_path, plans=PLANS, subscribers=people, monthly_usage=usage
-    )
-    return run_pipeline(month=MONTH, files=files)
-
-
-def warehouse(tree: factories.Tree, tmp_path: Path) -> None:
-    """The city's customers in the warehouse with call consent, and three stores in grid A (as
-    tests/campaigns/test_tasks.py loads them)."""
-    grids = [
-        {"grid_id": g.code, "name": g.name, "grid_type": "沿街", "county_code": "X"}
-        for g in (tree.grid_a, tree.grid_b)
-    ]
-    people = [
-        {"subscriber_id": f"S{i:03d}", "msisdn": f"138{i:08d}", "name": f"王{i}",
-         "segment": "个人", "payment_type": "postpaid", "join_date": dt.date(2020, 1, 1),
-         "status": "active", "plan_id": "P4G", "consent_call": True,
-         "grid_id": tree.grid_a.code if i < 100 else tree.grid_b.code}
-        for i in range(200)
-    ]  # fmt: skip
-    stores = [
-        {"store_id": f"ST-A{n}", "name": f"甲{n}店", "store_type": "自营厅",
-         "grid_id": tree.grid_a.code}
-        for n in range(1, 4)
-    ]  # fmt: skip
-    files = factories.canonical_files(
-        tmp_path, plans=PLANS, grids=grids, subscribers=people, stores=stores
-    )
-    for table in ("plans", "grids", "subscribers", "stores"):
-        import_file(table_name=table, path=files[table])
+    return build_city(tree, tmp_path)
 
 
 def issued_with_tasks(tree: factories.Tree) -> Campaign:
@@ -149,7 +114,7 @@ def test_task_list_records_an_outcome_clicked_by_a_grid_manager(
     from playwright.sync_api import expect
 
     # given grid A's manager on the task list of an issued campaign with a task step
-    warehouse(tree, tmp_path)
+    load_city_warehouse(tree, tmp_path)
     campaign = issued_with_tasks(tree)
     manager = factories.user(role=Role.GRID_MANAGER, at=tree.grid_a)
     customer = task_list(user=manager).rows[0].subscriber_id

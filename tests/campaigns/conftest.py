@@ -15,6 +15,7 @@ from quanwang.campaigns.policy import SHANGHAI
 from quanwang.campaigns.segments import save_segment
 from quanwang.campaigns.services import Design, create_campaign, transition
 from quanwang.core.choices import Role
+from quanwang.data.importer import import_file
 from quanwang.insight.pipeline import run_pipeline
 from quanwang.insight.snapshots import Snapshot
 from tests import factories
@@ -44,8 +45,7 @@ def gateway(settings: Any) -> Iterator[Gateway]:
     served.close()
 
 
-@pytest.fixture
-def city(tree: factories.Tree, tmp_path: Path) -> Snapshot:
+def build_city(tree: factories.Tree, tmp_path: Path) -> Snapshot:
     """A June snapshot of 200 customers: S000-S099 in grid A, S100-S199 in grid B; ARPU rises
     with the number; every fourth has a contract ending within 3 months."""
     people, usage = [], []
@@ -59,6 +59,39 @@ def city(tree: factories.Tree, tmp_path: Path) -> Snapshot:
         tmp_path, plans=PLANS, subscribers=people, monthly_usage=usage
     )
     return run_pipeline(month=MONTH, files=files)
+
+
+@pytest.fixture
+def city(tree: factories.Tree, tmp_path: Path) -> Snapshot:
+    return build_city(tree, tmp_path)
+
+
+def load_city_warehouse(
+    tree: factories.Tree, tmp_path: Path, *, stores_a: int = 3, consent_call: bool | None = True
+) -> None:
+    """The city's 200 customers in the warehouse (with numbers, names and call consent), its
+    two grids, and `stores_a` stores in grid A; grid B has none."""
+    grids = [
+        {"grid_id": g.code, "name": g.name, "grid_type": "沿街", "county_code": "X"}
+        for g in (tree.grid_a, tree.grid_b)
+    ]
+    people = [
+        {"subscriber_id": f"S{i:03d}", "msisdn": f"138{i:08d}", "name": f"王{i}",
+         "segment": "个人", "payment_type": "postpaid", "join_date": dt.date(2020, 1, 1),
+         "status": "active", "plan_id": "P4G", "consent_call": consent_call,
+         "grid_id": tree.grid_a.code if i < 100 else tree.grid_b.code}
+        for i in range(200)
+    ]  # fmt: skip
+    stores = [
+        {"store_id": f"ST-A{n}", "name": f"甲{n}店", "store_type": "自营厅",
+         "grid_id": tree.grid_a.code}
+        for n in range(1, stores_a + 1)
+    ]  # fmt: skip
+    files = factories.canonical_files(
+        tmp_path, plans=PLANS, grids=grids, subscribers=people, stores=stores
+    )
+    for table in ("plans", "grids", "subscribers", "stores"):
+        import_file(table_name=table, path=files[table])
 
 
 def marketer(tree: factories.Tree, **extra: Any) -> Any:

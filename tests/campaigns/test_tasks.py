@@ -24,41 +24,11 @@ from quanwang.campaigns.tasks import TaskFilters, TaskState, record_outcome, tas
 from quanwang.core.choices import JobStatus, Role
 from quanwang.core.errors import ServiceError
 from quanwang.core.jobs import execute_job
-from quanwang.data.importer import import_file
 from quanwang.insight.snapshots import Snapshot
 from tests import factories
-from tests.campaigns.conftest import TEN_AM, TODAY, approved, marketer
-from tests.insight.conftest import PLANS
+from tests.campaigns.conftest import TEN_AM, TODAY, approved, load_city_warehouse, marketer
 
 AN_HOUR_LATER = TEN_AM + dt.timedelta(hours=1)
-
-
-def _warehouse(
-    tree: factories.Tree, tmp_path: Path, *, stores_a: int = 3, consent_call: bool | None = True
-) -> None:
-    """The city's 200 customers in the warehouse (with numbers, names and call consent), its
-    two grids, and `stores_a` stores in grid A; grid B has none."""
-    grids = [
-        {"grid_id": g.code, "name": g.name, "grid_type": "沿街", "county_code": "X"}
-        for g in (tree.grid_a, tree.grid_b)
-    ]
-    people = [
-        {"subscriber_id": f"S{i:03d}", "msisdn": f"138{i:08d}", "name": f"王{i}",
-         "segment": "个人", "payment_type": "postpaid", "join_date": dt.date(2020, 1, 1),
-         "status": "active", "plan_id": "P4G", "consent_call": consent_call,
-         "grid_id": tree.grid_a.code if i < 100 else tree.grid_b.code}
-        for i in range(200)
-    ]  # fmt: skip
-    stores = [
-        {"store_id": f"ST-A{n}", "name": f"甲{n}店", "store_type": "自营厅",
-         "grid_id": tree.grid_a.code}
-        for n in range(1, stores_a + 1)
-    ]  # fmt: skip
-    files = factories.canonical_files(
-        tmp_path, plans=PLANS, grids=grids, subscribers=people, stores=stores
-    )
-    for table in ("plans", "grids", "subscribers", "stores"):
-        import_file(table_name=table, path=files[table])
 
 
 def _issued(tree: factories.Tree) -> tuple[Any, Campaign]:
@@ -96,7 +66,7 @@ def _audience(campaign: Campaign, *, grid: str, control: bool) -> list[str]:
 @pytest.fixture
 def tasked(tree: factories.Tree, city: Snapshot, tmp_path: Path) -> tuple[Any, Campaign]:
     """An issued campaign whose first step (t1) went to the task lists at 10:00."""
-    _warehouse(tree, tmp_path)
+    load_city_warehouse(tree, tmp_path)
     designer, campaign = _issued(tree)
     _dispatch_tasks(designer, campaign)
     return designer, campaign
@@ -110,7 +80,7 @@ def test_a_task_step_lists_a_grids_treated_customers_masked_with_their_deadline(
     tree: factories.Tree, city: Snapshot, tmp_path: Path
 ) -> None:
     # Given an issued campaign and its customers in the warehouse
-    _warehouse(tree, tmp_path)
+    load_city_warehouse(tree, tmp_path)
     designer, campaign = _issued(tree)
 
     # When a task step is dispatched
@@ -288,7 +258,7 @@ def test_a_customer_without_call_consent_is_not_given_to_the_grid(
     tree: factories.Tree, city: Snapshot, tmp_path: Path
 ) -> None:
     # Given customers in the warehouse with no record of call consent
-    _warehouse(tree, tmp_path, consent_call=None)
+    load_city_warehouse(tree, tmp_path, consent_call=None)
     designer, campaign = _issued(tree)
 
     # When a task step is dispatched
