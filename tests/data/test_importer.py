@@ -19,7 +19,7 @@ import pytest
 from django.core.management import call_command
 from openpyxl import Workbook
 
-from quanwang.data.importer import ImportFailed, import_file
+from quanwang.data.importer import ImportFailed, import_file, scratch_dir
 from quanwang.data.services import save_mapping
 from quanwang.data.warehouse import Warehouse
 from tests import factories
@@ -282,6 +282,107 @@ def test_a_parquet_file_loads(db: None, tmp_path: Path) -> None:
     assert _rows("plans")[0][6] is True
 
 
+def test_a_parquet_float_column_mapped_to_whole_numbers_quarantines_1e30_nan_and_inf(
+    db: None, tmp_path: Path
+) -> None:
+    # Given a Parquet plan catalogue whose minutes are float64, one of them 1e30, nan or inf
+    table = pa.table(
+        {
+            "plan_id": ["P1", "P2", "P3", "P4"],
+            "name": ["5G", "大", "非数", "无穷"],
+            "plan_type": ["postpaid"] * 4,
+            "monthly_fee": [129.0, 10.0, 10.0, 10.0],
+            "minutes": [500.0, 1e30, float("nan"), float("-inf")],
+            "is_5g": [True] * 4,
+        }
+    )
+    pq.write_table(table, tmp_path / "plans.parquet")
+    mapping = {"columns": {"voice_minutes": {"from": "minutes"}}}
+
+    # When it is imported with the minutes mapped to the whole-number column
+    report = import_file(table_name="plans", path=tmp_path / "plans.parquet", mapping=mapping)
+
+    # Then the good row loaded and each other one names its row, column and reason
+    rejected = {
+        (int(r["row"]), r["column"], r["value"], r["reason_code"]) for r in _quarantine(report)
+    }
+    assert rejected == {
+        (3, "voice_minutes", "1e+30", "too_large"),
+        (4, "voice_minutes", "nan", "not_finite"),
+        (5, "voice_minutes", "-inf", "not_finite"),
+    }
+    assert [(row[0], row[5]) for row in _rows("plans")] == [("P1", 500)]
+
+
+def test_a_parquet_money_column_holding_inf_or_nan_quarantines_those_rows(
+    db: None, tmp_path: Path
+) -> None:
+    table = pa.table(
+        {
+            "plan_id": ["P1", "P2", "P3"],
+            "name": ["5G", "无穷", "非数"],
+            "plan_type": ["postpaid"] * 3,
+            "monthly_fee": [129.0, float("inf"), float("nan")],
+            "is_5g": [True] * 3,
+        }
+    )
+    pq.write_table(table, tmp_path / "plans.parquet")
+
+    report = import_file(table_name="plans", path=tmp_path / "plans.parquet")
+
+    rejected = {(int(r["row"]), r["column"], r["reason_code"]) for r in _quarantine(report)}
+    assert rejected == {(3, "monthly_fee", "not_finite"), (4, "monthly_fee", "not_finite")}
+    assert [row[0] for row in _rows("plans")] == ["P1"]
+
+
+def test_a_parquet_int64_column_loads_into_a_whole_number_column(db: None, tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "plan_id": ["P1", "P2"],
+            "name": ["5G", "4G"],
+            "plan_type": ["postpaid", "prepaid"],
+            "monthly_fee": [129.0, 19.0],
+            "voice_minutes": pa.array([500, 2**53], type=pa.int64()),
+            "is_5g": [True, False],
+        }
+    )
+    pq.write_table(table, tmp_path / "plans.parquet")
+
+    report = import_file(table_name="plans", path=tmp_path / "plans.parquet")
+
+    assert (report.loaded, report.quarantined) == (2, 0)
+    assert [row[5] for row in _rows("plans")] == [500, 2**53]
+
+
+def test_a_value_below_its_minimum_names_the_minimum(plans: None, tmp_path: Path) -> None:
+    # Given a plan whose data allowance is negative
+    text = PLANS + "P3,负流量,prepaid,19,-1,100,否\n"
+
+    # When it is imported
+    report = import_file(table_name="plans", path=_write(tmp_path, "p.csv", text))
+
+    # Then its reason says which bound it broke, in both languages
+    [reject] = _quarantine(report)
+    assert (reject["row"], reject["column"], reject["reason_code"]) == ("4", "data_gb", "range")
+    assert (reject["reason_zh"], reject["reason_en"]) == ("小于最小值 0", "below the minimum of 0")
+
+
+def test_a_row_with_too_few_fields_says_how_many_it_has_and_needs(
+    plans: None, tmp_path: Path
+) -> None:
+    # Given a file whose last line was cut short
+    text = PLANS + "P3,短,prepaid"
+
+    # When it is imported
+    report = import_file(table_name="plans", path=_write(tmp_path, "p.csv", text))
+
+    # Then the row is quarantined with a reason a person can act on
+    [reject] = _quarantine(report)
+    assert (reject["row"], reject["reason_code"]) == ("4", "malformed")
+    assert reject["reason_en"] == "malformed row: 3 fields where 7 are expected (a truncated row?)"
+    assert reject["reason_zh"] == "行格式错误：只有 3 个字段，应有 7 个（行被截断？）"
+
+
 def test_a_process_killed_mid_import_leaves_the_table_unchanged_and_a_rerun_completes(
     plans: None, tmp_path: Path, settings: Any
 ) -> None:
@@ -324,10 +425,28 @@ def test_a_process_killed_mid_import_leaves_the_table_unchanged_and_a_rerun_comp
     process.wait()
     assert process.returncode == -signal.SIGKILL
 
-    # Then the table is as it was, and a re-run loads everything
+    # Then the table is as it was, and a re-run loads everything and removes the killed
+    # import's work folder
     assert Warehouse().current_file("monthly_usage") == before
+    assert list(Path(settings.VAR_DIR).glob("import-*"))
     report = import_file(table_name="monthly_usage", path=usage)
     assert report.loaded == 120000
+    assert list(Path(settings.VAR_DIR).glob("*import-*")) == []
+
+
+def test_an_import_leaves_alone_the_work_folder_of_an_import_running_beside_it(
+    plans: None, tmp_path: Path
+) -> None:
+    # Given another import running, with what it has spilled in its work folder
+    with scratch_dir() as running:
+        (running / "spill").mkdir()
+
+        # When an import starts and ends meanwhile
+        import_file(table_name="plans", path=_write(tmp_path, "p.csv", PLANS))
+
+        # Then the running import's folder is still there, and only it
+        assert (running / "spill").is_dir()
+        assert list(running.parent.glob("*import-*")) == [running]
 
 
 def test_the_mapping_command_saves_a_mapping_from_json(db: None, tmp_path: Path) -> None:

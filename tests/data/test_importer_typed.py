@@ -287,3 +287,50 @@ def test_a_gbk_file_is_read_typed_after_transcoding(
     assert scan.recovered == [9]
     assert report.loaded == 200
     assert {row[0]: row[6] for row in rows}["P7"] is True
+
+
+def test_numbers_too_large_or_not_finite_are_quarantined_by_the_typed_and_the_text_read(
+    db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given plans, mostly clean, with whole minutes of 1e30, ±inf, nan and 20 digits, and fees
+    # and data of inf and nan
+    path = tmp_path / "plans.csv"
+    path.write_text(
+        PLANS_HEADER
+        + _clean_plans(0, 200)
+        + "P900,大,postpaid,10,1,1e30,true\n"  # row 202
+        + "P901,大,postpaid,10,1,99999999999999999999,true\n"  # row 203
+        + "P902,负大,postpaid,10,1,-1e30,true\n"  # row 204
+        + "P903,无穷,postpaid,10,1,inf,true\n"  # row 205
+        + "P904,负无穷,postpaid,10,1,-inf,true\n"  # row 206
+        + "P905,非数,postpaid,10,1,nan,true\n"  # row 207
+        + "P906,费无穷,postpaid,inf,1,1,true\n"  # row 208
+        + "P907,费非数,postpaid,NaN,1,1,true\n"  # row 209
+        + "P908,流量负无穷,postpaid,10,-inf,1,true\n"  # row 210
+        + _clean_plans(1000, 100),
+        encoding="utf-8",
+    )
+    scans = _scans(monkeypatch)
+
+    # When it is imported
+    report, _rows, quarantine = _same_as_text(tmp_path, monkeypatch, "plans", path)
+
+    # Then the numbers were read typed, and each such value is set aside with its reason
+    scan = scans[0]
+    assert scan is not None
+    assert {"monthly_fee", "data_gb", "voice_minutes"} <= set(scan.typed)
+    rejected = {(int(r[1]), r[2], r[4], r[6]) for r in quarantine[1:]}
+    too_large = "too large: a whole number must lie within ±9223372036854775807"
+    not_finite = "not a finite number (NaN or infinity)"
+    assert rejected == {
+        (202, "voice_minutes", "too_large", too_large),
+        (203, "voice_minutes", "too_large", too_large),
+        (204, "voice_minutes", "too_large", too_large),
+        (205, "voice_minutes", "not_finite", not_finite),
+        (206, "voice_minutes", "not_finite", not_finite),
+        (207, "voice_minutes", "not_finite", not_finite),
+        (208, "monthly_fee", "not_finite", not_finite),
+        (209, "monthly_fee", "not_finite", not_finite),
+        (210, "data_gb", "not_finite", not_finite),
+    }
+    assert report.loaded == 300

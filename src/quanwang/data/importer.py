@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import bisect
 import csv
+import fcntl
+import os
+import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -35,6 +39,10 @@ from quanwang.data.warehouse import DUCKDB_TYPES, Warehouse, quote, scalar_int, 
 DUPLICATE_CHECK_ROWS = 16_000_000
 # Source files larger than this are checked in a scratch database on disk rather than in memory.
 IN_MEMORY_SOURCE_BYTES = 1 << 30
+# Each import works in its own folder VAR_DIR/import-*; one not renamed into place this long
+# after it was made was left by a killed process.
+SCRATCH_PREFIX = "import-"
+STAGING_STALE_SECONDS = 3600
 # A CSV column mapped straight to a number, date or yes/no column is read with that type by
 # DuckDB's reader (far cheaper than text then a cast) when at most PROBE_MAX_FAILURES of the
 # first PROBE_ROWS rows fail its cast; rows that fail it later are converted from their text.
@@ -55,6 +63,10 @@ READ_TYPES = {
 
 Progress = Callable[["Stage", int, int | None], None]
 
+# Number columns holding fractions: nan and ±inf read as numbers there, and are rejected.
+FRACTIONAL = (ColumnType.FLOAT, ColumnType.MONEY)
+INT64_MAX = 2**63 - 1
+
 TRUE_WORDS = ("1", "true", "t", "yes", "y", "是", "√", "on")
 FALSE_WORDS = ("0", "false", "f", "no", "n", "否", "×", "off")
 TYPE_NAMES = {
@@ -72,6 +84,8 @@ class Reject(StrEnum):
 
     REQUIRED = "required"
     TYPE = "type"
+    NOT_FINITE = "not_finite"
+    TOO_LARGE = "too_large"
     CHOICE = "choice"
     RANGE = "range"
     FUTURE = "future"
@@ -84,6 +98,8 @@ class Reject(StrEnum):
 REJECT_LABELS = {
     Reject.REQUIRED: gettext_lazy("Required value missing"),
     Reject.TYPE: gettext_lazy("Wrong type"),
+    Reject.NOT_FINITE: gettext_lazy("Not a finite number"),
+    Reject.TOO_LARGE: gettext_lazy("Number too large"),
     Reject.CHOICE: gettext_lazy("Not an allowed value"),
     Reject.RANGE: gettext_lazy("Out of range"),
     Reject.FUTURE: gettext_lazy("Date in the future"),
@@ -138,11 +154,17 @@ def _trimmed(text: str) -> str:
     return f"NULLIF(trim({text}), '')"
 
 
+def _whole(number: str) -> str:
+    """SQL for a DOUBLE as a BIGINT; NULL where it is not whole or not finite (NaN = NaN and
+    floor(inf) = inf in DuckDB), or beyond BIGINT (1e30): a plain CAST would fail the import."""
+    return f"(CASE WHEN {number} = floor({number}) THEN TRY_CAST({number} AS BIGINT) END)"
+
+
 def _from_read_type(column: Column, source: ColumnSource, value: str) -> str:
     """SQL giving the same result as `_typed` on the text, from the value the reader typed."""
     kind = column.type
     if kind is ColumnType.INT:
-        return f"(CASE WHEN {value} = floor({value}) THEN CAST({value} AS BIGINT) END)"
+        return _whole(value)
     if kind is ColumnType.MONEY:
         if source.unit == "fen":
             return f"round({value} / 100.0, 2)"
@@ -156,8 +178,7 @@ def _typed(column: Column, source: ColumnSource, text: str) -> str:
     if kind is ColumnType.STRING:
         return _trimmed(text)
     if kind is ColumnType.INT:
-        n = _number(text)
-        return f"(CASE WHEN {n} = floor({n}) THEN CAST({n} AS BIGINT) END)"
+        return _whole(_number(text))
     if kind is ColumnType.FLOAT:
         return _number(text)
     if kind is ColumnType.MONEY:
@@ -179,17 +200,23 @@ def _typed(column: Column, source: ColumnSource, text: str) -> str:
     return f"COALESCE(TRY_CAST({text} AS DATE), {parsed}, {serial})"
 
 
-def _error(column: Column, blank: str, typed: str) -> str:
+def _error(column: Column, blank: str, typed: str, *, number: str) -> str:
     """SQL naming the first rule this value breaks (a reason code), or NULL.
 
-    `blank` is SQL telling an empty value from a wrong one; it only runs where the value did not
-    convert.
+    `blank` is SQL telling an empty value from a wrong one, and `number` SQL for the value read
+    as a DOUBLE (telling 1e30 or nan from text that is no number for a whole-number column);
+    both only run where the value did not convert.
     """
     empty = "'" + Reject.REQUIRED + "'" if column.required else "NULL"
-    checks = [
-        f"WHEN {typed} IS NULL AND {blank} THEN {empty}",
-        f"WHEN {typed} IS NULL THEN '{Reject.TYPE}'",
-    ]
+    checks = [f"WHEN {typed} IS NULL AND {blank} THEN {empty}"]
+    if column.type is ColumnType.INT:
+        checks += [
+            f"WHEN {typed} IS NULL AND NOT isfinite({number}) THEN '{Reject.NOT_FINITE}'",
+            f"WHEN {typed} IS NULL AND {number} = floor({number}) THEN '{Reject.TOO_LARGE}'",
+        ]
+    checks.append(f"WHEN {typed} IS NULL THEN '{Reject.TYPE}'")
+    if column.type in FRACTIONAL:
+        checks.append(f"WHEN NOT isfinite({typed}) THEN '{Reject.NOT_FINITE}'")
     if column.choices:
         allowed = _one_of(f"CAST({typed} AS VARCHAR)", column.choices)
         checks.append(f"WHEN NOT {allowed} THEN '{Reject.CHOICE}'")
@@ -205,6 +232,8 @@ def _error(column: Column, blank: str, typed: str) -> str:
 def _broken(column: Column, blank: str, typed: str) -> str:
     """SQL true where `_error` names a rule: tested on every row, the codes only on those."""
     rules = []
+    if column.type in FRACTIONAL:
+        rules.append(f"NOT isfinite({typed})")
     if column.choices:
         rules.append(f"NOT {_one_of(f'CAST({typed} AS VARCHAR)', column.choices)}")
     if column.minimum is not None:
@@ -224,14 +253,23 @@ def reason_text(code: Reject, column: Column | None, detail: str = "") -> tuple[
     if code is Reject.TYPE and column is not None:
         zh, en = TYPE_NAMES[column.type]
         return f"不是有效的{zh}", f"not {en}"
+    if code is Reject.NOT_FINITE:
+        return "不是有限的数值（NaN 或无穷大）", "not a finite number (NaN or infinity)"
+    if code is Reject.TOO_LARGE:
+        return (
+            f"数值过大，整数须在 ±{INT64_MAX} 之内",
+            f"too large: a whole number must lie within ±{INT64_MAX}",
+        )
     if code is Reject.CHOICE and column is not None:
         allowed = "/".join(column.choices)
         return f"不在允许值内（{allowed}）", f"not one of {allowed}"
     if code is Reject.RANGE and column is not None:
-        return (
-            f"超出范围 [{column.minimum}, {column.maximum}]",
-            f"out of range [{column.minimum}, {column.maximum}]",
-        )
+        low, high = _bound(column.minimum), _bound(column.maximum)
+        if column.maximum is None:
+            return f"小于最小值 {low}", f"below the minimum of {low}"
+        if column.minimum is None:
+            return f"大于最大值 {high}", f"above the maximum of {high}"
+        return f"超出范围 [{low}, {high}]", f"out of range [{low}, {high}]"
     if code is Reject.FUTURE:
         return "日期晚于今天", "date is in the future"
     if code is Reject.DUPLICATE:
@@ -244,8 +282,37 @@ def reason_text(code: Reject, column: Column | None, detail: str = "") -> tuple[
             "not valid UTF-8 text; name the file's encoding, e.g. --encoding gbk",
         )
     if code is Reject.MALFORMED:
-        return f"行格式错误：{detail}", f"malformed row: {detail}"
+        zh, en = _malformed(detail)
+        return f"行格式错误：{zh}", f"malformed row: {en}"
     return str(code), str(code)
+
+
+def _bound(value: float | None) -> str:
+    """A column's minimum or maximum as written in a reason: 0 rather than 0.0."""
+    return str(int(value)) if value is not None and float(value).is_integer() else str(value)
+
+
+def _malformed(message: str) -> tuple[str, str]:
+    """The CSV reader's message for a row it could not read, in Chinese and English."""
+    counted = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    if counted is not None:
+        expected, found = int(counted[1]), int(counted[2])
+        if found < expected:
+            return (
+                f"只有 {found} 个字段，应有 {expected} 个（行被截断？）",
+                f"{found} fields where {expected} are expected (a truncated row?)",
+            )
+        return (
+            f"有 {found} 个字段，应有 {expected} 个（多余字段，或值中的逗号未加引号？）",
+            f"{found} fields where {expected} are expected "
+            "(extra fields, or a comma in a value without quotes?)",
+        )
+    if "unterminated quote" in message.lower():
+        return (
+            "引号未闭合，其后直到文件末尾的内容都算作这个值",
+            "a quote is opened and never closed; all that follows it is read as one value",
+        )
+    return message, message
 
 
 def import_file(
@@ -262,8 +329,7 @@ def import_file(
     store = warehouse or Warehouse()
     started = time.monotonic()
     notify = progress or (lambda _stage, _done, _total: None)
-    work_dir = Path(tempfile.mkdtemp(prefix="import-", dir=Path(settings.VAR_DIR)))
-    try:
+    with scratch_dir() as work_dir:
         # Up to a size, an in-memory database that spills to work_dir; beyond it, a scratch
         # database file whose tables live on disk with the memory limit as their cache (in
         # memory, 90M rows pinned the whole limit and the duplicate check could not run).
@@ -321,8 +387,56 @@ def import_file(
             quarantine_file=quarantine_file,
             unused_columns=compiled.unused,
         )
+
+
+@contextmanager
+def scratch_dir() -> Iterator[Path]:
+    """A work folder `<VAR_DIR>/import-*` for one import, locked (flock) while it runs and
+    removed after it.
+
+    What a killed import left is removed first: a work folder whose lock is free belongs to no
+    running import. The folder is made and locked under a name the clean-up does not look at,
+    then renamed, so that an import starting beside this one never finds it unlocked.
+    """
+    var_dir = Path(settings.VAR_DIR)
+    var_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_scratch(var_dir)
+    staging = Path(tempfile.mkdtemp(prefix="." + SCRATCH_PREFIX, dir=var_dir))
+    handle = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        work_dir = var_dir / staging.name.removeprefix(".")
+        staging.rename(work_dir)
+        try:
+            yield work_dir
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
     finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+        os.close(handle)  # the lock goes with it, after the folder
+
+
+def _remove_stale_scratch(var_dir: Path) -> None:
+    """Remove the work folders no running import holds, and folders a process killed between
+    making and renaming its folder left (empty, and older than STAGING_STALE_SECONDS)."""
+    for folder in var_dir.glob(SCRATCH_PREFIX + "*"):
+        try:
+            handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue  # removed meanwhile, or not a folder
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a running import's
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(handle)
+    for folder in var_dir.glob("." + SCRATCH_PREFIX + "*"):
+        try:
+            if time.time() - folder.stat().st_mtime > STAGING_STALE_SECONDS:
+                folder.rmdir()  # only ever empty; a folder that is not stays
+        except OSError:
+            continue
 
 
 def _compile(
@@ -380,20 +494,20 @@ def _checked_sql(
         if source is None:
             texts.append(f"CAST(NULL AS VARCHAR) AS {v}")
             converted.append(f"CAST(NULL AS {DUCKDB_TYPES[column.type]}) AS {name}, {v}")
-            blank = f"{_trimmed(v)} IS NULL"
+            blank, number = f"{_trimmed(v)} IS NULL", "CAST(NULL AS DOUBLE)"
         elif column.name in typed:
             texts.append(f"{source.sql} AS {v}")
             converted.append(f"{_from_read_type(column, source, v)} AS {name}, {v}")
-            blank = f"{v} IS NULL"
+            blank, number = f"{v} IS NULL", v
         else:
             texts.append(f"CAST({source.sql} AS VARCHAR) AS {v}")
             converted.append(f"{_typed(column, source, v)} AS {name}, {v}")
-            blank = f"{_trimmed(v)} IS NULL"
+            blank, number = f"{_trimmed(v)} IS NULL", _number(v)
         names.append(name)
         broken.append(_broken(column, blank, name))
+        error = _error(column, blank, name, number=number)
         errors.append(
-            f"{{'c': {sql_literal(column.name)}, 'e': {_error(column, blank, name)}, "
-            f"'v': CAST({v} AS VARCHAR)}}"
+            f"{{'c': {sql_literal(column.name)}, 'e': {error}, 'v': CAST({v} AS VARCHAR)}}"
         )
     scan = f"SELECT {', '.join(texts)} FROM {relation} AS raw"
     layered = f"SELECT {', '.join(converted)} FROM ({scan})"
