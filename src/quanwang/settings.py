@@ -136,6 +136,8 @@ TASKS = {
 
 QUANWANG_IMPORT_MEMORY = os.environ.get("QUANWANG_IMPORT_MEMORY", "1GB")
 QUANWANG_PIPELINE_MEMORY = os.environ.get("QUANWANG_PIPELINE_MEMORY", "4GB")
+# Threads LightGBM trains and scores with (the pipeline is sized for 2 cores).
+QUANWANG_MODEL_THREADS = int(os.environ.get("QUANWANG_MODEL_THREADS", "2"))
 # Channel gateways per deployment, as JSON (docs/campaigns-dispatch.md); none by default.
 QUANWANG_CHANNELS = json.loads(os.environ.get("QUANWANG_CHANNELS", "{}"))
 # Early warning (预警) thresholds as JSON, e.g. {"from_elapsed": 0.5, "below_pace": 0.6}; keys

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from django.utils import translation
 
 from quanwang.campaigns.choices import CampaignType, Channel, OfferType
@@ -17,7 +20,7 @@ from quanwang.campaigns.services import Design, create_campaign, transition
 from quanwang.core.choices import Role
 from quanwang.data.importer import import_file
 from quanwang.insight.pipeline import run_pipeline
-from quanwang.insight.snapshots import Snapshot
+from quanwang.insight.snapshots import Snapshot, SnapshotStore
 from tests import factories
 from tests.campaigns.gateway import Gateway
 from tests.insight.conftest import PLANS, subscriber, usage_rows
@@ -25,6 +28,7 @@ from tests.insight.conftest import PLANS, subscriber, usage_rows
 MONTH = "2024-06"
 TODAY = dt.date(2024, 7, 1)
 TEN_AM = dt.datetime(2024, 7, 2, 10, 0, tzinfo=SHANGHAI)
+CITY_GRIDS = ("CA-1-G1", "CB-1-G1")
 EXPIRING = {"field": "contract_expiring_3m", "op": "is", "value": True}
 
 
@@ -61,9 +65,26 @@ def build_city(tree: factories.Tree, tmp_path: Path) -> Snapshot:
     return run_pipeline(month=MONTH, files=files)
 
 
+@pytest.fixture(scope="session")
+def city_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The city's snapshot, built once per session in a var folder of its own (the pipeline
+    takes seconds; tests copy the result). It needs only the grid codes, not the database."""
+    var = tmp_path_factory.mktemp("city-var")
+    grids = SimpleNamespace(
+        grid_a=SimpleNamespace(code=CITY_GRIDS[0]), grid_b=SimpleNamespace(code=CITY_GRIDS[1])
+    )
+    with override_settings(VAR_DIR=var):
+        build_city(grids, tmp_path_factory.mktemp("city-files"))  # type: ignore[arg-type]
+    return var
+
+
 @pytest.fixture
-def city(tree: factories.Tree, tmp_path: Path) -> Snapshot:
-    return build_city(tree, tmp_path)
+def city(tree: factories.Tree, city_var: Path, settings: Any) -> Snapshot:
+    assert (tree.grid_a.code, tree.grid_b.code) == CITY_GRIDS
+    shutil.copytree(city_var / "insight", Path(settings.VAR_DIR) / "insight")
+    snapshot = SnapshotStore().latest()
+    assert snapshot is not None
+    return snapshot
 
 
 def load_city_warehouse(

@@ -77,3 +77,30 @@ def test_the_demo_command_fills_the_offer_catalogue_and_drafts_a_campaign(db: No
     [campaign] = Campaign.objects.all()
     assert campaign.state == CampaignState.DRAFT
     assert campaign.estimate["treated"] > 0
+
+
+def test_the_demo_account_manager_is_a_generated_account_manager_with_enterprises(
+    db: None,
+) -> None:
+    # Given the demo city built through the importers
+    build_operator_demo(subscribers=1500, months=2, seed=3)
+
+    # When the account_manager login's staff record is looked up
+    login = get_user_model().objects.get(username="account_manager")
+    staff = Staff.objects.get(user=login)
+
+    # Then it is a generated 政企客户经理 of the login's district who serves enterprises
+    import duckdb
+
+    served = (
+        duckdb.connect()
+        .execute(
+            f"SELECT count(*) FROM {Warehouse().relation('enterprises')} "
+            "WHERE account_manager_employee_no = ?",
+            [staff.employee_no],
+        )
+        .fetchall()[0][0]
+    )
+    assert staff.title == "政企客户经理"
+    assert staff.org_unit == RoleAssignment.objects.get(user=login).org_unit
+    assert served > 0

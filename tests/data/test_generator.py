@@ -629,3 +629,37 @@ def test_openids_are_derived_from_the_seed_and_the_subscriber(sql: Sql) -> None:
     # Then the same seed gives the same openids, another seed other ones
     assert again == [r[1] for r in rows]
     assert set(other).isdisjoint(again)
+
+
+# -- account managers -----------------------------------------------------------------------
+
+
+def test_every_enterprise_has_an_account_manager_of_its_county(sql: Sql) -> None:
+    # Given the generated enterprises, their grids and the staff
+    # When each enterprise's account manager is looked up among the staff
+    unserved = sql.count("enterprises", "account_manager_employee_no IS NULL")
+    mismatched = sql(
+        "SELECT count(*) FROM enterprises e JOIN grids g USING (grid_id) "
+        "LEFT JOIN staff s ON s.employee_no = e.account_manager_employee_no "
+        "WHERE s.org_unit_code IS DISTINCT FROM g.county_code "
+        "OR s.title IS DISTINCT FROM '政企客户经理'"
+    )
+
+    # Then every enterprise has one, a 政企客户经理 of its grid's county
+    assert unserved == 0
+    assert mismatched == 0
+
+
+def test_a_countys_account_managers_share_its_enterprises_evenly(sql: Sql) -> None:
+    # Given the enterprises of each county
+    # When they are counted by account manager
+    spreads = sql.rows(
+        "SELECT county_code, max(n) - min(n), count(*) FROM ("
+        "  SELECT g.county_code, e.account_manager_employee_no, count(*) AS n "
+        "  FROM enterprises e JOIN grids g USING (grid_id) GROUP BY 1, 2) GROUP BY 1"
+    )
+
+    # Then both managers of every county serve as many accounts, give or take one
+    assert spreads
+    assert all(spread <= 1 for _county, spread, _managers in spreads)
+    assert {managers for _county, _spread, managers in spreads} == {2}

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from quanwang.data.generator import GeneratorConfig, generate
-from quanwang.insight.churn import ChurnModel, ModelError, ModelRegistry, auc, score
+from quanwang.insight.catalog import LABELS
+from quanwang.insight.churn import NEGATED, ChurnModel, ModelError, ModelRegistry, auc, score
 from quanwang.insight.pipeline import run_pipeline, train_churn_model
 from quanwang.insight.snapshots import Snapshot
 
@@ -100,6 +101,34 @@ def test_every_customer_is_scored_and_the_riskiest_fifth_gets_reasons(
     assert counts[0] == counts[1]
     assert counts[2] == pytest.approx(0.2 * counts[0], abs=2)
     assert snapshot.models["churn"] == ModelRegistry().latest().model_id  # type: ignore[union-attr]
+
+
+def test_each_reason_reads_yes_no_or_high_low_against_the_models_median(
+    december: Snapshot, trained: tuple[ChurnModel, Path]
+) -> None:
+    # Given 300 explained customers of the scored snapshot
+    model, _var = trained
+    rows = duckdb.sql(
+        f"""SELECT * FROM {december.relation} WHERE churn_reasons IS NOT NULL
+            USING SAMPLE reservoir(300 ROWS) REPEATABLE (1)"""
+    ).to_arrow_table()
+
+    # When each reason's wording is read back against the feature's value in the wide table
+    for row in rows.to_pylist():
+        codes, texts = row["churn_reasons"].split(","), row["churn_reasons_zh"].split("；")
+
+        # Then it says yes/no for a yes/no feature, else missing, high or low vs the median
+        assert len(codes) == len(texts) <= 3
+        for code, text in zip(codes, texts, strict=True):
+            label, value = LABELS[code][0], row[code]
+            if isinstance(value, bool):
+                expected = label if value else NEGATED.get(code, (f"非{label}",))[0]
+            elif value is None:
+                expected = f"{label}缺失"
+            else:
+                high = np.float32(value) > model.medians[code]
+                expected = f"{label}{'偏高' if high else '偏低'}"
+            assert text == expected, (row["subscriber_id"], code, value)
 
 
 def test_scoring_a_snapshot_without_a_models_features_names_them(

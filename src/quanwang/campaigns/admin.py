@@ -27,7 +27,7 @@ class CustomerListAdmin(ReadOnlyAdmin):
 @admin.register(Campaign)
 class CampaignAdmin(ReadOnlyAdmin):
     list_display = ("name", "campaign_type", "state", "org_unit", "starts_on", "ends_on")
-    list_filter = ("state", "campaign_type")
+    list_filter = ("state", "campaign_type", "task_split")
 
 
 @admin.register(TaskOutcome)
@@ -35,7 +35,8 @@ class TaskOutcomeAdmin(ReadOnlyAdmin):
     """Outcomes are recorded on the console's task lists, where the grid and state are checked."""
 
     list_display = (
-        "campaign", "subscriber_id", "org_unit", "store_id", "outcome", "attempts", "recorded_at",
+        "campaign", "subscriber_id", "org_unit", "store_id", "account_manager", "outcome",
+        "attempts", "recorded_at",
     )  # fmt: skip
     list_filter = ("outcome",)
     search_fields = ("subscriber_id",)

@@ -78,6 +78,16 @@ class Targeting(models.TextChoices):
     UPLIFT = "uplift", _("The segment's customers with the highest predicted uplift")
 
 
+class TaskSplit(models.TextChoices):
+    """Whose task lists a campaign's task steps fill."""
+
+    GRID = "grid", _("Grids and stores")
+    ACCOUNT_MANAGER = (
+        "account_manager",
+        _("Enterprise members to their account managers, the rest to grids and stores"),
+    )
+
+
 class WarningDelivery(models.TextChoices):
     """How an early warning reached the unit's manager."""
 

@@ -14,8 +14,9 @@ keys (the `Idempotency-Key` header, WeChat's client_msg_id), which gateways use 
 repeats: nobody is skipped, and nobody receives a message twice.
 
 A grid or store task step (Channel.TASK) calls no adapter: its plan IS the task list (任务清单),
-each customer with the store of their grid that serves them; the outcomes the grids record
-on it are TaskOutcome rows (campaigns/tasks.py), not batch files.
+each customer with the store of their grid that serves them, or with their account manager
+(campaigns split by account manager); the outcomes recorded on it are TaskOutcome rows
+(campaigns/tasks.py), not batch files.
 
 A WeChat step goes to the customers' openids (subscribers.wechat_openid) as a template message
 (模板消息): the template id of QUANWANG_CHANNELS["wechat"], the step's text in its text field.
@@ -48,7 +49,7 @@ from quanwang.campaigns.channels import (
 )
 from quanwang.campaigns.channels.wechat import WechatAdapter
 from quanwang.campaigns.choices import Channel, ContactOutcome
-from quanwang.campaigns.issuing import campaign_dir
+from quanwang.campaigns.issuing import ACCOUNT_MANAGER, campaign_dir
 from quanwang.campaigns.policy import ContactPolicy, apply_policy
 from quanwang.data.warehouse import Warehouse, sql_literal
 
@@ -119,12 +120,14 @@ class StepReport:
     tasks: int = 0
 
 
-def _store_spread(frozen: Path, *, seed: int) -> str:
+def _store_spread(frozen: Path, *, seed: int, managed: bool = False) -> str:
     """SQL of (subscriber_id, store_id): each grid's treated customers dealt over the grid's
     stores (warehouse `stores`, by `grid_id`) in the order of a seeded hash, round-robin, so
     every store gets an equal share (±1) and the same seed gives the same stores in every
-    task step of the campaign. Customers of a grid with no store get none (no row)."""
+    task step of the campaign. Customers of a grid with no store get none (no row), nor do
+    those of an account manager (`managed`: the frozen audience names them)."""
     stores = Warehouse().relation("stores")
+    mine = f" AND {ACCOUNT_MANAGER} IS NULL" if managed else ""
     return f"""
         WITH slots AS (
             SELECT grid_id, store_id,
@@ -137,14 +140,16 @@ def _store_spread(frozen: Path, *, seed: int) -> str:
                    row_number() OVER (PARTITION BY grid_id
                                       ORDER BY hash({int(seed)}, subscriber_id), subscriber_id)
                        - 1 AS position
-            FROM read_parquet({sql_literal(str(frozen))}) WHERE NOT in_control)
+            FROM read_parquet({sql_literal(str(frozen))}) WHERE NOT in_control{mine})
         SELECT d.subscriber_id, s.store_id
         FROM dealt d JOIN slots s ON s.grid_id = d.grid_id AND s.slot = d.position % s.slots"""
 
 
 def _audience(frozen: Path, channel: Channel, *, seed: int = 1) -> pa.Table:
     """The frozen audience with the customers' current consent, DND and number; for a task
-    step, with the store that serves each customer (`store_id`, null when none)."""
+    step, with the store that serves each customer (`store_id`, null when none) and their
+    account manager (`account_manager`, frozen on issue when the campaign is split by
+    account manager; such a customer is on the manager's list, with no store)."""
     subscribers = Warehouse().relation("subscribers")
     # A subscribers table stored before the column existed has no openids: null for all.
     probe = duckdb.sql(f"SELECT * FROM {subscribers} LIMIT 0")
@@ -153,8 +158,13 @@ def _audience(frozen: Path, channel: Channel, *, seed: int = 1) -> pa.Table:
     openid = "s.wechat_openid" if "wechat_openid" in stored else "CAST(NULL AS VARCHAR)"
     store, stores = "", ""
     if channel == Channel.TASK:
-        store = ", t.store_id"
-        stores = f"LEFT JOIN ({_store_spread(frozen, seed=seed)}) t USING (subscriber_id)"
+        managed = ACCOUNT_MANAGER in pq.read_schema(frozen).names
+        manager = f"a.{ACCOUNT_MANAGER}" if managed else "CAST(NULL AS VARCHAR)"
+        store = f", t.store_id, {manager} AS {ACCOUNT_MANAGER}"
+        stores = (
+            f"LEFT JOIN ({_store_spread(frozen, seed=seed, managed=managed)}) t "
+            "USING (subscriber_id)"
+        )
     relation = duckdb.sql(
         f"""SELECT a.subscriber_id, a.grid_id, a.in_control,
                    coalesce(s.do_not_disturb, a.do_not_disturb, false) AS do_not_disturb,

@@ -43,6 +43,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from scipy import stats
 
+from quanwang.insight.choices import CampaignGroup
+
 Array = npt.NDArray[np.float64]
 DEFAULT_CONFIDENCE = 0.95
 # Below this many members in either group an interval is more noise than information.
@@ -54,9 +56,8 @@ class EvaluationError(ValueError):
     """The audience table cannot be evaluated; the message says why."""
 
 
-class Group(models.TextChoices):
-    TREATED = "treated", _("Treated")
-    CONTROL = "control", _("Control")
+# The arms' codes are the insight pipeline's, which reads results back (`insight.history`).
+Group = CampaignGroup
 
 
 class Dimension(models.TextChoices):

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from quanwang.campaigns.choices import CampaignType, Channel, ContactOutcome, Targeting
+from quanwang.campaigns.choices import CampaignType, Channel, ContactOutcome, Targeting, TaskSplit
 from quanwang.campaigns.models import Campaign, Offer, SegmentVersion
 from quanwang.campaigns.tasks import TaskChoices, TaskFilters, TaskState
 
@@ -103,6 +103,17 @@ class CampaignForm(forms.Form):
         required=False,
         help_text=_("An evaluated campaign: its treated and control results train the model."),
     )
+    # Optional, so a form posted without it splits the task lists by grid and store.
+    task_split = forms.ChoiceField(
+        label=_("Task lists"),
+        choices=TaskSplit.choices,
+        initial=TaskSplit.GRID,
+        required=False,
+        help_text=_(
+            "For the task channel: split by account manager, the members of an enterprise "
+            "with an account manager go to that manager's task list and quota."
+        ),
+    )
 
     def __init__(
         self, *args: Any, segments: Any, offers: Any, sources: Any = None, **kwargs: Any
@@ -122,6 +133,9 @@ class CampaignForm(forms.Form):
 
     def clean_targeting(self) -> Targeting:
         return Targeting(self.cleaned_data.get("targeting") or Targeting.SEGMENT)
+
+    def clean_task_split(self) -> TaskSplit:
+        return TaskSplit(self.cleaned_data.get("task_split") or TaskSplit.GRID)
 
     def clean_targeting_share(self) -> Decimal:
         share = self.cleaned_data.get("targeting_share")
@@ -201,6 +215,7 @@ class TaskFilterForm(forms.Form):
 
     campaign = forms.TypedChoiceField(label=_("Campaign"), coerce=int, required=False)
     grid = forms.ChoiceField(label=_("Grid"), required=False)
+    account_manager = forms.ChoiceField(label=_("Account manager"), required=False)
     store = forms.CharField(label=_("Store"), max_length=40, required=False)
     outcome = forms.ChoiceField(
         label=_("Outcome"), required=False, choices=[("", _("All")), *TaskState.choices]
@@ -212,12 +227,17 @@ class TaskFilterForm(forms.Form):
         campaign.choices = [("", _("All")), *choices.campaigns]
         grid: Any = self.fields["grid"]
         grid.choices = [("", _("All")), *choices.grids]
+        manager: Any = self.fields["account_manager"]
+        manager.choices = [("", _("All")), *choices.account_managers]
+        if not choices.account_managers:  # no campaign of theirs is split by account manager
+            del self.fields["account_manager"]
 
     def filters(self) -> TaskFilters:
         data = self.cleaned_data
         return TaskFilters(
             campaign_id=data.get("campaign") or None,
             grid=data.get("grid") or None,
+            account_manager=data.get("account_manager") or None,
             store=(data.get("store") or "").strip() or None,
             state=TaskState(data["outcome"]) if data.get("outcome") else None,
         )

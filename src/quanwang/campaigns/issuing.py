@@ -4,6 +4,10 @@ The audience is frozen as a Parquet file under var/campaigns/<id>/: who was sele
 which snapshot, and who is held out as control. Nothing after issuing re-reads the segment.
 `snapshot.json` beside it names the snapshot (month and run) the audience came from, so a
 later analysis (uplift targeting) can read back the features each customer had then.
+
+A campaign split by account manager (TaskSplit.ACCOUNT_MANAGER) freezes each enterprise
+customer's account manager with them (`account_manager`, an employee number, from the
+warehouse's enterprises), so their tasks and quota are that manager's from then on.
 """
 
 from __future__ import annotations
@@ -11,21 +15,27 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa  # type: ignore[import-untyped]
 from django.conf import settings
 
-from quanwang.data.warehouse import sql_literal
+from quanwang.data.warehouse import Warehouse, sql_literal
 
 # Columns of the snapshot carried into the frozen audience when it has them.
 CARRIED = (
     "subscriber_id", "grid_id", "value_tier", "lifecycle_stage", "segment", "payment_type",
     "plan_id", "arpu_3m", "churn_risk", "churn_reasons_zh", "upgrade_5g_propensity",
-    "clv_12m", "do_not_disturb", "predicted_uplift",
+    "clv_12m", "do_not_disturb", "predicted_uplift", "account_manager",
 )  # fmt: skip
+#: The frozen audience's column naming a customer's account manager (an employee number).
+ACCOUNT_MANAGER = "account_manager"
+#: enterprises' column naming the account manager who serves the enterprise.
+ENTERPRISE_MANAGER = "account_manager_employee_no"
+ASSIGNMENT_SCHEMA = pa.schema([("subscriber_id", pa.string()), (ACCOUNT_MANAGER, pa.string())])
 SNAPSHOT_RECORD = "snapshot.json"
 
 
@@ -38,8 +48,11 @@ class Frozen:
     path: Path
     customers: int
     control: int
-    by_grid: dict[str, tuple[int, int]]  # grid → (treated, control)
+    #: grid → (treated, control), of the customers without an account manager.
+    by_grid: dict[str, tuple[int, int]]
     seconds: float
+    #: account manager's employee number → (treated, control), of their customers.
+    by_account_manager: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def freeze(
@@ -72,19 +85,67 @@ def freeze(
         ) TO {sql_literal(str(staging))} (FORMAT parquet, COMPRESSION zstd)""",
     )
     staging.replace(target)
+    manager = ACCOUNT_MANAGER if ACCOUNT_MANAGER in columns else "CAST(NULL AS VARCHAR)"
     counts = duckdb.execute(
-        f"SELECT coalesce(grid_id, ''), count(*) FILTER (WHERE NOT in_control), "
+        f"SELECT coalesce(grid_id, ''), {manager}, count(*) FILTER (WHERE NOT in_control), "
         f"count(*) FILTER (WHERE in_control) FROM read_parquet({sql_literal(str(target))}) "
-        "GROUP BY 1"
+        "GROUP BY 1, 2"
     ).fetchall()
-    by_grid = {str(g): (int(t), int(c)) for g, t, c in counts}
+    by_grid: dict[str, tuple[int, int]] = {}
+    by_manager: dict[str, tuple[int, int]] = {}
+    for grid, employee_no, treated, control in counts:
+        tally = by_grid if employee_no is None else by_manager
+        key = str(grid if employee_no is None else employee_no)
+        before = tally.get(key, (0, 0))
+        tally[key] = (before[0] + int(treated), before[1] + int(control))
+    everyone = [*by_grid.values(), *by_manager.values()]
     return Frozen(
         path=target,
-        customers=sum(t + c for t, c in by_grid.values()),
-        control=sum(c for _t, c in by_grid.values()),
+        customers=sum(t + c for t, c in everyone),
+        control=sum(c for _t, c in everyone),
         by_grid=by_grid,
         seconds=time.perf_counter() - began,
+        by_account_manager=by_manager,
     )
+
+
+def _columns(relation: str) -> set[str]:
+    probe = duckdb.sql(f"SELECT * FROM {relation} LIMIT 0")
+    assert probe is not None  # a SELECT always gives a relation
+    return set(probe.columns)
+
+
+def account_manager_assignments(*, employee_numbers: list[str]) -> pa.Table:
+    """(subscriber_id, account_manager) of every enterprise customer whose enterprise has an
+    account manager among `employee_numbers` (the staff who may take the campaign's tasks).
+
+    A customer's enterprises are subscribers.enterprise_id and their enterprise_members rows;
+    of several with such a manager, the one of subscribers.enterprise_id comes first, then
+    the lowest enterprise_id. Empty when no enterprise has one, or when the enterprises table
+    was stored before the column existed."""
+    store = Warehouse()
+    enterprises = store.relation("enterprises")
+    if not employee_numbers or ENTERPRISE_MANAGER not in _columns(enterprises):
+        return ASSIGNMENT_SCHEMA.empty_table()
+    con = duckdb.connect()
+    try:
+        con.register("eligible", pa.table({"employee_no": pa.array(employee_numbers, pa.string())}))
+        assigned = con.sql(
+            f"""SELECT subscriber_id, {ENTERPRISE_MANAGER} AS {ACCOUNT_MANAGER}
+                FROM (SELECT subscriber_id, enterprise_id, 0 AS rank
+                      FROM {store.relation("subscribers")} WHERE enterprise_id IS NOT NULL
+                      UNION ALL
+                      SELECT subscriber_id, enterprise_id, 1 AS rank
+                      FROM {store.relation("enterprise_members")}) m
+                JOIN {enterprises} e USING (enterprise_id)
+                JOIN eligible ON eligible.employee_no = e.{ENTERPRISE_MANAGER}
+                QUALIFY row_number() OVER (PARTITION BY subscriber_id
+                                           ORDER BY rank, enterprise_id) = 1
+                ORDER BY subscriber_id"""
+        )
+        return assigned.to_arrow_table().cast(ASSIGNMENT_SCHEMA)
+    finally:
+        con.close()
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -20,10 +20,11 @@ from quanwang.campaigns.choices import (
     ContactOutcome,
     OfferType,
     Targeting,
+    TaskSplit,
     WarningDelivery,
 )
 from quanwang.core.choices import Resource
-from quanwang.core.models import OrgUnit
+from quanwang.core.models import OrgUnit, Staff
 from quanwang.core.querysets import ScopedModel
 
 USER = settings.AUTH_USER_MODEL
@@ -185,6 +186,16 @@ class Campaign(ScopedModel):
         related_name="+",
         help_text=_("An evaluated campaign whose treated and control results train the model."),
     )
+    task_split = models.CharField(
+        _("task lists"),
+        max_length=20,
+        choices=TaskSplit.choices,
+        default=TaskSplit.GRID,
+        help_text=_(
+            "Whose task lists the task steps fill: grids and stores, or first the account "
+            "managers of the customers' enterprises."
+        ),
+    )
     estimate = models.JSONField(_("revenue estimate"), default=dict, blank=True)
     state = models.CharField(
         _("state"), max_length=20, choices=CampaignState.choices, default=CampaignState.DRAFT
@@ -225,35 +236,65 @@ class CampaignEvent(models.Model):
 
 
 class Quota(models.Model):
-    """What one org unit is asked to deliver of an issued campaign, and by when."""
+    """What one org unit (a grid), or one account manager, is asked to deliver of an issued
+    campaign, and by when. An account manager's quota is held at their own org unit."""
 
     campaign = models.ForeignKey(Campaign, related_name="quotas", on_delete=models.CASCADE)
     org_unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT)
+    account_manager = models.ForeignKey(
+        Staff,
+        verbose_name=_("account manager"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     audience = models.PositiveIntegerField(_("customers to contact"))
     target = models.PositiveIntegerField(_("takers expected"))
     deadline = models.DateField(_("deadline"))
 
     class Meta:
-        ordering: ClassVar[list[str]] = ["campaign", "org_unit__path"]
+        ordering: ClassVar[list[str]] = ["campaign", "org_unit__path", "account_manager_id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
-            models.UniqueConstraint(fields=["campaign", "org_unit"], name="quota_once_per_unit")
+            models.UniqueConstraint(
+                fields=["campaign", "org_unit"],
+                condition=models.Q(account_manager__isnull=True),
+                name="quota_once_per_unit",
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "account_manager"],
+                condition=models.Q(account_manager__isnull=False),
+                name="quota_once_per_account_manager",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} @ {self.org_unit_id}: {self.target}/{self.audience}"
+        who = f"{self.org_unit_id}/{self.account_manager_id or '-'}"
+        return f"{self.campaign_id} @ {who}: {self.target}/{self.audience}"
 
 
 class TaskOutcome(ScopedModel):
-    """What a grid or store recorded for one customer of a campaign's task list: the latest
-    outcome counts, `attempts` how many times it was recorded."""
+    """What a grid, store or account manager recorded for one customer of a campaign's task
+    list: the latest outcome counts, `attempts` how many times it was recorded. The org unit
+    is the customer's grid, or the account manager's own unit for their customers."""
 
     scope_resource: ClassVar[Resource] = Resource.CAMPAIGN_TASK
     scope_org_path: ClassVar[str | None] = "org_unit__path"
+    # An account manager's own-records grant reaches the outcomes of their own customers.
+    scope_owner: ClassVar[str | None] = "account_manager__user"
 
     campaign = models.ForeignKey(Campaign, related_name="task_outcomes", on_delete=models.CASCADE)
     subscriber_id = models.CharField(_("subscriber ID"), max_length=40)
     org_unit = models.ForeignKey(OrgUnit, verbose_name=_("grid"), on_delete=models.PROTECT)
     store_id = models.CharField(_("store"), max_length=40, blank=True)
+    account_manager = models.ForeignKey(
+        Staff,
+        verbose_name=_("account manager"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     outcome = models.CharField(_("outcome"), max_length=20, choices=ContactOutcome.choices)
     note = models.CharField(_("note"), max_length=200, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=1)
@@ -277,14 +318,23 @@ class TaskOutcome(ScopedModel):
 
 
 class EarlyWarning(ScopedModel):
-    """An org unit running behind its quota's pace (预警), raised at most once a day per
-    campaign and unit, and the record of whom it was sent to."""
+    """An org unit, or an account manager, running behind its quota's pace (预警), raised at
+    most once a day per campaign and unit (or manager), and the record of whom it was sent
+    to."""
 
     scope_resource: ClassVar[Resource] = Resource.CAMPAIGN
     scope_org_path: ClassVar[str | None] = "org_unit__path"
 
     campaign = models.ForeignKey(Campaign, related_name="warnings", on_delete=models.CASCADE)
     org_unit = models.ForeignKey(OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT)
+    account_manager = models.ForeignKey(
+        Staff,
+        verbose_name=_("account manager"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     day = models.DateField(_("day"))
     pace = models.FloatField(_("pace"))
     responders = models.PositiveIntegerField(_("takers so far"))
@@ -309,8 +359,15 @@ class EarlyWarning(ScopedModel):
         ordering: ClassVar[list[str]] = ["-day", "org_unit__path"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
-                fields=["campaign", "org_unit", "day"], name="warning_once_per_unit_and_day"
-            )
+                fields=["campaign", "org_unit", "day"],
+                condition=models.Q(account_manager__isnull=True),
+                name="warning_once_per_unit_and_day",
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "account_manager", "day"],
+                condition=models.Q(account_manager__isnull=False),
+                name="warning_once_per_account_manager_and_day",
+            ),
         ]
 
     def __str__(self) -> str:

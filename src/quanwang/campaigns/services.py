@@ -37,6 +37,7 @@ from quanwang.campaigns.choices import (
     Channel,
     ContactOutcome,
     Targeting,
+    TaskSplit,
 )
 from quanwang.campaigns.dispatch import DispatchError, step_dir
 from quanwang.campaigns.estimate import (
@@ -49,6 +50,8 @@ from quanwang.campaigns.estimate import (
 )
 from quanwang.campaigns.evaluation import CampaignCosts, Group, RevenueEstimate, evaluate
 from quanwang.campaigns.issuing import (
+    ACCOUNT_MANAGER,
+    account_manager_assignments,
     campaign_dir,
     freeze,
     read_json,
@@ -64,6 +67,7 @@ from quanwang.campaigns.responses import (
     import_responses,
     responses_file,
 )
+from quanwang.campaigns.results import results_file, write_results
 from quanwang.campaigns.segments import audience_expression, checked, newest_snapshot, unit_scope
 from quanwang.campaigns.tasks import REACHED, outcomes_table
 from quanwang.campaigns.uplift import (
@@ -76,7 +80,7 @@ from quanwang.campaigns.uplift import (
 )
 from quanwang.core.choices import Action, JobKind, OrgLevel
 from quanwang.core.errors import NotFound, ServiceError
-from quanwang.core.models import Job, OrgUnit
+from quanwang.core.models import Job, OrgUnit, Staff
 from quanwang.core.querysets import has_grant
 from quanwang.core.services.jobs import start_job
 from quanwang.data.warehouse import sql_literal
@@ -142,6 +146,9 @@ class Design:
     targeting: Targeting = Targeting.SEGMENT
     targeting_share: Decimal = Decimal("0.300")
     uplift_source: Campaign | None = None
+    # Whose task lists the task steps fill: split by account manager, the members of an
+    # enterprise with an account manager go to that manager's list and quota.
+    task_split: TaskSplit = TaskSplit.GRID
 
 
 def _check_design(design: Design, *, today: dt.date) -> None:
@@ -161,6 +168,12 @@ def _check_design(design: Design, *, today: dt.date) -> None:
         )
     if not design.channels:
         raise ServiceError(_("Pick at least one channel."), field="channels")
+    if design.task_split == TaskSplit.ACCOUNT_MANAGER and Channel.TASK not in design.channels:
+        raise ServiceError(
+            _("Task lists are split by account manager only in a campaign with the task "
+              "channel."),
+            field="task_split",
+        )  # fmt: skip
     if design.budget < 0:
         raise ServiceError(_("The budget cannot be negative."), field="budget")
     if not Decimal("0.01") <= design.control_share <= Decimal("0.5"):
@@ -240,6 +253,7 @@ def create_campaign(
             targeting=design.targeting,
             targeting_share=design.targeting_share,
             uplift_source=design.uplift_source if by_uplift else None,
+            task_split=design.task_split,
             org_unit=org_unit,
             created_by=actor,
         )
@@ -365,7 +379,10 @@ def transition(
 
 
 def _issue(campaign: Campaign, *, today: dt.date) -> None:
-    """Freeze the audience on the newest snapshot and split quotas over the campaign's grids."""
+    """Freeze the audience on the newest snapshot and split quotas over the campaign's grids;
+    split by account manager, each enterprise customer whose account manager is a staff
+    member of the campaign's org unit (or below) is frozen with them and counts in that
+    manager's quota instead of their grid's."""
     if campaign.ends_on < today:
         raise ServiceError(_("The campaign window has ended; it can no longer be issued."))
     snapshot = newest_snapshot()
@@ -391,6 +408,25 @@ def _issue(campaign: Campaign, *, today: dt.date) -> None:
             "JOIN uplift_targets t USING (subscriber_id)"
         )
         columns.append("predicted_uplift")
+    managers: dict[str, Staff] = {}
+    if campaign.task_split == TaskSplit.ACCOUNT_MANAGER:
+        # Only staff of the campaign's own organisation take its tasks; the customers of an
+        # enterprise served from elsewhere (or by nobody on record) stay with their grid.
+        managers = {
+            member.employee_no: member
+            for member in Staff.objects.filter(
+                org_unit__path__startswith=campaign.org_unit.path
+            ).select_related("org_unit")
+        }
+        con.con.register(
+            "account_managers",
+            account_manager_assignments(employee_numbers=sorted(managers)),
+        )
+        selected = (
+            f"SELECT s.*, m.{ACCOUNT_MANAGER} FROM ({selected}) s "
+            "LEFT JOIN account_managers m USING (subscriber_id)"
+        )
+        columns.append(ACCOUNT_MANAGER)
     frozen = freeze(
         selected=con.con.sql(selected),
         columns=columns,
@@ -436,6 +472,19 @@ def _issue(campaign: Campaign, *, today: dt.date) -> None:
             )
             for grid, (treated, _control) in sorted(frozen.by_grid.items())
             if grid in units and treated > 0
+        ]
+        # An account manager's quota: their treated customers, at their own org unit.
+        + [
+            Quota(
+                campaign=campaign,
+                org_unit=managers[employee_no].org_unit,
+                account_manager=managers[employee_no],
+                audience=treated,
+                target=math.ceil(treated * take_rate),
+                deadline=campaign.ends_on,
+            )
+            for employee_no, (treated, _control) in sorted(frozen.by_account_manager.items())
+            if employee_no in managers and treated > 0
         ]
     )
 
@@ -496,7 +545,7 @@ def _uplift_source(source: Campaign | None, *, campaign_type: CampaignType) -> U
                 "target": CampaignType(campaign_type).label,
             }
         )
-    results = campaign_dir(source.pk) / "results.parquet"
+    results = results_file(source.pk)
     if not results.is_file():
         raise refuse(_("Campaign %(name)s has no results file (results.parquet).") % named)
     row = (
@@ -765,7 +814,8 @@ def evaluation_table(*, campaign: Campaign) -> pa.Table:
 
 def evaluate_campaign(*, campaign: Campaign) -> ReportFiles:
     """Treated against control, the report (XLSX, PDF), and the per-customer results written
-    back next to the audience (results.parquet) for the next analysis."""
+    back next to the audience (results.parquet, `results.write_results`): the next snapshot
+    counts them in its customers' campaign history (`insight.history`)."""
     if not campaign.audience_path:
         raise ServiceError(_("The campaign was never issued: there is nothing to evaluate."))
     table = evaluation_table(campaign=campaign)
@@ -804,15 +854,7 @@ def evaluate_campaign(*, campaign: Campaign) -> ReportFiles:
         stem=f"campaign-{campaign.pk}-evaluation",
         org_unit_names=names,
     )
-    results = table.append_column(
-        "campaign_id", pa.array([campaign.pk] * table.num_rows, pa.int64())
-    ).append_column(
-        "campaign_type", pa.array([campaign.campaign_type] * table.num_rows, pa.string())
-    )
-    target = campaign_dir(campaign.pk) / "results.parquet"
-    staging = target.with_suffix(".tmp")
-    pq.write_table(results, staging)
-    staging.replace(target)
+    write_results(campaign=campaign, evaluated=table)
     return files
 
 
@@ -877,11 +919,17 @@ class UnitProgress:
     expected_by_now: float
     pace: float | None  # responders ÷ expected by now
     behind: bool
+    #: The account manager whose quota this is (held at `unit`, their org unit); None for a
+    #: grid's quota.
+    account_manager: Staff | None = None
 
 
 def execution_progress(*, campaign: Campaign, today: dt.date | None = None) -> list[UnitProgress]:
-    """Each quota's unit against its target and the time elapsed, with early warnings."""
-    quotas = list(Quota.objects.filter(campaign=campaign).select_related("org_unit"))
+    """Each quota's unit (or account manager) against its target and the time elapsed, with
+    early warnings. An account manager's customers count for them, not for their grid."""
+    quotas = list(
+        Quota.objects.filter(campaign=campaign).select_related("org_unit", "account_manager")
+    )
     if not quotas or not campaign.audience_path:
         return []
     limits = warning_thresholds()
@@ -891,17 +939,31 @@ def execution_progress(*, campaign: Campaign, today: dt.date | None = None) -> l
     table = evaluation_table(campaign=campaign)
     con = duckdb.connect()
     con.register("evaluated", table)
+    frozen = sql_literal(campaign.audience_path)
+    manager = (
+        f"a.{ACCOUNT_MANAGER}"
+        if ACCOUNT_MANAGER in pq.read_schema(campaign.audience_path).names
+        else "CAST(NULL AS VARCHAR)"
+    )
     counts = {
-        grid: (int(contacted), int(responders))
-        for grid, contacted, responders in con.execute(
-            "SELECT grid_id, count(*) FILTER (WHERE contacted), "
-            f"count(*) FILTER (WHERE responded AND \"group\" = '{Group.TREATED}') "
-            "FROM evaluated GROUP BY 1"
+        (grid, employee_no): (int(contacted), int(responders))
+        for grid, employee_no, contacted, responders in con.execute(
+            f"SELECT CASE WHEN {manager} IS NULL THEN e.grid_id END, {manager}, "
+            "count(*) FILTER (WHERE e.contacted), "
+            f"count(*) FILTER (WHERE e.responded AND e.\"group\" = '{Group.TREATED}') "
+            f"FROM evaluated e JOIN read_parquet({frozen}) a USING (subscriber_id) "
+            "GROUP BY 1, 2"
         ).fetchall()
     }
+    con.close()
     rows = []
     for quota in quotas:
-        contacted, responders = counts.get(quota.org_unit.code, (0, 0))
+        key = (
+            (None, quota.account_manager.employee_no)
+            if quota.account_manager is not None
+            else (quota.org_unit.code, None)
+        )
+        contacted, responders = counts.get(key, (0, 0))
         expected = quota.target * elapsed
         pace = responders / expected if expected > 0 else None
         rows.append(
@@ -916,6 +978,7 @@ def execution_progress(*, campaign: Campaign, today: dt.date | None = None) -> l
                 behind=elapsed >= limits.from_elapsed
                 and pace is not None
                 and pace < limits.below_pace,
+                account_manager=quota.account_manager,
             )
         )
     return rows

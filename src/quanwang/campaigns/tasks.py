@@ -1,16 +1,22 @@
-"""Grid and store task lists (任务清单): who each grid and store is to contact for a campaign,
-and what came of each contact.
+"""Task lists (任务清单): who each grid, store and account manager is to contact for a
+campaign, and what came of each contact.
 
 A task step (Channel.TASK) is planned like any other step, through the contact policy, and its
 plan (var/campaigns/<id>/dispatch/<step>/plan.parquet) IS the task list: one row per customer
-with their grid and the store that serves them. Nothing is copied into the database; what the
-grids record is one TaskOutcome row per campaign and customer (the latest outcome counts,
-`attempts` how many times it was recorded). The outcomes feed the closed loop: evaluation
+with their grid and the store that serves them, or, in a campaign split by account manager
+(TaskSplit.ACCOUNT_MANAGER), the account manager of their enterprise (`account_manager`, an
+employee number, frozen on issue). Nothing is copied into the database; what is recorded is
+one TaskOutcome row per campaign and customer (the latest outcome counts, `attempts` how many
+times it was recorded). The outcomes feed the closed loop: evaluation
 (services.evaluation_table) and the contact history of later steps (contact_log).
 
-Who sees what: CAMPAIGN_TASK over grids, as customer rows are narrowed everywhere
-(data.customers.customer_scope). A task list is not narrowed by the campaign's own org unit:
-a grid manager works the province's campaigns in their grid without seeing the campaigns.
+Who sees what (`TaskScope`): CAMPAIGN_TASK over grids, as customer rows are narrowed
+everywhere (data.customers.customer_scope), for the customers of no account manager; an
+account manager's customers go with the manager: to the manager themselves (an own-records
+grant, Reach.OWN) and to those whose subtree grants reach the manager's org unit (a county
+manager follows their county's account managers; a grid manager does not see them). A task
+list is not narrowed by the campaign's own org unit: a grid manager works the province's
+campaigns in their grid without seeing the campaigns.
 """
 
 from __future__ import annotations
@@ -35,13 +41,14 @@ from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 
 from quanwang.campaigns.choices import CampaignState, Channel, ContactOutcome
 from quanwang.campaigns.dispatch import TASK_HISTORY_SCHEMA
-from quanwang.campaigns.issuing import campaign_dir
+from quanwang.campaigns.issuing import ACCOUNT_MANAGER, campaign_dir
 from quanwang.campaigns.models import Campaign, Quota, TaskOutcome
-from quanwang.core.choices import Action, OrgLevel, PiiKind, Resource
+from quanwang.core.choices import Action, OrgLevel, PiiKind, Reach, Resource
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.masking import mask
-from quanwang.core.models import OrgUnit
+from quanwang.core.models import OrgUnit, Staff
 from quanwang.core.querysets import has_grant
+from quanwang.core.services.orgs import units_granting
 from quanwang.data.customers import Scope, customer_scope
 from quanwang.data.warehouse import sql_literal
 from quanwang.insight.choices import ValueTier
@@ -82,6 +89,8 @@ class TaskFilters:
     grid: str | None = None
     store: str | None = None
     state: TaskState | None = None
+    #: An account manager's employee number: that manager's customers.
+    account_manager: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +105,9 @@ class TaskRow:
     grid_id: str | None
     grid: str
     store_id: str | None
+    #: The account manager whose list the customer is on (employee number), and their name.
+    account_manager: str | None
+    account_manager_name: str
     value_tier: str | None
     tier: str  # the value tier's label
     churn_risk: float | None
@@ -129,10 +141,12 @@ class TaskPage:
 
 @dataclass(frozen=True, kw_only=True)
 class TaskChoices:
-    """What the filters offer: the user's campaigns with tasks, and their grids."""
+    """What the filters offer: the user's campaigns with tasks, their grids, and the account
+    managers whose tasks they follow (employee number, name)."""
 
     campaigns: list[tuple[int, str]]
     grids: list[tuple[str, str]]
+    account_managers: list[tuple[str, str]]
 
 
 def task_steps(campaign_id: int) -> list[TaskStep]:
@@ -155,26 +169,74 @@ def task_steps(campaign_id: int) -> list[TaskStep]:
     return sorted(found, key=lambda s: (s.planned_at, s.step))
 
 
-def _scope(user: Any, action: Action) -> Scope:
+@dataclass(frozen=True)
+class TaskScope:
+    """The task rows a user may see (or record): the customers of no account manager by
+    their grid, an account manager's customers by the manager."""
+
+    grids: Scope
+    #: Employee numbers of the account managers whose customers are in reach; None: all.
+    managers: tuple[str, ...] | None
+
+    @property
+    def empty(self) -> bool:
+        return self.grids.grids == () and not self.grids.gridless and self.managers == ()
+
+    def holds_grid(self, grid_id: str | None) -> bool:
+        if self.grids.grids is None:
+            return True
+        return self.grids.gridless if grid_id is None else grid_id in self.grids.grids
+
+    def holds_manager(self, employee_no: str) -> bool:
+        return self.managers is None or employee_no in self.managers
+
+    def holds(self, task: dict[str, Any]) -> bool:
+        """Whether a row (grid_id, account_manager) is in reach."""
+        if task.get(ACCOUNT_MANAGER):
+            return self.holds_manager(task[ACCOUNT_MANAGER])
+        return self.holds_grid(task.get("grid_id"))
+
+    def sql(self) -> tuple[str, list[Any]]:
+        grids, params = self.grids.sql("grid_id")
+        if self.managers is None:
+            managers = "true"
+        elif self.managers:
+            managers = f"{ACCOUNT_MANAGER} IN (SELECT unnest(?))"
+            params.append(list(self.managers))
+        else:
+            managers = "false"
+        return (
+            f"(({ACCOUNT_MANAGER} IS NULL AND {grids}) "
+            f"OR ({ACCOUNT_MANAGER} IS NOT NULL AND {managers}))",
+            params,
+        )
+
+
+def _scope(user: Any, action: Action) -> TaskScope:
     if user is None:  # the system: commands and jobs
-        return Scope(grids=None, gridless=True)
+        return TaskScope(grids=Scope(grids=None, gridless=True), managers=None)
     if not has_grant(user, resource=Resource.CAMPAIGN_TASK, action=action):
-        return Scope(grids=(), gridless=False)
-    return customer_scope(user, action, Resource.CAMPAIGN_TASK)
-
-
-def _in_scope(scope: Scope, grid_id: str | None) -> bool:
-    if scope.grids is None:
-        return True
-    return scope.gridless if grid_id is None else grid_id in scope.grids
+        return TaskScope(grids=Scope(grids=(), gridless=False), managers=())
+    grids = customer_scope(user, action, Resource.CAMPAIGN_TASK)
+    if grids.grids is None or grids.gridless:  # the whole tree: every manager too
+        return TaskScope(grids=grids, managers=None)
+    # The account managers of the units the user's subtree grants reach, and the user
+    # themselves when they hold an own-records grant (an account manager's login).
+    units = units_granting(
+        user=user, resource=Resource.CAMPAIGN_TASK, action=action, only=Reach.SUBTREE
+    )
+    managers = set(Staff.objects.filter(org_unit__in=units).values_list("employee_no", flat=True))
+    if has_grant(user, resource=Resource.CAMPAIGN_TASK, action=action, only=Reach.OWN):
+        managers |= set(Staff.objects.filter(user=user).values_list("employee_no", flat=True))
+    return TaskScope(grids=grids, managers=tuple(sorted(managers)))
 
 
 def _campaigns(
-    *, scope: Scope, campaign_id: int | None = None, open_only: bool = True
+    *, scope: TaskScope, campaign_id: int | None = None, open_only: bool = True
 ) -> list[Campaign]:
     """Campaigns (issued or running ones, unless `open_only` is False) with a task step
-    that can reach the scope's grids."""
-    if scope.grids == () and not scope.gridless:
+    that can reach the scope's grids or account managers."""
+    if scope.empty:
         return []
     # Not Campaign.objects.restrict: a grid manager holds no grant on a province campaign,
     # yet works its tasks in their grid; the rows are narrowed by grid below.
@@ -183,20 +245,29 @@ def _campaigns(
         campaigns = campaigns.filter(state__in=OPEN_STATES)
     if campaign_id is not None:
         campaigns = campaigns.filter(pk=campaign_id)
+    grids = scope.grids
     paths: list[str] = []
-    if scope.grids is not None:
+    if grids.grids is not None:
         paths = list(
-            OrgUnit.objects.filter(level=OrgLevel.GRID, code__in=scope.grids).values_list(
+            OrgUnit.objects.filter(level=OrgLevel.GRID, code__in=grids.grids).values_list(
                 "path", flat=True
             )
+        )
+    managed: set[int] = set()
+    if scope.managers:
+        managed = set(
+            Quota.objects.filter(
+                campaign__in=campaigns, account_manager__employee_no__in=scope.managers
+            ).values_list("campaign_id", flat=True)
         )
     return [
         c
         for c in campaigns.order_by("-pk")
         if (
-            scope.grids is None
-            or (scope.gridless and c.org_unit.parent_id is None)
+            grids.grids is None
+            or (grids.gridless and c.org_unit.parent_id is None)
             or any(p.startswith(c.org_unit.path) for p in paths)
+            or c.pk in managed
         )
         and task_steps(c.pk)
     ]
@@ -204,23 +275,42 @@ def _campaigns(
 
 def filter_choices(*, user: Any) -> TaskChoices:
     scope = _scope(user, Action.VIEW)
-    campaigns = [(c.pk, c.name) for c in _campaigns(scope=scope)]
+    found = _campaigns(scope=scope)
     grids = OrgUnit.objects.filter(level=OrgLevel.GRID).order_by("path")
-    if scope.grids is not None:
-        grids = grids.filter(code__in=scope.grids)
-    return TaskChoices(campaigns=campaigns, grids=list(grids.values_list("code", "name")))
+    if scope.grids.grids is not None:
+        grids = grids.filter(code__in=scope.grids.grids)
+    # The account managers with a quota in those campaigns, of those in reach.
+    managers = Staff.objects.filter(
+        pk__in=Quota.objects.filter(
+            campaign__in=[c.pk for c in found], account_manager__isnull=False
+        ).values("account_manager_id")
+    ).order_by("employee_no")
+    if scope.managers is not None:
+        managers = managers.filter(employee_no__in=scope.managers)
+    return TaskChoices(
+        campaigns=[(c.pk, c.name) for c in found],
+        grids=list(grids.values_list("code", "name")),
+        account_managers=[(m.employee_no, f"{m.name} ({m.employee_no})") for m in managers],
+    )
 
 
 def _column(names: list[str], name: str, kind: str) -> str:
     return name if name in names else f"CAST(NULL AS {kind}) AS {name}"
 
 
+def _plan_manager(plan: Path) -> str:
+    """The plan's account manager column (a plan made before the split existed has none)."""
+    return _column(pq.read_schema(plan).names, ACCOUNT_MANAGER, "VARCHAR")
+
+
 def _tasks_sql(campaigns: list[Campaign], steps: list[TaskStep]) -> str:
     """SQL of the campaigns' task lists, one row per campaign and customer (a customer on
-    two task steps is listed under the first), with their frozen audience's facts."""
+    two task steps is listed under the first), with their frozen audience's facts and the
+    deadline of their grid's quota, or of their account manager's."""
     plans = " UNION ALL ".join(
         f"SELECT {s.campaign_id} AS campaign_id, {rank} AS step_rank, {sql_literal(s.step)} "
-        f"AS step, subscriber_id, grid_id, CAST(store_id AS VARCHAR) AS store_id, msisdn, name "
+        f"AS step, subscriber_id, grid_id, CAST(store_id AS VARCHAR) AS store_id, "
+        f"{_plan_manager(s.plan)}, msisdn, name "
         f"FROM read_parquet({sql_literal(str(s.plan))})"
         for rank, s in enumerate(steps)
     )
@@ -236,21 +326,24 @@ def _tasks_sql(campaigns: list[Campaign], steps: list[TaskStep]) -> str:
         )
     audience_sql = " UNION ALL ".join(audiences)
     return f"""
-        SELECT p.campaign_id, p.step, p.subscriber_id, p.grid_id, p.store_id, p.msisdn,
-               p.name, a.value_tier, a.churn_risk, a.churn_reasons_zh, q.deadline,
+        SELECT p.campaign_id, p.step, p.subscriber_id, p.grid_id, p.store_id,
+               p.{ACCOUNT_MANAGER}, p.msisdn, p.name, a.value_tier, a.churn_risk,
+               a.churn_reasons_zh, q.deadline,
                coalesce(o.outcome, '{TaskState.NOT_RECORDED}') AS state, o.note, o.attempts,
                o.recorded_at
         FROM (SELECT * FROM ({plans})
               QUALIFY row_number() OVER (PARTITION BY campaign_id, subscriber_id
                                          ORDER BY step_rank) = 1) p
         LEFT JOIN ({audience_sql}) a USING (campaign_id, subscriber_id)
-        LEFT JOIN quotas q ON q.campaign_id = p.campaign_id AND q.grid_id = p.grid_id
+        LEFT JOIN quotas q ON q.campaign_id = p.campaign_id
+                          AND q.{ACCOUNT_MANAGER} IS NOT DISTINCT FROM p.{ACCOUNT_MANAGER}
+                          AND (p.{ACCOUNT_MANAGER} IS NOT NULL OR q.grid_id = p.grid_id)
         LEFT JOIN outcomes o ON o.campaign_id = p.campaign_id
                             AND o.subscriber_id = p.subscriber_id"""
 
 
-def _where(scope: Scope, filters: TaskFilters, *, with_state: bool) -> tuple[str, list[Any]]:
-    where, params = scope.sql("grid_id")
+def _where(scope: TaskScope, filters: TaskFilters, *, with_state: bool) -> tuple[str, list[Any]]:
+    where, params = scope.sql()
     parts = [where]
     if filters.grid:
         parts.append("grid_id = ?")
@@ -258,6 +351,9 @@ def _where(scope: Scope, filters: TaskFilters, *, with_state: bool) -> tuple[str
     if filters.store:
         parts.append("store_id = ?")
         params.append(filters.store)
+    if filters.account_manager:
+        parts.append(f"{ACCOUNT_MANAGER} = ?")
+        params.append(filters.account_manager)
     if with_state and filters.state:
         parts.append("state = ?")
         params.append(str(filters.state))
@@ -271,7 +367,12 @@ def _connection(*, user: Any, campaigns: list[Campaign], filters: TaskFilters) -
     if user is not None:
         outcomes = outcomes.restrict(user, Action.VIEW)
     if filters.grid:
-        outcomes = outcomes.filter(org_unit__code=filters.grid)
+        # An account manager's customer in that grid has the manager's unit on the outcome.
+        outcomes = outcomes.filter(
+            models.Q(org_unit__code=filters.grid) | models.Q(account_manager__isnull=False)
+        )
+    if filters.account_manager:
+        outcomes = outcomes.filter(account_manager__employee_no=filters.account_manager)
     recorded = list(
         outcomes.values_list(
             "campaign_id", "subscriber_id", "outcome", "note", "attempts", "recorded_at"
@@ -279,7 +380,7 @@ def _connection(*, user: Any, campaigns: list[Campaign], filters: TaskFilters) -
     )
     quotas = list(
         Quota.objects.filter(campaign_id__in=ids).values_list(
-            "campaign_id", "org_unit__code", "deadline"
+            "campaign_id", "org_unit__code", "account_manager__employee_no", "deadline"
         )
     )
     con = duckdb.connect()
@@ -306,7 +407,8 @@ def _connection(*, user: Any, campaigns: list[Campaign], filters: TaskFilters) -
             {
                 "campaign_id": pa.array([q[0] for q in quotas], pa.int64()),
                 "grid_id": pa.array([q[1] for q in quotas], pa.string()),
-                "deadline": pa.array([q[2] for q in quotas], pa.date32()),
+                ACCOUNT_MANAGER: pa.array([q[2] for q in quotas], pa.string()),
+                "deadline": pa.array([q[3] for q in quotas], pa.date32()),
             }
         ),
     )
@@ -325,15 +427,21 @@ class _Source:
 
     con: Any
     sql: str
-    scope: Scope
+    scope: TaskScope
     campaigns: dict[int, TaskCampaign]
 
 
 def _open(*, user: Any, filters: TaskFilters) -> _Source | None:
     scope = _scope(user, Action.VIEW)
-    if filters.grid and not _in_scope(scope, filters.grid):
+    if filters.grid and not scope.holds_grid(filters.grid):
         raise ServiceError(
             _("Grid %(grid)s is not one of your grids.") % {"grid": filters.grid}, field="grid"
+        )
+    if filters.account_manager and not scope.holds_manager(filters.account_manager):
+        raise ServiceError(
+            _("Account manager %(manager)s is not one whose tasks you follow.")
+            % {"manager": filters.account_manager},
+            field="account_manager",
         )
     campaigns = _campaigns(scope=scope, campaign_id=filters.campaign_id)
     if filters.campaign_id is not None and not campaigns:
@@ -375,7 +483,8 @@ def _records(
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
     result = source.con.execute(
         f"SELECT * FROM ({source.sql}) WHERE {where} "
-        f"ORDER BY campaign_id DESC, grid_id, store_id, subscriber_id{page}",
+        f"ORDER BY campaign_id DESC, {ACCOUNT_MANAGER} NULLS FIRST, grid_id, store_id, "
+        f"subscriber_id{page}",
         params,
     )
     names = [d[0] for d in result.description or []]
@@ -387,6 +496,11 @@ def _rows(records: list[dict[str, Any]], campaigns: dict[int, TaskCampaign]) -> 
         OrgUnit.objects.filter(
             level=OrgLevel.GRID, code__in={r["grid_id"] for r in records if r["grid_id"]}
         ).values_list("code", "name")
+    )
+    managers = dict(
+        Staff.objects.filter(
+            employee_no__in={r[ACCOUNT_MANAGER] for r in records if r[ACCOUNT_MANAGER]}
+        ).values_list("employee_no", "name")
     )
     return [
         TaskRow(
@@ -400,6 +514,8 @@ def _rows(records: list[dict[str, Any]], campaigns: dict[int, TaskCampaign]) -> 
             grid_id=r["grid_id"],
             grid=grids.get(r["grid_id"], r["grid_id"] or ""),
             store_id=r["store_id"],
+            account_manager=r[ACCOUNT_MANAGER],
+            account_manager_name=managers.get(r[ACCOUNT_MANAGER], r[ACCOUNT_MANAGER] or ""),
             value_tier=r["value_tier"],
             tier=str(ValueTier(r["value_tier"]).label)
             if r["value_tier"] in ValueTier.values
@@ -419,9 +535,9 @@ def _rows(records: list[dict[str, Any]], campaigns: dict[int, TaskCampaign]) -> 
 def task_list(
     *, user: Any, filters: TaskFilters | None = None, page: int = 1, page_size: int = PAGE_SIZE
 ) -> TaskPage:
-    """One page of the tasks `user` may see (CAMPAIGN_TASK VIEW over their grids), across the
-    issued and running campaigns with a task step; numbers and names masked. A page past the
-    last gives the last."""
+    """One page of the tasks `user` may see (CAMPAIGN_TASK VIEW over their grids, and the
+    account managers in reach: `TaskScope`), across the issued and running campaigns with a
+    task step; numbers and names masked. A page past the last gives the last."""
     chosen = filters or TaskFilters()
     source = _open(user=user, filters=chosen)
     if source is None:
@@ -445,9 +561,12 @@ def task_list(
 
 
 def export_xlsx(*, user: Any, filters: TaskFilters) -> bytes:
-    """The filtered task list of one grid as a workbook to work from (numbers masked)."""
-    if not filters.grid:
-        raise ServiceError(_("Choose a grid to download its task list."), field="grid")
+    """The filtered task list of one grid, or of one account manager, as a workbook to work
+    from (numbers masked)."""
+    if not filters.grid and not filters.account_manager:
+        raise ServiceError(
+            _("Choose a grid or an account manager to download their task list."), field="grid"
+        )
     source = _open(user=user, filters=filters)
     rows: list[TaskRow] = []
     if source is not None:
@@ -459,8 +578,8 @@ def export_xlsx(*, user: Any, filters: TaskFilters) -> bytes:
     sheet = book.create_sheet(title=_("Task list")[:31])
     header = [
         _("Campaign"), _("Step"), _("Subscriber ID"), _("Number"), _("Name"), _("Grid"),
-        _("Store"), _("Value tier"), _("Churn risk"), _("Churn reasons"), _("Deadline"),
-        _("Outcome"), _("Note"), _("Attempts"), _("Recorded at"), _("Script"),
+        _("Store"), _("Account manager"), _("Value tier"), _("Churn risk"), _("Churn reasons"),
+        _("Deadline"), _("Outcome"), _("Note"), _("Attempts"), _("Recorded at"), _("Script"),
     ]  # fmt: skip
     sheet.append([_text(sheet, str(h)) for h in header])
     for row in rows:
@@ -474,6 +593,7 @@ def export_xlsx(*, user: Any, filters: TaskFilters) -> bytes:
                 _text(sheet, row.name),
                 _text(sheet, row.grid),
                 _text(sheet, row.store_id or ""),
+                _text(sheet, row.account_manager_name),
                 _text(sheet, row.tier),
                 None if row.churn_risk is None else round(row.churn_risk, 4),
                 _text(sheet, row.churn_reasons or ""),
@@ -507,21 +627,26 @@ def task_campaign(*, user: Any, pk: int) -> Campaign:
 
 
 def _task_of(campaign: Campaign, subscriber_id: str) -> dict[str, Any] | None:
-    """The customer's row on the campaign's task list: grid and store, or None."""
+    """The customer's row on the campaign's task list: grid, store and account manager, or
+    None."""
     steps = task_steps(campaign.pk)
     if not steps:
         return None
     plans = " UNION ALL ".join(
-        f"SELECT {rank} AS step_rank, grid_id, CAST(store_id AS VARCHAR) AS store_id "
-        f"FROM read_parquet({sql_literal(str(s.plan))}) WHERE subscriber_id = $id"
+        f"SELECT {rank} AS step_rank, grid_id, CAST(store_id AS VARCHAR) AS store_id, "
+        f"{_plan_manager(s.plan)} FROM read_parquet({sql_literal(str(s.plan))}) "
+        "WHERE subscriber_id = $id"
         for rank, s in enumerate(steps)
     )
     con = duckdb.connect()
     found = con.execute(
-        f"SELECT grid_id, store_id FROM ({plans}) ORDER BY step_rank LIMIT 1", {"id": subscriber_id}
+        f"SELECT grid_id, store_id, {ACCOUNT_MANAGER} FROM ({plans}) ORDER BY step_rank LIMIT 1",
+        {"id": subscriber_id},
     ).fetchall()
     con.close()
-    return {"grid_id": found[0][0], "store_id": found[0][1]} if found else None
+    if not found:
+        return None
+    return {"grid_id": found[0][0], "store_id": found[0][1], ACCOUNT_MANAGER: found[0][2]}
 
 
 def record_outcome(
@@ -575,17 +700,32 @@ def record_outcome(
                 _("Customer %(id)s is not on this campaign's task list.") % {"id": subscriber_id},
                 field="subscriber_id",
             )
-        if not _in_scope(scope, task["grid_id"]):
-            raise ServiceError(
-                _("Customer %(id)s is in a grid whose tasks you may not record.")
-                % {"id": subscriber_id},
-                field="subscriber_id",
-            )
-        unit = (
-            OrgUnit.objects.filter(level=OrgLevel.GRID, code=task["grid_id"]).first()
-            if task["grid_id"]
+        employee_no = task[ACCOUNT_MANAGER]
+        manager = (
+            Staff.objects.select_related("org_unit").filter(employee_no=employee_no).first()
+            if employee_no
             else None
-        ) or locked.org_unit
+        )
+        if not scope.holds(task):
+            if employee_no:
+                message = _(
+                    "Customer %(id)s is on the task list of account manager %(manager)s, "
+                    "whose tasks you may not record."
+                ) % {"id": subscriber_id, "manager": manager.name if manager else employee_no}
+            else:
+                message = _("Customer %(id)s is in a grid whose tasks you may not record.") % {
+                    "id": subscriber_id
+                }
+            raise ServiceError(message, field="subscriber_id")
+        if manager is not None:  # an account manager's customer: at the manager's own unit
+            unit = manager.org_unit
+        else:
+            grid = (
+                OrgUnit.objects.filter(level=OrgLevel.GRID, code=task["grid_id"]).first()
+                if task["grid_id"]
+                else None
+            )
+            unit = grid or locked.org_unit
         existing = (
             TaskOutcome.objects.select_for_update()
             .filter(campaign=locked, subscriber_id=subscriber_id)
@@ -597,6 +737,7 @@ def record_outcome(
                 subscriber_id=subscriber_id,
                 org_unit=unit,
                 store_id=task["store_id"] or "",
+                account_manager=manager,
                 outcome=chosen,
                 note=note,
                 attempts=1,

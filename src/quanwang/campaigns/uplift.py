@@ -36,6 +36,7 @@ from quanwang.campaigns.choices import CampaignType
 from quanwang.campaigns.evaluation import Group
 from quanwang.data.warehouse import sql_literal
 from quanwang.insight.churn import LGBM_PARAMS, feature_columns, settings_threads, to_matrix
+from quanwang.insight.history import HISTORY_COLUMNS
 
 Array = npt.NDArray[np.float64]
 Flags = npt.NDArray[np.bool_]
@@ -110,9 +111,11 @@ class UpliftModel:
 
 
 def uplift_features(*, table: pa.Table) -> list[str]:
-    """The table's numeric and yes/no columns, less identifiers; sorted, because LightGBM's
-    column sampling follows the order and engines order the wide table differently."""
-    return sorted(feature_columns(dict(ibis.Schema.from_pyarrow(table.schema).items())))
+    """The table's numeric and yes/no columns, less identifiers and the campaign history (for
+    segment rules, not models: `insight.history`); sorted, because LightGBM's column sampling
+    follows the order and engines order the wide table differently."""
+    schema = dict(ibis.Schema.from_pyarrow(table.schema).items())
+    return sorted(name for name in feature_columns(schema) if name not in HISTORY_COLUMNS)
 
 
 def fit_uplift(

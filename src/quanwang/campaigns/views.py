@@ -244,6 +244,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
             targeting=data["targeting"],
             targeting_share=data["targeting_share"],
             uplift_source=data["uplift_source"],
+            task_split=data["task_split"],
         )
         try:
             campaign = services.create_campaign(
@@ -389,9 +390,10 @@ def campaign_report(request: HttpRequest, pk: int, kind: str) -> FileResponse:
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
 
 
-# Task lists (任务清单): the grids' and stores' share of each campaign's task steps.
+# Task lists (任务清单): the grids', stores' and account managers' share of each campaign's
+# task steps.
 
-TASK_FILTERS = ("campaign", "grid", "store", "outcome", "page")
+TASK_FILTERS = ("campaign", "grid", "account_manager", "store", "outcome", "page")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -518,7 +520,7 @@ def task_xlsx(request: HttpRequest) -> HttpResponse:
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect(_tasks_url(request.GET.urlencode()))
-    safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", filters.grid or "grid")
+    safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", filters.grid or filters.account_manager or "grid")
     response = HttpResponse(content, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="tasks-{safe}.xlsx"'
     return response

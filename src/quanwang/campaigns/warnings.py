@@ -1,5 +1,6 @@
 """Early warnings (预警): units running behind their quota's pace, raised once a day per campaign
-and unit, and sent to the unit's manager.
+and unit, and sent to the unit's manager; an account manager behind their own quota (a
+campaign split by account manager) is warned themselves.
 
 `raise_warnings` records one `EarlyWarning` per unit behind plan (see
 `services.execution_progress` and settings.QUANWANG_EARLY_WARNING) with its recipients; after
@@ -109,11 +110,36 @@ def _sms_configured() -> bool:
     return isinstance(settings.QUANWANG_CHANNELS.get(str(Channel.SMS)), Mapping)
 
 
-def _recipients(*, unit: OrgUnit, sms: bool) -> list[dict[str, Any]]:
-    """One entry per manager: by SMS when a gateway is configured and they have a number on
-    record, else in the console only (and why)."""
+def account_manager_recipients(*, staff: Staff) -> list[Manager]:
+    """The account manager themselves, when they have an active login; else the managers of
+    their org unit (as for a unit's warning)."""
+    user = staff.user
+    if user is not None and user.is_active:
+        return [
+            Manager(
+                user_id=user.pk,
+                username=user.get_username(),
+                name=staff.name,
+                mobile=staff.mobile,
+                unit=staff.org_unit,
+            )
+        ]
+    return unit_managers(unit=staff.org_unit)
+
+
+def _recipients(
+    *, unit: OrgUnit, sms: bool, account_manager: Staff | None = None
+) -> list[dict[str, Any]]:
+    """One entry per manager (the account manager, for their own quota): by SMS when a
+    gateway is configured and they have a number on record, else in the console only (and
+    why)."""
     entries = []
-    for manager in unit_managers(unit=unit):
+    managers = (
+        account_manager_recipients(staff=account_manager)
+        if account_manager is not None
+        else unit_managers(unit=unit)
+    )
+    for manager in managers:
         by_sms = sms and bool(manager.mobile)
         entries.append(
             {
@@ -164,13 +190,19 @@ def raise_warnings(*, campaign: Campaign, today: dt.date) -> list[Raised]:
             warning, created = EarlyWarning.objects.get_or_create(
                 campaign=campaign,
                 org_unit=progress.unit,
+                account_manager=progress.account_manager,
                 day=today,
                 defaults={
                     "pace": progress.pace or 0.0,
                     "responders": progress.responders,
                     "expected": progress.expected_by_now,
                     # Called only when the row is created: a second run asks nobody.
-                    "delivered": partial(_recipients, unit=progress.unit, sms=sms),
+                    "delivered": partial(
+                        _recipients,
+                        unit=progress.unit,
+                        sms=sms,
+                        account_manager=progress.account_manager,
+                    ),
                     "delivery": WarningDelivery.CONSOLE,
                 },
             )
@@ -194,13 +226,19 @@ def raise_all_warnings(*, today: dt.date) -> list[Raised]:
 def warning_text(warning: EarlyWarning) -> str:
     """The warning as the manager reads it, in the deployment's language (Chinese)."""
     with translation.override(settings.LANGUAGE_CODE):
+        unit = warning.org_unit.name
+        if warning.account_manager is not None:
+            unit = _("account manager %(name)s (%(unit)s)") % {
+                "name": warning.account_manager.name,
+                "unit": unit,
+            }
         return _(
             "Early warning: campaign %(campaign)s, %(unit)s is behind plan on %(day)s: "
             "%(responders)s takers so far against %(expected)s expected by now "
             "(pace %(pace)s)."
         ) % {
             "campaign": warning.campaign.name,
-            "unit": warning.org_unit.name,
+            "unit": unit,
             "day": warning.day.isoformat(),
             "responders": warning.responders,
             "expected": f"{warning.expected:g}",
@@ -249,7 +287,9 @@ def deliver(*, warning_id: int) -> EarlyWarning:
     """Send the warning's SMS that were not accepted yet and record each result. Safe to run
     again: an accepted recipient is not sent to again, and a repeat of a send the gateway did
     receive carries the same key, which it drops."""
-    warning = EarlyWarning.objects.select_related("campaign", "org_unit").get(pk=warning_id)
+    warning = EarlyWarning.objects.select_related("campaign", "org_unit", "account_manager").get(
+        pk=warning_id
+    )
     todo = _unsent(warning)
     outcome = _send(warning, todo) if todo else []
     updates: dict[int, dict[str, Any]] = {}
@@ -305,12 +345,13 @@ def open_warnings(*, user: Any, limit: int = 50) -> list[ShownWarning]:
     rows = (
         EarlyWarning.objects.restrict(user, Action.VIEW)
         .filter(campaign__state__in=WATCHED)
-        .select_related("campaign", "org_unit")
+        .select_related("campaign", "org_unit", "account_manager")
         .order_by("-day", "org_unit__path")[: limit * 10]
     )
-    newest: dict[tuple[int, int], EarlyWarning] = {}
+    newest: dict[tuple[int, int, int | None], EarlyWarning] = {}
     for warning in rows:
-        newest.setdefault((warning.campaign_id, warning.org_unit_id), warning)
+        key = (warning.campaign_id, warning.org_unit_id, warning.account_manager_id)
+        newest.setdefault(key, warning)
     return [_shown(w) for w in list(newest.values())[:limit]]
 
 
@@ -320,5 +361,5 @@ def campaign_warnings(*, user: Any, campaign: Campaign) -> list[ShownWarning]:
         _shown(w)
         for w in EarlyWarning.objects.restrict(user, Action.VIEW)
         .filter(campaign=campaign)
-        .select_related("org_unit")
+        .select_related("org_unit", "account_manager")
     ]

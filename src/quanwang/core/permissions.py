@@ -29,6 +29,9 @@ _CAMPAIGN_ALL = _CAMPAIGN_DESIGN | {Action.DELETE: S, Action.APPROVE: S}
 # Campaign tasks (grid and store task lists): the people on the ground record each contact's
 # outcome (CHANGE); those above them follow the lists.
 _TASKS_WORK = {Action.VIEW: S, Action.CHANGE: S}
+# An enterprise account manager works the tasks assigned to them (campaigns split by account
+# manager): their own enterprise customers, wherever their grids lie.
+_TASKS_OWN = {Action.VIEW: OWN, Action.CHANGE: OWN}
 
 GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
     Role.PROVINCE_ADMIN: {
@@ -96,6 +99,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.JOB: _OWN_JOBS,
         Resource.CUSTOMER: _CUSTOMERS,
         Resource.INSIGHT: _READ,
+        Resource.CAMPAIGN_TASK: _TASKS_OWN,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.CHANNEL_MANAGER: {

@@ -99,17 +99,24 @@ class ScopedModel(models.Model):
 
 
 def has_grant(
-    user: AbstractBaseUser | AnonymousUser, *, resource: Resource, action: Action
+    user: AbstractBaseUser | AnonymousUser,
+    *,
+    resource: Resource,
+    action: Action,
+    only: Reach | None = None,
 ) -> bool:
-    """Whether any role in force gives `user` this action on this kind of record somewhere."""
+    """Whether any role in force gives `user` this action on this kind of record somewhere;
+    with `only`, a grant of that reach (Reach.OWN: over the records they own or were
+    assigned). A superuser holds every grant."""
     if not user.is_authenticated:
         return False
     if getattr(user, "is_superuser", False):
         return True
-    return any(
-        reach(role=a.role, resource=resource, action=action) is not None
-        for a in active_assignments(user)
-    )
+    for assignment in active_assignments(user):
+        granted = reach(role=assignment.role, resource=resource, action=action)
+        if granted is not None and (only is None or granted is only):
+            return True
+    return False
 
 
 def users_in_scope(user: AbstractBaseUser | AnonymousUser, *, action: Action = Action.VIEW) -> Any:

@@ -13,7 +13,15 @@ from typing import Any
 import duckdb
 from django.db.models import Q
 
-from quanwang.core.choices import Action, AuditAction, AuditTarget, OrgLevel, PiiKind, Resource
+from quanwang.core.choices import (
+    Action,
+    AuditAction,
+    AuditTarget,
+    OrgLevel,
+    PiiKind,
+    Reach,
+    Resource,
+)
 from quanwang.core.errors import NotFound
 from quanwang.core.masking import mask
 from quanwang.core.models import OrgUnit
@@ -51,7 +59,9 @@ def customer_scope(
 ) -> Scope:
     if getattr(user, "is_superuser", False):
         return Scope(grids=None, gridless=True)
-    units = units_granting(user=user, resource=resource, action=action)
+    # Grids are reached by subtree grants; an own-records grant (an account manager's tasks)
+    # reaches no grid as a whole.
+    units = units_granting(user=user, resource=resource, action=action, only=Reach.SUBTREE)
     grids = tuple(units.filter(level=OrgLevel.GRID).values_list("code", flat=True))
     return Scope(grids=grids, gridless=units.filter(parent__isnull=True).exists())
 

@@ -43,15 +43,21 @@ class DemoFailed(Exception):
 
 
 def _generated(out: Path, *, subscribers: int, months: int, seed: int) -> bool:
+    """Whether OUT holds this city already, written by this version of the generator (a
+    newer version may add columns, e.g. enterprises' account managers)."""
+    from quanwang.data.generator import GENERATOR_VERSION
+
     manifest = out / "manifest.json"
     if not manifest.exists():
         return False
-    params = json.loads(manifest.read_text(encoding="utf-8")).get("parameters", {})
-    return (params.get("subscribers"), params.get("months"), params.get("seed")) == (
-        subscribers,
-        months,
-        seed,
-    )
+    written = json.loads(manifest.read_text(encoding="utf-8"))
+    params = written.get("parameters", {})
+    return (
+        params.get("subscribers"),
+        params.get("months"),
+        params.get("seed"),
+        written.get("generator_version"),
+    ) == (subscribers, months, seed, GENERATOR_VERSION)
 
 
 def _run(job_id: int, what: str) -> dict[str, Any]:
@@ -114,13 +120,27 @@ def _logins() -> list[DemoLogin]:
     )
     if grid is None or other_grid is None:
         raise DemoFailed("the generated counties have no grids")
+    # The account_manager login is a generated 政企客户经理 of the first district: the
+    # enterprises they serve put their members on that login's task lists.
+    from quanwang.data.generator._vocab import ACCOUNT_MANAGER_TITLE
+
+    serving = (
+        Staff.objects.filter(org_unit=counties[0], title=ACCOUNT_MANAGER_TITLE)
+        .order_by("employee_no")
+        .first()
+    )
     return [
         DemoLogin("admin", "李省管", Role.PROVINCE_ADMIN, root.code, "13800000001"),
         DemoLogin("city_marketer", "王市场", Role.CITY_MARKETER, city.code, "13800000002"),
         DemoLogin("county_manager", "赵分局", Role.COUNTY_MANAGER, counties[0].code, "13800000004"),
         DemoLogin("grid_manager", "刘网格", Role.GRID_MANAGER, grid.code, "13800000005"),
         DemoLogin(
-            "account_manager", "黄客户经理", Role.ACCOUNT_MANAGER, counties[0].code, "13800000006"
+            "account_manager",
+            "黄客户经理",
+            Role.ACCOUNT_MANAGER,
+            counties[0].code,
+            "13800000006",
+            employee_no=serving.employee_no if serving else None,
         ),
         DemoLogin("channel_manager", "周渠道", Role.CHANNEL_MANAGER, city.code, "13800000007"),
         DemoLogin("agency", "某营销服务商", Role.AGENCY, root.code, "13800000008"),

@@ -349,6 +349,14 @@ TABLES: dict[str, Table] = {
                 c("size", INT, "员工规模", "Employees", minimum=0),
                 c("grid_id", STR, "网格编码", "Grid ID", references=("grids", "grid_id")),
                 c("grade", STR, "价值等级", "Grade", choices=("A", "B", "C")),
+                # The staff member (员工工号) who serves the account; older exports have no
+                # such column. Campaign task steps can go to this account manager's list.
+                c(
+                    "account_manager_employee_no",
+                    STR,
+                    "客户经理工号",
+                    "Account manager employee no.",
+                ),
             ),
             key=("enterprise_id",),
         ),

@@ -86,4 +86,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "lifecycle_stage": ("生命周期阶段", "Lifecycle stage"),
     "upgrade_5g_rule": ("5G迁转规则命中", "5G upgrade rule met"),
     "upgrade_5g_propensity": ("5G迁转倾向", "5G upgrade propensity"),
+    # Campaign history (insight.history): campaigns whose window ended in the last 6 months.
+    "campaign_contacted_6m": ("近6月被营销次数", "Campaigns that reached them, last 6 months"),
+    "campaign_accepted_6m": ("近6月接受营销次数", "Campaign offers accepted, last 6 months"),
+    "campaign_refused_6m": ("近6月拒绝次数", "Campaign offers refused, last 6 months"),
+    "campaign_control_6m": ("近6月在对照组", "In a campaign control group, last 6 months"),
+    "campaign_months_since_contact": ("距上次营销月数", "Months since a campaign reached them"),
 }

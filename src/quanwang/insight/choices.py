@@ -20,6 +20,15 @@ class Engine(models.TextChoices):
     SPARK = "spark", "Spark"
 
 
+class CampaignGroup(models.TextChoices):
+    """A campaign's two arms, as its results file records each customer's. The campaigns app
+    writes the file; the next snapshot reads it back (`insight.history`), so the codes live
+    here, below both."""
+
+    TREATED = "treated", _("Treated")
+    CONTROL = "control", _("Control")
+
+
 class LifecycleStage(models.TextChoices):
     """Where a customer stands in the marketing lifecycle, and so which job a campaign does."""
 

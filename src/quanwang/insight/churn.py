@@ -16,10 +16,9 @@ from __future__ import annotations
 import enum
 import functools
 import json
-import math
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from django.conf import settings
 from scipy.optimize import minimize
 
 from quanwang.insight.catalog import LABELS
+from quanwang.insight.history import HISTORY_COLUMNS
 from quanwang.insight.months import Month
 
 Array = npt.NDArray[np.float64]
@@ -44,6 +44,8 @@ NOT_FEATURES = frozenset(
         "snapshot_month", "value_tier", "revenue_rank_share", "lifecycle_stage",
         "upgrade_5g_rule", "upgrade_5g_propensity",
     }
+    # Campaign history: a model must not learn the targeting of campaigns its scores chose.
+    | set(HISTORY_COLUMNS)
 )  # fmt: skip
 TRAIN_MONTHS = 6
 REASON_COUNT = 3
@@ -253,7 +255,7 @@ def _walk(node: dict[str, Any], credit: Array, table: Array) -> None:
 
 
 def settings_threads() -> int:
-    return int(getattr(settings, "QUANWANG_MODEL_THREADS", 2))
+    return int(settings.QUANWANG_MODEL_THREADS)
 
 
 class Registered(Protocol):
@@ -395,8 +397,12 @@ def _label_array(table: pa.Table) -> npt.NDArray[Any]:
 @dataclass(frozen=True)
 class Scored:
     risk: Array
-    # Per row, up to REASON_COUNT (feature, the row's value of it); empty if not explained.
-    reasons: list[list[tuple[str, float]]]
+    # The explained rows (the riskiest share) and, per explained row, the REASON_COUNT features
+    # that raise its risk most (indexes into the model's features, -1 where fewer raise it)
+    # with the row's values of them.
+    explained: npt.NDArray[np.intp]
+    reason_features: npt.NDArray[np.intp]
+    reason_values: npt.NDArray[np.float32]
     seconds: float
 
 
@@ -405,17 +411,60 @@ def score(model: ChurnModel, table: pa.Table, *, explain_share: float = 0.2) -> 
     began = time.perf_counter()
     matrix = to_matrix(table, model.features)
     risk = model.probabilities(matrix)
-    reasons: list[list[tuple[str, float]]] = [[] for _ in range(table.num_rows)]
     count = int(np.ceil(explain_share * table.num_rows))
-    if count:
-        top = np.argsort(-risk, kind="stable")[:count]
-        credits = model.reasons(matrix[top])
-        best = np.argsort(-credits, axis=1)[:, :REASON_COUNT]
-        for k, row in enumerate(top):
-            reasons[row] = [
-                (model.features[i], float(matrix[row, i])) for i in best[k] if credits[k, i] > 0
-            ]
-    return Scored(risk=risk, reasons=reasons, seconds=time.perf_counter() - began)
+    top = np.argsort(-risk, kind="stable")[:count]
+    credits = model.reasons(matrix[top]) if count else np.zeros((0, len(model.features)))
+    best = np.argsort(-credits, axis=1)[:, :REASON_COUNT]
+    raises = np.take_along_axis(credits, best, axis=1) > 0
+    return Scored(
+        risk=risk,
+        explained=top,
+        reason_features=np.where(raises, best, -1),
+        reason_values=matrix[top[:, None], best],
+        seconds=time.perf_counter() - began,
+    )
+
+
+def reason_columns(
+    model: ChurnModel, scored: Scored, *, rows: int, yes_no: Collection[str]
+) -> tuple[list[str | None], list[str | None], list[str | None]]:
+    """Per row: the reasons' feature codes, Chinese and English texts (None if unexplained).
+    A reason reads as people read it: a yes/no feature by its label (yes at ≥ 0.5), a number
+    as high or low against its median in the model's validation month, or as missing."""
+    features = scored.reason_features
+    values = scored.reason_values
+    flag = np.array([name in yes_no for name in model.features] + [False])[features]
+    median = np.array([model.medians.get(name, 0.0) for name in model.features] + [0.0])
+    kinds = np.select(
+        [flag & (values >= 0.5), flag, np.isnan(values), values > median[features]],
+        [ReasonKind.YES, ReasonKind.NO, ReasonKind.MISSING, ReasonKind.HIGH],
+        ReasonKind.LOW,
+    )
+    # One key per (feature, kind) of each reason; rows share few distinct combinations.
+    keys = np.where(features >= 0, features * len(ReasonKind) + kinds, -1)
+    codes: list[str | None] = [None] * rows
+    zh: list[str | None] = [None] * rows
+    en: list[str | None] = [None] * rows
+    worded: dict[tuple[int, ...], tuple[str, str, str] | None] = {}
+    for row, key in zip(scored.explained.tolist(), map(tuple, keys.tolist()), strict=True):
+        if key not in worded:
+            worded[key] = _worded(model.features, key)
+        texts = worded[key]
+        if texts is not None:
+            codes[row], zh[row], en[row] = texts
+    return codes, zh, en
+
+
+def _worded(features: Sequence[str], key: tuple[int, ...]) -> tuple[str, str, str] | None:
+    chosen = [divmod(k, len(ReasonKind)) for k in key if k >= 0]
+    if not chosen:
+        return None
+    words = [_reason_words(features[f], ReasonKind(kind)) for f, kind in chosen]
+    return (
+        ",".join(features[f] for f, _kind in chosen),
+        "；".join(w[0] for w in words),
+        "; ".join(w[1] for w in words),
+    )
 
 
 NEGATED = {
@@ -427,17 +476,6 @@ NEGATED = {
     "is_bundle": ("非融合套餐", "Not on a bundle"),
     "is_prepaid": ("后付费", "Postpaid"),
 }
-
-
-def reason_text(feature: str, value: float, median: float, *, yes_no: bool) -> tuple[str, str]:
-    """A reason as people read it: yes/no features by their label, numbers as high or low."""
-    if yes_no:
-        kind = ReasonKind.YES if value >= 0.5 else ReasonKind.NO
-    elif math.isnan(value):
-        kind = ReasonKind.MISSING
-    else:
-        kind = ReasonKind.HIGH if value > median else ReasonKind.LOW
-    return _reason_words(feature, kind)
 
 
 class ReasonKind(enum.IntEnum):

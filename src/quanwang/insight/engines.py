@@ -7,14 +7,17 @@ registers the canonical tables from Parquet, and writes results back to Parquet.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 from django.conf import settings
 
+from quanwang.data.warehouse import quote, sql_literal
 from quanwang.insight.choices import Engine
 
 SPARK_INSTALL_HINT = (
@@ -69,6 +72,20 @@ def write_parquet(con: Any, engine: Engine, expr: ir.Table, directory: Path) -> 
         # Spark writes a folder of parts itself; it must not exist yet.
         directory.rmdir()
         con.to_parquet(expr, str(directory), mode="overwrite")
+
+
+def to_arrow_sorted(con: Any, engine: Engine, expr: ir.Table, *, key: str, scratch: Path) -> Any:
+    """`expr` as one Arrow table ordered by `key`: straight from DuckDB; through Parquet parts
+    from Spark (its rows would otherwise cross to the driver one by one)."""
+    if engine is Engine.DUCKDB:
+        sql = ibis.to_sql(expr, dialect="duckdb")
+        return con.con.sql(f"SELECT * FROM ({sql}) ORDER BY {quote(key)}").to_arrow_table()
+    write_parquet(con, engine, expr, scratch)
+    parts = sql_literal(str(scratch / "*.parquet"))
+    ordered = f"SELECT * FROM read_parquet({parts}) ORDER BY {quote(key)}"
+    table = duckdb.connect().sql(ordered).to_arrow_table()
+    shutil.rmtree(scratch)
+    return table
 
 
 def materialise(con: Any, engine: Engine, tables: Mapping[str, ir.Table]) -> dict[str, ir.Table]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -22,14 +23,14 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from quanwang.data.arrow import table_schema
-from quanwang.data.warehouse import Warehouse, scalar_int, sql_literal
+from quanwang.data.warehouse import Warehouse, sql_literal
 from quanwang.insight.choices import Engine
 from quanwang.insight.churn import (
     TRAIN_MONTHS,
     ChurnModel,
     ModelRegistry,
     churn_labels,
-    reason_text,
+    reason_columns,
     score,
     train,
 )
@@ -40,8 +41,21 @@ from quanwang.insight.clv import (
     recharge_inputs,
     retention_inputs,
 )
-from quanwang.insight.engines import connect, materialise, register, write_parquet
+from quanwang.insight.engines import (
+    connect,
+    materialise,
+    register,
+    to_arrow_sorted,
+    write_parquet,
+)
 from quanwang.insight.features import Tables, derived_tables, offnet_pool, wide_table
+from quanwang.insight.history import (
+    CAMPAIGN_RESULTS,
+    campaign_history,
+    results_files,
+    results_input,
+    with_campaign_history,
+)
 from quanwang.insight.months import Month, MonthError
 from quanwang.insight.scores import (
     LifecycleParameters,
@@ -152,73 +166,65 @@ def _clv_inputs(tables: Tables, month: Month) -> tuple[Any, Any]:
     return retention.to_pyarrow(), recharges.order_by("subscriber_id").to_pyarrow()
 
 
-def _enrich(wide: Path, model: ChurnModel | None, clv: tuple[Any, Any] | None) -> dict[str, Any]:
+def _enrich(
+    table: pa.Table, wide: Path, model: ChurnModel | None, clv: tuple[Any, Any] | None
+) -> dict[str, Any]:
     """Add 12-month CLV, 5G upgrade propensity, churn risk and, for the riskiest 20%, the top
-    reasons to the wide table, and rewrite it as one file."""
-    parts = sorted(wide.glob("*.parquet"))
-    source = sql_literal(str(wide / "*.parquet"))
-    table = duckdb.connect().sql(f"SELECT * FROM read_parquet({source}) ORDER BY subscriber_id")
-    table = table.to_arrow_table()
+    reasons to the wide table (sorted by subscriber), and write it as one file in `wide`."""
     notes: dict[str, Any] = {}
-    if clv is not None:
+    added: list[tuple[str, pa.Array]] = []
+    # The three read only the wide table's own columns, and none of them keeps two cores busy
+    # for long (CLV's fits and the look-alike's training are single-threaded): run them side
+    # by side.
+    with ThreadPoolExecutor(max_workers=2) as beside:
+        upgrade_job = beside.submit(upgrade_propensity, table)
+        churn_job = beside.submit(_score, table, model) if model is not None else None
+        if clv is not None:
+            try:
+                fits = fit_all(*clv)
+            except FitError as exc:
+                notes["clv"] = f"not fitted: {exc}"
+            else:
+                rounded = np.round(customer_clv(fits, table, *clv), 2)
+                added.append(("clv_12m", pa.array(rounded, pa.float64(), mask=np.isnan(rounded))))
+                notes["clv"] = fits.summary()
         try:
-            fits = fit_all(*clv)
-        except FitError as exc:
-            notes["clv"] = f"not fitted: {exc}"
+            upgrade = upgrade_job.result()
+        except NotEnoughCustomers as exc:
+            notes["upgrade_5g"] = f"not fitted: {exc}"
         else:
-            values = customer_clv(fits, table, *clv)
-            rounded = np.round(values, 2)
-            table = table.append_column(
-                "clv_12m", pa.array(rounded, pa.float64(), mask=np.isnan(rounded))
+            values = upgrade.values
+            added.append(
+                ("upgrade_5g_propensity", pa.array(values, pa.float64(), mask=np.isnan(values)))
             )
-            notes["clv"] = fits.summary()
-    try:
-        upgrade = upgrade_propensity(table)
-    except NotEnoughCustomers as exc:
-        notes["upgrade_5g"] = f"not fitted: {exc}"
-    else:
-        table = table.append_column(
-            "upgrade_5g_propensity",
-            pa.array(upgrade.values, pa.float64(), mask=np.isnan(upgrade.values)),
-        )
-        notes["upgrade_5g"] = {
-            "auc": round(upgrade.auc, 4),
-            "trained_rows": upgrade.trained_rows,
-            "seconds": round(upgrade.seconds, 3),
-        }
-    if model is not None:
-        table, scoring = _score(table, model)
-        notes |= scoring
+            notes["upgrade_5g"] = {
+                "auc": round(upgrade.auc, 4),
+                "trained_rows": upgrade.trained_rows,
+                "seconds": round(upgrade.seconds, 3),
+            }
+        if churn_job is not None:
+            churn_columns, scoring = churn_job.result()
+            added += churn_columns
+            notes |= scoring
+    for name, column in added:
+        table = table.append_column(name, column)
+    wide.mkdir()
     pq.write_table(table, wide / "enriched.parquet", compression="zstd")
-    for part in parts:
-        part.unlink()
     return notes
 
 
-def _score(table: pa.Table, model: ChurnModel) -> tuple[pa.Table, dict[str, Any]]:
+def _score(table: pa.Table, model: ChurnModel) -> tuple[list[tuple[str, pa.Array]], dict[str, Any]]:
     """Churn risk for every row, and reasons for the riskiest 20%."""
     scored = score(model, table)
     yes_no = {f.name for f in table.schema if pa.types.is_boolean(f.type)}
-    rows = table.num_rows
-    codes: list[str | None] = [None] * rows
-    zh: list[str | None] = [None] * rows
-    en: list[str | None] = [None] * rows
-    # Only the riskiest share has reasons: skip the rest rather than join empty lists.
-    for row, explained in enumerate(scored.reasons):
-        if not explained:
-            continue
-        texts = [
-            reason_text(code, value, model.medians.get(code, 0.0), yes_no=code in yes_no)
-            for code, value in explained
-        ]
-        codes[row] = ",".join(code for code, _value in explained)
-        zh[row] = "；".join(t[0] for t in texts)
-        en[row] = "; ".join(t[1] for t in texts)
-    table = table.append_column("churn_risk", pa.array(scored.risk, type=pa.float64()))
-    table = table.append_column("churn_reasons", pa.array(codes, pa.string()))
-    table = table.append_column("churn_reasons_zh", pa.array(zh, pa.string()))
-    table = table.append_column("churn_reasons_en", pa.array(en, pa.string()))
-    return table, {"churn": model.model_id, "scoring_seconds": round(scored.seconds, 3)}
+    codes, zh, en = reason_columns(model, scored, rows=table.num_rows, yes_no=yes_no)
+    columns = [
+        ("churn_risk", pa.array(scored.risk, type=pa.float64())),
+        ("churn_reasons", pa.array(codes, pa.string())),
+        ("churn_reasons_zh", pa.array(zh, pa.string())),
+        ("churn_reasons_en", pa.array(en, pa.string())),
+    ]
+    return columns, {"churn": model.model_id, "scoring_seconds": round(scored.seconds, 3)}
 
 
 def run_pipeline(
@@ -229,7 +235,10 @@ def run_pipeline(
     params: PipelineParameters | None = None,
     store: SnapshotStore | None = None,
     progress: Progress | None = None,
+    campaign_results: Sequence[Path] | None = None,
 ) -> Snapshot:
+    """Build the snapshot of `month` from the warehouse (or `files`) and the evaluated
+    campaigns' results (or `campaign_results`; `insight.history`)."""
     began = time.monotonic()
     notify = progress or (lambda _step, _done, _total: None)
     try:
@@ -240,24 +249,34 @@ def run_pipeline(
     snapshots = store or SnapshotStore()
     notify(Step.CHECKING, 0, 2)
     sources = dict(files) if files is not None else warehouse_files()
+    results = list(campaign_results) if campaign_results is not None else results_files()
     with tempfile.TemporaryDirectory(prefix="pipeline-") as scratch:
         inputs = _check_inputs(sources, [snapshot_month], Path(scratch))
+        inputs[CAMPAIGN_RESULTS] = results_input(
+            paths=results, target=Path(scratch) / f"{CAMPAIGN_RESULTS}.parquet"
+        )
         con = connect(engine)
         notify(Step.COMPUTING, 1, 2)
         tables = register(con, inputs)
         tables |= materialise(con, engine, derived_tables(tables, snapshot_month))
-        wide = materialise(con, engine, {WIDE: wide_table(tables, snapshot_month)})[WIDE]
+        # Campaign history joins the wide table here only: the churn model's training frames
+        # (train_churn_model) are built without it, so it never becomes a model feature.
+        history = campaign_history(tables[CAMPAIGN_RESULTS], snapshot_month)
+        features = with_campaign_history(wide_table(tables, snapshot_month), history)
+        wide = materialise(con, engine, {WIDE: features})[WIDE]
         expr = snapshot_expression(tables, snapshot_month, settings_used, wide=wide)
         run_id, staging = snapshots.begin(str(snapshot_month))
         try:
-            write_parquet(con, engine, expr, staging / "wide")
+            table = to_arrow_sorted(
+                con, engine, expr, key="subscriber_id", scratch=Path(scratch) / "wide"
+            )
             pool = offnet_pool(tables["contacts"], tables["subscribers"], snapshot_month)
             write_parquet(con, engine, pool, staging / "offnet_pool")
             model = ModelRegistry().latest()
             clv = _clv_inputs(tables, snapshot_month)
-            scoring = _enrich(staging / "wide", model, clv)
-            parts = sql_literal(str(staging / "wide" / "*.parquet"))
-            rows = scalar_int(duckdb.connect(), f"SELECT count(*) FROM read_parquet({parts})")
+            scoring = _enrich(table, staging / "wide", model, clv)
+            rows = table.num_rows
+            del table
             snapshot = snapshots.complete(
                 staging,
                 Snapshot(
@@ -268,7 +287,8 @@ def run_pipeline(
                     rows=rows,
                     seconds=round(time.monotonic() - began, 3),
                     parameters=asdict(settings_used),
-                    inputs={name: str(path) for name, path in sources.items()},
+                    inputs={name: str(path) for name, path in sources.items()}
+                    | {f"{CAMPAIGN_RESULTS}/{path.parent.name}": str(path) for path in results},
                     models=scoring,
                 ),
             )

@@ -26,6 +26,7 @@ from quanwang.insight.churn import (
     settings_threads,
     to_matrix,
 )
+from quanwang.insight.history import HISTORY_COLUMNS
 
 Array = npt.NDArray[np.float64]
 # What being on a 5G plan causes, or what is computed from the plan itself.
@@ -67,6 +68,7 @@ def lookalike_features(table: pa.Table) -> list[str]:
         for name in feature_columns(schema)
         if name not in CONSEQUENCES_OF_THE_PLAN
         and name not in NOT_FEATURES
+        and name not in HISTORY_COLUMNS
         and not name.startswith("churn_")
     )
 

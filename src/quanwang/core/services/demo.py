@@ -39,6 +39,9 @@ class DemoLogin:
     role: Role
     org_code: str
     mobile: str
+    #: An existing staff record the login is (that staff member's own login), rather than a
+    #: DEMOnnn record made for it: e.g. a generated 政企客户经理 with enterprises to serve.
+    employee_no: str | None = None
 
 
 LOGINS = [
@@ -77,7 +80,14 @@ def create_logins(*, logins: list[DemoLogin], units: dict[str, OrgUnit]) -> None
         RoleAssignment.objects.get_or_create(
             user=user, role=login.role, org_unit=units[login.org_code]
         )
-        if not Staff.objects.filter(user=user).exists():
+        if (
+            login.employee_no is not None
+            and Staff.objects.filter(employee_no=login.employee_no).exists()
+        ):
+            # A login is one staff member: let go of any other record first.
+            Staff.objects.filter(user=user).exclude(employee_no=login.employee_no).update(user=None)
+            Staff.objects.filter(employee_no=login.employee_no).update(user=user)
+        elif not Staff.objects.filter(user=user).exists():
             Staff.objects.update_or_create(
                 employee_no=f"DEMO{index:03d}",
                 defaults={

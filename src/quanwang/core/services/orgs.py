@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from quanwang.core.choices import ORG_LEVEL_DEPTH, Action, OrgLevel, Resource
+from quanwang.core.choices import ORG_LEVEL_DEPTH, Action, OrgLevel, Reach, Resource
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.models import OrgUnit
 from quanwang.core.permissions import reach
@@ -29,14 +29,19 @@ LEVEL_ALIASES: dict[str, OrgLevel] = {
 }
 
 
-def units_granting(*, user: Any, resource: Resource, action: Action) -> QuerySet[OrgUnit]:
-    """Org units where `user` may `action` records of `resource` (for form choices)."""
+def units_granting(
+    *, user: Any, resource: Resource, action: Action, only: Reach | None = None
+) -> QuerySet[OrgUnit]:
+    """Org units where `user` may `action` records of `resource` (for form choices); with
+    `only`, the units of the grants of that reach alone (Reach.SUBTREE: the units whose
+    every record the user reaches, not just their own)."""
     if getattr(user, "is_superuser", False):
         return OrgUnit.objects.all()
     prefixes = [
         a.org_unit.path
         for a in active_assignments(user)
-        if reach(role=a.role, resource=resource, action=action) is not None
+        if (granted := reach(role=a.role, resource=resource, action=action)) is not None
+        and (only is None or granted is only)
     ]
     if not prefixes:
         return OrgUnit.objects.none()

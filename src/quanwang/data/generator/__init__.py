@@ -18,8 +18,11 @@ The city
     WKT. A grid's org unit code is its grid_id and its parent is grids.county_code. Staff
     fill each org unit; each grid's first staff member, its 网格长, is
     grids.manager_employee_no. Stores (N/1000) and enterprises (N/100, Pareto sizes, graded
-    A/B/C by size) sit in grids, enterprises mostly in 行业/园区 grids. Each grid has a 5G
-    coverage and a standardised network-issue score (worse in 农村).
+    A/B/C by size) sit in grids, enterprises mostly in 行业/园区 grids. Each enterprise's account
+    manager (enterprises.account_manager_employee_no) is one of the two 政企客户经理 of its
+    grid's county, dealt in turn over the county's enterprises from the largest down (no
+    random draw), so each manager serves as many accounts (±1) and a like share of the large
+    ones. Each grid has a 5G coverage and a standardised network-issue score (worse in 农村).
 
 People (one latent profile each)
     value L, data taste W, voice taste V ~ N(0, 1); frailty u ~ N(0, 0.5); age ~ N(41, 14)
@@ -165,7 +168,7 @@ from quanwang.data.generator._world import (
 )
 from quanwang.data.schema import TABLES
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "1.2.0"
 ROW_GROUP = 1 << 20
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 GROUND_TRUTH = ("churn_hazard", "treatment_effects")

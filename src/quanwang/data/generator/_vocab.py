@@ -168,6 +168,8 @@ STAFF_TITLES = {
     "county": ("区县经理", "渠道经理", "政企客户经理", "政企客户经理", "营销经理"),
     "grid": ("网格长", "网格客户经理", "装维工程师"),
 }
+#: The county staff who serve enterprises (enterprises.account_manager_employee_no).
+ACCOUNT_MANAGER_TITLE = "政企客户经理"
 
 
 class Plan(NamedTuple):

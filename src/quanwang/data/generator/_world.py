@@ -270,6 +270,31 @@ def build_enterprises(rng: np.random.Generator, geo: Geography, subscribers: int
             "size": size,
             "grid_id": ax.pick(geo.grid_ids, grid),
             "grade": ax.pick(("A", "B", "C"), grade),
+            "account_manager_employee_no": account_managers(geo, grid=grid, size=size),
         },
     )
     return Enterprises(grid=grid, size=size, table=table)
+
+
+def account_managers(geo: Geography, *, grid: Arr, size: Arr) -> list[str | None]:
+    """Each enterprise's account manager: one of the 政企客户经理 of its grid's county, dealt
+    in turn over the county's enterprises from the largest down (ties by enterprise), so every
+    manager has as many accounts (±1) and a like share of the large ones. No draw is made:
+    the other columns are what they were before the column existed. None in a county
+    without such staff."""
+    by_county: dict[str, list[str]] = {}
+    for number, title, unit in zip(
+        geo.staff["employee_no"], geo.staff["title"], geo.staff["org_unit_code"], strict=True
+    ):
+        if title == vocab.ACCOUNT_MANAGER_TITLE:
+            by_county.setdefault(unit, []).append(number)
+    county = geo.grid_county[grid]
+    order = np.lexsort((np.arange(len(grid)), -size, county))
+    chosen: list[str | None] = [None] * len(grid)
+    dealt: dict[int, int] = {}
+    for row in order:
+        managers = by_county.get(geo.county_codes[county[row]], [])
+        turn = dealt.get(int(county[row]), 0)
+        dealt[int(county[row])] = turn + 1
+        chosen[row] = managers[turn % len(managers)] if managers else None
+    return chosen
