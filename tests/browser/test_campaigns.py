@@ -9,22 +9,21 @@ from typing import Any
 import pytest
 from django.utils import translation
 
-from quanwang.campaigns.choices import Channel, ContactOutcome
+from quanwang.campaigns.choices import ContactOutcome
 from quanwang.campaigns.models import Campaign, Segment, TaskOutcome
 from quanwang.campaigns.rules import describe
 from quanwang.campaigns.segments import preview
-from quanwang.campaigns.services import start_dispatch, transition
+from quanwang.campaigns.services import transition
 from quanwang.campaigns.tasks import TaskState, task_list
-from quanwang.core.choices import JobStatus, Role
-from quanwang.core.jobs import execute_job
+from quanwang.core.choices import Role
 from quanwang.insight.snapshots import Snapshot
 from tests import factories
 from tests.browser.conftest import TIMEOUT_MS
 from tests.campaigns.conftest import (
-    TEN_AM,
     TODAY,
     approved,
     build_city,
+    dispatch_tasks,
     load_city_warehouse,
     marketer,
 )
@@ -47,13 +46,7 @@ def issued_with_tasks(tree: factories.Tree) -> Campaign:
     campaign = transition(
         actor=designer, campaign=approved(tree, designer), move="issue", today=TODAY
     )
-    job = start_dispatch(
-        actor=designer, campaign=campaign, step="t1", channel=Channel.TASK,
-        text="上门介绍续约优惠", send_at=TEN_AM, background=False,
-    )  # fmt: skip
-    execute_job(job_id=job.pk)
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED, job.error
+    dispatch_tasks(designer, campaign)
     return campaign
 
 

@@ -16,8 +16,9 @@ from quanwang.campaigns.choices import CampaignType, Channel, OfferType
 from quanwang.campaigns.models import Campaign, Offer
 from quanwang.campaigns.policy import SHANGHAI
 from quanwang.campaigns.segments import save_segment
-from quanwang.campaigns.services import Design, create_campaign, transition
-from quanwang.core.choices import Role
+from quanwang.campaigns.services import Design, create_campaign, start_dispatch, transition
+from quanwang.core.choices import JobStatus, Role
+from quanwang.core.jobs import execute_job
 from quanwang.data.importer import import_file
 from quanwang.insight.pipeline import run_pipeline
 from quanwang.insight.snapshots import Snapshot, SnapshotStore
@@ -162,3 +163,22 @@ def approved(tree: factories.Tree, designer: Any, chosen: Design | None = None) 
     campaign = transition(actor=designer, campaign=campaign, move="submit")
     approver = factories.user(role=Role.PROVINCE_ADMIN, at=tree.province)
     return transition(actor=approver, campaign=campaign, move="approve", comment="同意")
+
+
+def dispatch_tasks(
+    designer: Any,
+    campaign: Campaign,
+    *,
+    step: str = "t1",
+    at: dt.datetime = TEN_AM,
+    text: str = "上门介绍续约优惠",
+) -> dict[str, Any]:
+    """Send an issued campaign's task step to the task lists, run the job to its end."""
+    job = start_dispatch(
+        actor=designer, campaign=campaign, step=step, channel=Channel.TASK,
+        text=text, send_at=at, background=False,
+    )  # fmt: skip
+    execute_job(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    return dict(job.result or {})

@@ -18,14 +18,12 @@ from quanwang.campaigns.models import Campaign, EarlyWarning, Quota, TaskOutcome
 from quanwang.campaigns.services import (
     create_campaign,
     execution_progress,
-    start_dispatch,
     transition,
 )
 from quanwang.campaigns.tasks import TaskFilters, TaskState, record_outcome, task_list
 from quanwang.campaigns.warnings import raise_warnings
-from quanwang.core.choices import JobStatus, Role
+from quanwang.core.choices import Role
 from quanwang.core.errors import ServiceError
-from quanwang.core.jobs import execute_job
 from quanwang.core.models import Staff
 from quanwang.data.importer import import_file
 from quanwang.insight.snapshots import Snapshot
@@ -35,6 +33,7 @@ from tests.campaigns.conftest import (
     TODAY,
     approved,
     design,
+    dispatch_tasks,
     load_city_warehouse,
     marketer,
 )
@@ -79,16 +78,6 @@ def _load_enterprises(tree: factories.Tree, tmp_path: Path, *, bank: str = MANAG
         import_file(table_name=table, path=files[table])
 
 
-def _dispatch_tasks(designer: Any, campaign: Campaign) -> None:
-    job = start_dispatch(
-        actor=designer, campaign=campaign, step="t1", channel=Channel.TASK,
-        text="上门拜访集团客户，介绍续约优惠", send_at=TEN_AM, background=False,
-    )  # fmt: skip
-    execute_job(job_id=job.pk)
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED, job.error
-
-
 def _issue(tree: factories.Tree, split: TaskSplit) -> tuple[Any, Campaign]:
     designer = marketer(tree)
     chosen = design(tree, task_split=split)
@@ -106,7 +95,7 @@ def split(
     load_city_warehouse(tree, tmp_path)
     _load_enterprises(tree, tmp_path)
     designer, campaign = _issue(tree, TaskSplit.ACCOUNT_MANAGER)
-    _dispatch_tasks(designer, campaign)
+    dispatch_tasks(designer, campaign, text="上门拜访集团客户，介绍续约优惠")
     return designer, campaign
 
 
@@ -409,7 +398,7 @@ def test_a_campaign_split_by_grid_keeps_enterprise_customers_with_their_grid(
     designer, campaign = _issue(tree, TaskSplit.GRID)
 
     # When its task step goes out
-    _dispatch_tasks(designer, campaign)
+    dispatch_tasks(designer, campaign, text="上门拜访集团客户，介绍续约优惠")
 
     # Then the account manager has no quota and no task, and the bank's members are grid tasks
     assert not Quota.objects.filter(account_manager__isnull=False).exists()

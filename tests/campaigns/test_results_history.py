@@ -9,16 +9,22 @@ from typing import Any
 import duckdb
 import ibis
 
-from quanwang.campaigns.choices import Channel, ContactOutcome
-from quanwang.campaigns.services import start_dispatch, transition
+from quanwang.campaigns.choices import ContactOutcome
+from quanwang.campaigns.services import transition
 from quanwang.campaigns.tasks import record_outcome
-from quanwang.core.choices import JobStatus, Role
-from quanwang.core.jobs import execute_job
+from quanwang.core.choices import Role
 from quanwang.insight.history import HistoryColumn, campaign_history, results_input
 from quanwang.insight.months import Month
 from quanwang.insight.snapshots import Snapshot
 from tests import factories
-from tests.campaigns.conftest import TEN_AM, TODAY, approved, load_city_warehouse, marketer
+from tests.campaigns.conftest import (
+    TEN_AM,
+    TODAY,
+    approved,
+    dispatch_tasks,
+    load_city_warehouse,
+    marketer,
+)
 
 
 def _history(results: Path, month: Month, target: Path) -> dict[str, dict[str, Any]]:
@@ -37,13 +43,7 @@ def test_an_evaluated_campaign_writes_its_window_and_refusals_for_the_next_snaps
     campaign = transition(
         actor=designer, campaign=approved(tree, designer), move="issue", today=TODAY
     )
-    job = start_dispatch(
-        actor=designer, campaign=campaign, step="t1", channel=Channel.TASK,
-        text="上门介绍续约优惠", send_at=TEN_AM, background=False,
-    )  # fmt: skip
-    execute_job(job_id=job.pk)
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED, job.error
+    dispatch_tasks(designer, campaign)
     treated = [
         sid
         for (sid,) in duckdb.execute(

@@ -12,21 +12,26 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
-from quanwang.campaigns.choices import Channel, ContactOutcome
+from quanwang.campaigns.choices import ContactOutcome
 from quanwang.campaigns.models import Campaign, TaskOutcome
 from quanwang.campaigns.services import (
     evaluation_table,
     execution_progress,
-    start_dispatch,
     transition,
 )
 from quanwang.campaigns.tasks import TaskFilters, TaskState, record_outcome, task_list
-from quanwang.core.choices import JobStatus, Role
+from quanwang.core.choices import Role
 from quanwang.core.errors import ServiceError
-from quanwang.core.jobs import execute_job
 from quanwang.insight.snapshots import Snapshot
 from tests import factories
-from tests.campaigns.conftest import TEN_AM, TODAY, approved, load_city_warehouse, marketer
+from tests.campaigns.conftest import (
+    TEN_AM,
+    TODAY,
+    approved,
+    dispatch_tasks,
+    load_city_warehouse,
+    marketer,
+)
 
 AN_HOUR_LATER = TEN_AM + dt.timedelta(hours=1)
 
@@ -37,19 +42,6 @@ def _issued(tree: factories.Tree) -> tuple[Any, Campaign]:
         actor=designer, campaign=approved(tree, designer), move="issue", today=TODAY
     )
     return designer, campaign
-
-
-def _dispatch_tasks(
-    designer: Any, campaign: Campaign, *, step: str = "t1", at: dt.datetime = TEN_AM
-) -> dict[str, Any]:
-    job = start_dispatch(
-        actor=designer, campaign=campaign, step=step, channel=Channel.TASK,
-        text="上门介绍续约优惠", send_at=at, background=False,
-    )  # fmt: skip
-    execute_job(job_id=job.pk)
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED, job.error
-    return dict(job.result or {})
 
 
 def _audience(campaign: Campaign, *, grid: str, control: bool) -> list[str]:
@@ -68,7 +60,7 @@ def tasked(tree: factories.Tree, city: Snapshot, tmp_path: Path) -> tuple[Any, C
     """An issued campaign whose first step (t1) went to the task lists at 10:00."""
     load_city_warehouse(tree, tmp_path)
     designer, campaign = _issued(tree)
-    _dispatch_tasks(designer, campaign)
+    dispatch_tasks(designer, campaign)
     return designer, campaign
 
 
@@ -84,7 +76,7 @@ def test_a_task_step_lists_a_grids_treated_customers_masked_with_their_deadline(
     designer, campaign = _issued(tree)
 
     # When a task step is dispatched
-    result = _dispatch_tasks(designer, campaign)
+    result = dispatch_tasks(designer, campaign)
 
     # Then grid A's manager sees exactly grid A's treated customers, masked, with the deadline,
     # and nothing was sent to any gateway
@@ -244,7 +236,7 @@ def test_a_refusal_on_a_task_cools_the_customer_off_for_a_later_step(
     )  # fmt: skip
 
     # When a second task step goes out the next day
-    result = _dispatch_tasks(designer, campaign, step="t2", at=TEN_AM + dt.timedelta(days=1))
+    result = dispatch_tasks(designer, campaign, step="t2", at=TEN_AM + dt.timedelta(days=1))
 
     # Then the policy holds them back for the cool-off, and only them besides the control
     assert result["excluded"]["cool_off"] == 1
@@ -262,7 +254,7 @@ def test_a_customer_without_call_consent_is_not_given_to_the_grid(
     designer, campaign = _issued(tree)
 
     # When a task step is dispatched
-    result = _dispatch_tasks(designer, campaign)
+    result = dispatch_tasks(designer, campaign)
 
     # Then nobody is put on a task list: a task needs the consent to marketing calls
     assert result["tasks"] == 0
