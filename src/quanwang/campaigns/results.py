@@ -41,10 +41,10 @@ def write_results(*, campaign: Campaign, evaluated: pa.Table) -> Path:
         pc.equal(evaluated.column("group"), CampaignGroup.TREATED.value),
     )
     facts = {
-        "campaign_id": pa.array([campaign.pk] * rows, pa.int64()),
-        "campaign_type": pa.array([campaign.campaign_type] * rows, pa.string()),
-        "window_start": pa.array([campaign.starts_on] * rows, pa.date32()),
-        "window_end": pa.array([campaign.ends_on] * rows, pa.date32()),
+        "campaign_id": pa.repeat(pa.scalar(campaign.pk, pa.int64()), rows),
+        "campaign_type": pa.repeat(pa.scalar(str(campaign.campaign_type), pa.string()), rows),
+        "window_start": pa.repeat(pa.scalar(campaign.starts_on, pa.date32()), rows),
+        "window_end": pa.repeat(pa.scalar(campaign.ends_on, pa.date32()), rows),
         "refused": pc.fill_null(refused, False),
     }
     table = evaluated

@@ -182,11 +182,6 @@ class TaskScope:
     def empty(self) -> bool:
         return self.grids.grids == () and not self.grids.gridless and self.managers == ()
 
-    def holds_grid(self, grid_id: str | None) -> bool:
-        if self.grids.grids is None:
-            return True
-        return self.grids.gridless if grid_id is None else grid_id in self.grids.grids
-
     def holds_manager(self, employee_no: str) -> bool:
         return self.managers is None or employee_no in self.managers
 
@@ -194,7 +189,7 @@ class TaskScope:
         """Whether a row (grid_id, account_manager) is in reach."""
         if task.get(ACCOUNT_MANAGER):
             return self.holds_manager(task[ACCOUNT_MANAGER])
-        return self.holds_grid(task.get("grid_id"))
+        return self.grids.holds(task.get("grid_id"))
 
     def sql(self) -> tuple[str, list[Any]]:
         grids, params = self.grids.sql("grid_id")
@@ -433,7 +428,7 @@ class _Source:
 
 def _open(*, user: Any, filters: TaskFilters) -> _Source | None:
     scope = _scope(user, Action.VIEW)
-    if filters.grid and not scope.holds_grid(filters.grid):
+    if filters.grid and not scope.grids.holds(filters.grid):
         raise ServiceError(
             _("Grid %(grid)s is not one of your grids.") % {"grid": filters.grid}, field="grid"
         )

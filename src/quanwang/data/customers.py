@@ -41,6 +41,12 @@ class Scope:
     grids: tuple[str, ...] | None
     gridless: bool
 
+    def holds(self, grid_id: str | None) -> bool:
+        """Whether a row of grid `grid_id` (None: no grid) is in reach."""
+        if self.grids is None:
+            return True
+        return self.gridless if grid_id is None else grid_id in self.grids
+
     def sql(self, column: str = "grid_id") -> tuple[str, list[Any]]:
         if self.grids is None:
             return "true", []
