@@ -134,7 +134,7 @@ TASKS = {
     }
 }
 
-QUANWANG_IMPORT_MEMORY = os.environ.get("QUANWANG_IMPORT_MEMORY", "1GB")
+QUANWANG_IMPORT_MEMORY = os.environ.get("QUANWANG_IMPORT_MEMORY", "1.25GB")
 QUANWANG_PIPELINE_MEMORY = os.environ.get("QUANWANG_PIPELINE_MEMORY", "4GB")
 # Threads LightGBM trains and scores with (the pipeline is sized for 2 cores).
 QUANWANG_MODEL_THREADS = int(os.environ.get("QUANWANG_MODEL_THREADS", "2"))

@@ -16,8 +16,9 @@ def _commit_plans(store: Warehouse, fee: int) -> str:
     return store.commit(
         con=con,
         table=TABLES["plans"],
-        select_sql=(
-            f"SELECT 'P1' AS plan_id, 'p' AS name, 'prepaid' AS plan_type, {fee}.0 AS monthly_fee"
+        select_where=lambda where: (
+            f"SELECT * FROM (SELECT 'P1' AS plan_id, 'p' AS name, 'prepaid' AS plan_type, "
+            f"{fee}.0 AS monthly_fee) WHERE {where}"
         ),
     )
 

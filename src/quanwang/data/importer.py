@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -32,7 +33,14 @@ from django.utils.translation import gettext_lazy
 from quanwang.data.mapping import ColumnSource, CompiledMapping, MappingError, compile_mapping
 from quanwang.data.schema import TABLES, Column, ColumnType, LoadMode, Table
 from quanwang.data.sources import Source, SourceError, csv_relation, malformed_lines, open_source
-from quanwang.data.warehouse import DUCKDB_TYPES, Warehouse, quote, scalar_int, sql_literal
+from quanwang.data.warehouse import (
+    DUCKDB_TYPES,
+    Warehouse,
+    clustering,
+    quote,
+    scalar_int,
+    sql_literal,
+)
 
 # Up to this many rows the duplicate check sorts the key hashes in this process (8 bytes a
 # row, outside DuckDB's memory limit); beyond it DuckDB sorts them, spilling to disk.
@@ -365,7 +373,10 @@ def import_file(
             rejects = _collect_rejects(con=con, table=table, scan=scan)
             notify(Stage.WRITING, rows, rows)
             loaded = rows - scalar_int(con, "SELECT count(*) FROM bad_rows")
-            version = store.commit(con=con, table=table, select_sql=_merged(table, store))
+            kept = store.count(table.name) if table.mode is LoadMode.UPSERT else 0
+            version = store.commit(
+                con=con, table=table, select_where=_merged(table, store), rows=loaded + kept
+            )
         by_reason: dict[str, int] = {}
         for _row, _col, _val, code, _zh, _en in rejects:
             by_reason[code] = by_reason.get(code, 0) + 1
@@ -681,9 +692,15 @@ def _find_bad_rows(
         "CREATE TABLE errors AS SELECT rowid AS rid, _errors FROM checked WHERE _errors IS NOT NULL"
     )
     keys = ", ".join(quote(k) for k in table.key)
-    # First the key hashes that repeat, then the exact keys of only those rows (where a hash
-    # collision drops out).
-    _repeated_hashes(con=con, keys=keys, rows=rows)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # numpy sorts the key hashes on one core while DuckDB checks the references.
+        repeats = _repeated_hashes(con=con, keys=keys, rows=rows, pool=pool)
+        references = _check_references(con=con, table=table, store=store)
+        repeated = repeats.result()
+    con.register("found_hashes", pa.table({"h": pa.array(repeated, type=pa.uint64())}))
+    con.execute("CREATE TABLE repeated_hashes AS SELECT h FROM found_hashes")
+    con.unregister("found_hashes")
+    # The exact keys of only the rows whose key hash repeats (where a hash collision drops out).
     present = " AND ".join(f"c.{quote(k)} IS NOT NULL" for k in table.key)
     position, recovered = _file_order(con=con, scan=scan)
     con.execute(
@@ -694,21 +711,7 @@ def _find_bad_rows(
         "IN (SELECT h FROM repeated_hashes))) WHERE rid <> first_rid"
     )
     bad = ["SELECT rid FROM errors", "SELECT rid FROM duplicates"]
-    for column in table.columns:
-        if column.references is None:
-            continue
-        ref_table, ref_column = column.references
-        pool = store.relation(ref_table)
-        if ref_table == table.name:
-            pool = f"(SELECT {quote(ref_column)} FROM checked UNION ALL SELECT {quote(ref_column)} FROM {pool})"
-        # An anti join, not NOT EXISTS: DuckDB plans the latter as a mark join whose every row
-        # is then filtered (0.75 s against 0.5 s for 12M rows).
-        con.execute(
-            f"CREATE TABLE {quote('_ref_' + column.name)} AS SELECT c.rowid AS rid FROM checked c "
-            f"ANTI JOIN (SELECT {quote(ref_column)} AS ref FROM {pool}) p "
-            f"ON p.ref = c.{quote(column.name)} WHERE c.{quote(column.name)} IS NOT NULL"
-        )
-        bad.append(f"SELECT rid FROM {quote('_ref_' + column.name)}")
+    bad += [f"SELECT rid FROM {quote(name)}" for name in references]
     con.execute("CREATE TABLE bad_rows AS " + " UNION ".join(bad))
     columns = ", ".join(quote(c.name) for c in table.columns)
     if scalar_int(con, "SELECT count(*) FROM bad_rows") == 0:
@@ -718,6 +721,34 @@ def _find_bad_rows(
             f"CREATE VIEW good AS SELECT {columns} FROM checked c "
             "ANTI JOIN bad_rows b ON c.rowid = b.rid"
         )
+
+
+def _check_references(
+    *, con: duckdb.DuckDBPyConnection, table: Table, store: Warehouse
+) -> list[str]:
+    """`_ref_<column>(rid)` for each column that refers to another table: the rows of `checked`
+    naming a record that table lacks. Returns the tables' names."""
+    made = []
+    for column in table.columns:
+        if column.references is None:
+            continue
+        ref_table, ref_column = column.references
+        pool = store.relation(ref_table)
+        if ref_table == table.name:
+            pool = (
+                f"(SELECT {quote(ref_column)} FROM checked "
+                f"UNION ALL SELECT {quote(ref_column)} FROM {pool})"
+            )
+        name = "_ref_" + column.name
+        # An anti join, not NOT EXISTS: DuckDB plans the latter as a mark join whose every row
+        # is then filtered (0.75 s against 0.5 s for 12M rows).
+        con.execute(
+            f"CREATE TABLE {quote(name)} AS SELECT c.rowid AS rid FROM checked c "
+            f"ANTI JOIN (SELECT {quote(ref_column)} AS ref FROM {pool}) p "
+            f"ON p.ref = c.{quote(column.name)} WHERE c.{quote(column.name)} IS NOT NULL"
+        )
+        made.append(name)
+    return made
 
 
 def _file_order(*, con: duckdb.DuckDBPyConnection, scan: Scan) -> tuple[str, str]:
@@ -746,33 +777,37 @@ def _file_order(*, con: duckdb.DuckDBPyConnection, scan: Scan) -> tuple[str, str
     )
 
 
-def _repeated_hashes(*, con: duckdb.DuckDBPyConnection, keys: str, rows: int) -> None:
-    """`repeated_hashes(h)`: the hashes of keys that occur more than once in `checked`."""
-    # Repeats are neighbours in sorted order. A sort of 8-byte hashes in numpy is about twice
-    # as fast as DuckDB's hash aggregate of them; past the limit DuckDB sorts (and spills) and
-    # the repeats are found batch by batch.
-    found: list[npt.NDArray[np.uint64]] = []
+def _repeated_hashes(
+    *, con: duckdb.DuckDBPyConnection, keys: str, rows: int, pool: ThreadPoolExecutor
+) -> Future[npt.NDArray[np.uint64]]:
+    """The hashes of keys that occur more than once in `checked`, sorted and unique.
+
+    Repeats are neighbours in sorted order. A sort of 8-byte hashes in numpy (on `pool`, which
+    lets the caller go on meanwhile) is about twice as fast as DuckDB's hash aggregate of them;
+    past DUPLICATE_CHECK_ROWS DuckDB sorts (and spills) and the repeats are found batch by batch.
+    """
     if rows <= DUPLICATE_CHECK_ROWS:
         hashes = con.sql(f"SELECT hash({keys}) AS h FROM checked").fetchnumpy()["h"]
-        hashes.sort()
+        return pool.submit(_repeats_in, hashes)
+    found: list[npt.NDArray[np.uint64]] = []
+    reader = con.sql(f"SELECT hash({keys}) AS h FROM checked ORDER BY h").to_arrow_reader(1 << 20)
+    previous: int | None = None
+    for batch in reader:
+        hashes = batch.column(0).to_numpy()
+        if hashes.size == 0:
+            continue
         found.append(hashes[1:][hashes[1:] == hashes[:-1]])
-    else:
-        reader = con.sql(f"SELECT hash({keys}) AS h FROM checked ORDER BY h").to_arrow_reader(
-            1 << 20
-        )
-        previous: int | None = None
-        for batch in reader:
-            hashes = batch.column(0).to_numpy()
-            if hashes.size == 0:
-                continue
-            found.append(hashes[1:][hashes[1:] == hashes[:-1]])
-            if previous is not None and hashes[0] == previous:
-                found.append(hashes[:1])
-            previous = int(hashes[-1])
-    repeated = np.unique(np.concatenate(found)) if found else np.array([], dtype=np.uint64)
-    con.register("found_hashes", pa.table({"h": pa.array(repeated, type=pa.uint64())}))
-    con.execute("CREATE TABLE repeated_hashes AS SELECT h FROM found_hashes")
-    con.unregister("found_hashes")
+        if previous is not None and hashes[0] == previous:
+            found.append(hashes[:1])
+        previous = int(hashes[-1])
+    done: Future[npt.NDArray[np.uint64]] = Future()
+    done.set_result(np.unique(np.concatenate(found)) if found else np.array([], dtype=np.uint64))
+    return done
+
+
+def _repeats_in(hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    hashes.sort()
+    return np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
 
 
 def _row_numbers(skipped: list[int]) -> Callable[[int], int]:
@@ -819,13 +854,12 @@ def _collect_rejects(
     return found
 
 
-def _merged(table: Table, store: Warehouse) -> str:
-    """The table's next content: the new rows, plus for upserts the current rows not replaced."""
+def _merged(table: Table, store: Warehouse) -> Callable[[str], str]:
+    """SQL for the table's next rows that meet a condition: the new rows, plus for upserts the
+    current rows not replaced."""
     columns = ", ".join(quote(c.name) for c in table.columns)
-    if table.mode is LoadMode.REPLACE:
-        return f"SELECT {columns} FROM good"
-    if store.current_file(table.name) is None:
-        return f"SELECT {columns} FROM good"
+    if table.mode is LoadMode.REPLACE or store.current_file(table.name) is None:
+        return lambda where: f"SELECT {columns} FROM good WHERE {where}"
     keys = ", ".join(quote(k) for k in table.key)
     # A version stored before a column was added to the schema lacks it: null there.
     probe = duckdb.sql(f"SELECT * FROM {store.relation(table.name)} LIMIT 0")
@@ -837,10 +871,19 @@ def _merged(table: Table, store: Warehouse) -> str:
         else f"CAST(NULL AS {DUCKDB_TYPES[c.type]}) AS {quote(c.name)}"
         for c in table.columns
     )
-    return (
-        f"SELECT {columns} FROM good UNION ALL SELECT {old} FROM {store.relation(table.name)} old "
-        f"ANTI JOIN good USING ({keys})"
-    )
+    # The commit selects a range of the first clustering column at a time: a current row can
+    # only be replaced by a new row in the same range where that column is part of the key.
+    same_range = clustering(table)[0] in table.key
+
+    def select(where: str) -> str:
+        new_keys = f"(SELECT {keys} FROM good WHERE {where})" if same_range else "good"
+        return (
+            f"SELECT {columns} FROM good WHERE {where} UNION ALL SELECT {old} FROM "
+            f"(SELECT * FROM {store.relation(table.name)} WHERE {where}) old "
+            f"ANTI JOIN {new_keys} new USING ({keys})"
+        )
+
+    return select
 
 
 def _write_quarantine(

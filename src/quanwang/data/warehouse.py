@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import fcntl
 import os
+import queue
 import shutil
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from django.conf import settings
 
 from quanwang.data.schema import TABLES, ColumnType, Table
@@ -49,6 +54,15 @@ def quote(name: str) -> str:
 # (measured on the 1M-subscriber city: bench/bench_customer360.py).
 SMALL_ROW_GROUP_TABLES = frozenset({"subscribers", "recharges", "complaints"})
 SMALL_ROW_GROUP, DEFAULT_ROW_GROUP = 16_384, 122_880
+# A table of more than two ranges' rows is sorted range by range (see `_write_in_ranges`), each
+# about RANGE_ROWS rows, at most MAX_RANGES (each range scans the whole table once): one sort of
+# 12M usage rows (1.2 GB in DuckDB's row layout) spills past the 1 GB import memory and took
+# 4.3-5.8 s with the write; twelve in-memory sorts, 2.8-3.4 s (docs/benchmarks.md).
+RANGE_ROWS = 1_000_000
+MAX_RANGES = 16
+# Batches of sorted rows waiting for the Parquet writer while the next range sorts.
+QUEUED_BATCHES = 8
+ZSTD_LEVEL = 1
 
 
 def clustering(table: Table) -> tuple[str, ...]:
@@ -100,26 +114,50 @@ class Warehouse:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def commit(self, *, con: duckdb.DuckDBPyConnection, table: Table, select_sql: str) -> str:
-        """Write `select_sql` as the table's next version and make it current. Call under lock."""
+    def commit(
+        self,
+        *,
+        con: duckdb.DuckDBPyConnection,
+        table: Table,
+        select_where: Callable[[str], str],
+        rows: int | None = None,
+    ) -> str:
+        """Write the table's next version, in clustering order, and make it current. Call under
+        lock.
+
+        `select_where(condition)` is SQL for its rows that meet an SQL condition ("true" for all
+        of them); `rows`, where known, about how many there are in all.
+        """
         directory = self._table_dir(table.name)
         version = datetime.now(UTC).strftime("v%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:8]
         staging = directory / f".{version}.tmp"
         staging.mkdir(parents=True)
         try:
             target = staging / "data.parquet"
-            order = ", ".join(quote(k) for k in clustering(table))
             small = table.name in SMALL_ROW_GROUP_TABLES
             row_group = SMALL_ROW_GROUP if small else DEFAULT_ROW_GROUP
-            # zstd level 1: files the same size as the default level 3 (dictionary encoding
-            # does most of the work; 110 MiB for 12M usage rows either way), written about 10%
-            # faster, and read as fast.
-            con.execute(
-                f"COPY (SELECT * FROM ({select_sql}) ORDER BY {order}) "
-                f"TO {sql_literal(str(target))} "
-                f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
-                f"ROW_GROUP_SIZE {row_group})"
-            )
+            in_ranges = rows is not None and rows > 2 * RANGE_ROWS
+            if not (
+                in_ranges
+                and _write_in_ranges(
+                    con=con,
+                    table=table,
+                    select_where=select_where,
+                    target=target,
+                    rows=rows or 0,
+                    row_group=row_group,
+                )
+            ):
+                order = ", ".join(quote(k) for k in clustering(table))
+                # zstd level 1: files the same size as the default level 3 (dictionary encoding
+                # does most of the work; 110 MiB for 12M usage rows either way), written about
+                # 10% faster, and read as fast.
+                con.execute(
+                    f"COPY (SELECT * FROM ({select_where('true')}) ORDER BY {order}) "
+                    f"TO {sql_literal(str(target))} "
+                    f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL {ZSTD_LEVEL}, "
+                    f"ROW_GROUP_SIZE {row_group})"
+                )
             staging.rename(directory / version)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -150,3 +188,95 @@ class Warehouse:
         )
         for old in older[: max(0, len(older) - (keep - 1))]:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_in_ranges(
+    *,
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    select_where: Callable[[str], str],
+    target: Path,
+    rows: int,
+    row_group: int,
+) -> bool:
+    """Write the rows of `select_where` to `target` in clustering order, sorting one range of
+    the first clustering column at a time; False (nothing written) where there are none.
+
+    Each range's sort fits in memory where one sort of the whole table would spill, and the
+    ranges, written one after the other, make the same file order as one sort. DuckDB sorts
+    the next range while this thread encodes the last one's rows with pyarrow's writer.
+    """
+    order = clustering(table)
+    first = quote(order[0])
+    source = f"({select_where(f'{first} IS NOT NULL')})"
+    ranges = min(MAX_RANGES, -(-rows // RANGE_ROWS))
+    # Bounds from a sample of at least 1% (about 100 rows a range): a skewed one only makes
+    # some ranges larger than others, and the file is the same whatever the bounds.
+    percent = min(100.0, max(1.0, 10_000 * ranges / rows))
+    found = con.execute(
+        f"SELECT quantile_disc({first}, [{', '.join(str(i / ranges) for i in range(1, ranges))}]) "
+        f"FROM (SELECT {first} FROM {source} USING SAMPLE {percent} PERCENT (bernoulli))"
+    ).fetchall()
+    bounds = sorted(set(found[0][0] or []))
+    # Rows whose first clustering value is NULL sort last, so they go with the last range.
+    pieces: list[tuple[str, dict[str, Any]]] = [("true", {})]
+    if bounds:
+        pieces = [(f"{first} < $hi", {"hi": bounds[0]})]
+        pieces += [
+            (f"{first} >= $lo AND {first} < $hi", {"lo": lo, "hi": hi})
+            for lo, hi in pairwise(bounds)
+        ]
+        pieces.append((f"({first} >= $lo OR {first} IS NULL)", {"lo": bounds[-1]}))
+    sort = ", ".join(quote(k) for k in order)
+    batches: queue.Queue[Any] = queue.Queue(maxsize=QUEUED_BATCHES)
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            for condition, values in pieces:
+                cursor = con.cursor()
+                try:
+                    reader = cursor.sql(
+                        f"SELECT * FROM ({select_where(condition)}) ORDER BY {sort}",
+                        params=values,
+                    ).to_arrow_reader(row_group)
+                    for batch in reader:
+                        while not stop.is_set():
+                            try:
+                                batches.put(batch, timeout=0.1)
+                                break
+                            except queue.Full:
+                                continue
+                        if stop.is_set():
+                            return
+                finally:
+                    cursor.close()
+        except BaseException as exc:  # re-raised in the writing thread
+            failure.append(exc)
+        finally:
+            batches.put(None)
+
+    producer = threading.Thread(target=produce, name="range-sort", daemon=True)
+    producer.start()
+    writer = None
+    try:
+        while (batch := batches.get()) is not None:
+            if writer is None:
+                writer = pq.ParquetWriter(
+                    target, batch.schema, compression="zstd", compression_level=ZSTD_LEVEL
+                )
+            writer.write_batch(batch, row_group_size=row_group)
+    finally:
+        stop.set()
+        while producer.is_alive():
+            try:
+                batches.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        producer.join()
+        if writer is not None:
+            writer.close()
+    if failure:
+        raise failure[0]
+    return writer is not None
