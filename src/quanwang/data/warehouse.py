@@ -120,13 +120,13 @@ class Warehouse:
         con: duckdb.DuckDBPyConnection,
         table: Table,
         select_where: Callable[[str], str],
-        rows: int | None = None,
+        rows: int = 0,
     ) -> str:
         """Write the table's next version, in clustering order, and make it current. Call under
         lock.
 
         `select_where(condition)` is SQL for its rows that meet an SQL condition ("true" for all
-        of them); `rows`, where known, about how many there are in all.
+        of them); `rows`, where known, about how many there are in all (0: not known).
         """
         directory = self._table_dir(table.name)
         version = datetime.now(UTC).strftime("v%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:8]
@@ -136,7 +136,7 @@ class Warehouse:
             target = staging / "data.parquet"
             small = table.name in SMALL_ROW_GROUP_TABLES
             row_group = SMALL_ROW_GROUP if small else DEFAULT_ROW_GROUP
-            in_ranges = rows is not None and rows > 2 * RANGE_ROWS
+            in_ranges = rows > 2 * RANGE_ROWS
             if not (
                 in_ranges
                 and _write_in_ranges(
@@ -144,7 +144,7 @@ class Warehouse:
                     table=table,
                     select_where=select_where,
                     target=target,
-                    rows=rows or 0,
+                    rows=rows,
                     row_group=row_group,
                 )
             ):
@@ -232,6 +232,16 @@ def _write_in_ranges(
     stop = threading.Event()
     failure: list[BaseException] = []
 
+    def offer(batch: Any) -> bool:
+        """Queue a batch, waiting for room; False once the writer has stopped."""
+        while not stop.is_set():
+            try:
+                batches.put(batch, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for condition, values in pieces:
@@ -242,13 +252,7 @@ def _write_in_ranges(
                         params=values,
                     ).to_arrow_reader(row_group)
                     for batch in reader:
-                        while not stop.is_set():
-                            try:
-                                batches.put(batch, timeout=0.1)
-                                break
-                            except queue.Full:
-                                continue
-                        if stop.is_set():
+                        if not offer(batch):
                             return
                 finally:
                     cursor.close()
