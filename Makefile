@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 QW := $(BIN)/quanwang
 STAMP := $(VENV)/.installed
 
-.PHONY: run install migrate demo serve test test-sqlite test-postgres check lint format typecheck \
+.PHONY: run install migrate demo serve test test-sqlite test-postgres fuzz check lint format typecheck \
 	migrations-check openapi openapi-check datamodel-check messages browser spark clean
 
 run: migrate demo serve
@@ -37,6 +37,10 @@ test: install
 
 test-postgres: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q
+
+# schemathesis over every API operation with more examples than `make test` runs (25 each).
+fuzz: install
+	QUANWANG_FUZZ_EXAMPLES=$${QUANWANG_FUZZ_EXAMPLES:-200} $(BIN)/pytest -q tests/api/test_schemathesis.py
 
 check: lint typecheck migrations-check openapi-check datamodel-check
 

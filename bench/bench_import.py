@@ -10,6 +10,9 @@ Prints rows/s, the ratio (goal: quanwang within 1.5x of the baseline) and the pe
 each step, measured in a fresh process per step so that making the file is not counted.
 Library imports are outside both timings; Django's start-up is printed apart. With --repeat N
 the two steps alternate N times and the fastest of each is compared (each run is printed).
+With --scoped the import runs as an importer below the province (data.import_scope): every
+row's subscriber is checked against the importer's grids (all of them here, so that every row
+still loads); a province admin's import, the default, runs no such check.
 """
 
 from __future__ import annotations
@@ -34,16 +37,19 @@ def load_average() -> str:
     return loadavg.read_text().split()[0] if loadavg.exists() else "n/a"
 
 
-def timed_step(phase: str, work: Path) -> dict[str, float]:
+GRIDS = 100
+
+
+def timed_step(phase: str, work: Path, *, scoped: bool = False) -> dict[str, float]:
     """Run one step in its own process; it prints its seconds and peak RSS as JSON."""
     return run_in_fresh_process(
         __file__,
-        ["--phase", phase, "--work", str(work)],
+        ["--phase", phase, "--work", str(work), *(["--scoped"] if scoped else [])],
         env={"QUANWANG_VAR_DIR": str(work / "var")},
     )
 
 
-def run_phase(phase: str, work: Path) -> None:
+def run_phase(phase: str, work: Path, *, scoped: bool = False) -> None:
     usage = work / "usage.csv"
     setup = 0.0
     if phase == "baseline":
@@ -59,11 +65,13 @@ def run_phase(phase: str, work: Path) -> None:
         began = time.perf_counter()
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quanwang.settings")
         django.setup()
+        from quanwang.data.import_scope import RowScope
         from quanwang.data.importer import import_file
 
+        scope = RowScope(grids=frozenset(f"G{i}" for i in range(GRIDS))) if scoped else None
         started = time.perf_counter()
         setup = started - began
-        loaded = import_file(table_name="monthly_usage", path=usage).loaded
+        loaded = import_file(table_name="monthly_usage", path=usage, scope=scope).loaded
     seconds = time.perf_counter() - started
     print(
         json.dumps(
@@ -79,11 +87,14 @@ def main() -> None:
     parser.add_argument("--phase", choices=["baseline", "import"])
     parser.add_argument("--work", type=Path)
     parser.add_argument(
+        "--scoped", action="store_true", help="import as an importer below the province"
+    )
+    parser.add_argument(
         "--repeat", type=int, default=1, help="alternate the two steps this many times"
     )
     args = parser.parse_args()
     if args.phase:
-        run_phase(args.phase, args.work)
+        run_phase(args.phase, args.work, scoped=args.scoped)
         return
     work = Path(tempfile.mkdtemp(prefix="bench-import-"))
     os.environ["QUANWANG_VAR_DIR"] = str(work / "var")
@@ -96,12 +107,18 @@ def main() -> None:
     subs = work / "subscribers.csv"
     plans = work / "plans.csv"
     plans.write_text("plan_id,name,plan_type,monthly_fee,is_5g\nP1,5G,postpaid,129,是\n")
+    grids = work / "grids.csv"
+    grids.write_text(
+        "grid_id,name,grid_type,county_code\n"
+        + "".join(f"G{i},网格{i},沿街,C1\n" for i in range(GRIDS))
+    )
     con = duckdb.connect()
     con.execute(
         "COPY (SELECT 'S' || i AS subscriber_id, "
         "'138' || lpad(CAST(i AS VARCHAR), 8, '0') AS msisdn, '个人' AS segment, "
         "'postpaid' AS payment_type, DATE '2020-01-01' AS join_date, 'active' AS status, "
-        f"'P1' AS plan_id FROM range({subscribers}) t(i)) TO '{subs}' (HEADER)"
+        f"'P1' AS plan_id, 'G' || (i % {GRIDS}) AS grid_id FROM range({subscribers}) t(i)) "
+        f"TO '{subs}' (HEADER)"
     )
     n = subscribers
     con.execute(
@@ -118,6 +135,7 @@ def main() -> None:
     print(f"file: {rows:,} rows, {size_mib:,.0f} MiB; subscribers: {subscribers:,}")
 
     import_file(table_name="plans", path=plans)
+    import_file(table_name="grids", path=grids)
     import_file(table_name="subscribers", path=subs)
 
     del con
@@ -128,7 +146,7 @@ def main() -> None:
         shutil.rmtree(work / "var" / "warehouse" / "monthly_usage", ignore_errors=True)
         load = load_average()
         base = timed_step("baseline", work)
-        ours = timed_step("import", work)
+        ours = timed_step("import", work, scoped=args.scoped)
         assert ours["loaded"] == rows, ours
         runs.append((base, ours))
         print(

@@ -11,20 +11,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from quanwang.campaigns.choices import CampaignState, CampaignType
-from quanwang.campaigns.models import Campaign, Segment, SegmentVersion
+from quanwang.campaigns.models import Campaign, ReplyReview, Segment, SegmentVersion
 from quanwang.core.choices import AuditAction, AuditTarget, JobKind, JobStatus, Role
-from quanwang.core.jobs import quarantine_path
+from quanwang.core.jobs import execute_job, quarantine_path
 from quanwang.core.models import ApiToken, AuditRecord, Job, OrgUnit, RoleAssignment, Staff
 from quanwang.core.services.tokens import create_token
+from quanwang.data.import_scope import may_import
 from quanwang.data.models import ImportMapping
+from quanwang.data.schema import TABLES
+from quanwang.data.warehouse import Warehouse
 from tests import factories
 
 FOREIGN_MARK = "FOREIGNMARK"
@@ -112,6 +118,11 @@ class Foreign:
             org_unit=tree.county_b,
         )
         self.campaign = _foreign_campaign(tree.county_b, self.owner)
+        self.review = ReplyReview.objects.create(
+            message_id="foreign-reply", subscriber_id=self.subscriber.pk,
+            text=f"{FOREIGN_MARK}-reply", received_at=dt.datetime(2030, 1, 2, tzinfo=dt.UTC),
+            campaign=self.campaign, org_unit=tree.grid_b,
+        )  # fmt: skip
 
     def by_model(self) -> dict[str, Any]:
         return {
@@ -126,6 +137,7 @@ class Foreign:
             "data.importmapping": self.mapping,
             "warehouse.subscriber": self.subscriber,
             "campaigns.campaign": self.campaign,
+            "campaigns.replyreview": self.review,
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -146,6 +158,18 @@ class Foreign:
         state["counts"]["mappings"] = ImportMapping.objects.filter(
             org_unit__path__startswith=city_b.path
         ).count()
+        state["warehouse"] = self.warehouse()
+        return state
+
+    def warehouse(self) -> dict[str, Any]:
+        """City B's warehouse rows, and the whole of the tables an import replaces."""
+        store = Warehouse()
+        only_b = {"subscribers": self.subscriber.pk, "monthly_usage": self.subscriber.pk}
+        state = {}
+        for table in ("subscribers", "monthly_usage", "plans", "grids", "org_units"):
+            where = f"WHERE subscriber_id = '{only_b[table]}'" if table in only_b else ""
+            rows = duckdb.sql(f"SELECT * FROM {store.relation(table)} {where}").fetchall()
+            state[table] = sorted(map(repr, rows))
         return state
 
 
@@ -168,6 +192,7 @@ ROUTE_OBJECTS = {
     "campaigns:estimate": "campaigns.campaign",
     "campaigns:dispatch": "campaigns.campaign",
     "campaigns:responses": "campaigns.campaign",
+    "campaigns:review-decide": "campaigns.replyreview",
     "api:get_org_unit": "core.orgunit",
     "api:update_org_unit": "core.orgunit",
     "api:get_staff": "core.staff",
@@ -176,6 +201,14 @@ ROUTE_OBJECTS = {
     "api:cancel_job": "core.job",
     "api:retry_job": "core.job",
 }
+# The routes that import files, walked with hostile files on top of the usual requests: a new
+# import route (console or API) fails test_every_import_route_is_walked until it is added.
+IMPORT_ROUTES = {"data:table-import", "core:orgunit-import"}
+NOT_IMPORTS = {"campaigns:list-upload": "a list of customer IDs for a segment, kept in its org"}
+SUBSCRIBER_HEADER = (
+    "subscriber_id,msisdn,name,segment,payment_type,join_date,status,plan_id,grid_id,"
+    "consent_sms,do_not_disturb\n"
+)
 ADMIN_MODEL_ROUTE = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/(<path:object_id>|<id>)/")
 PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 
@@ -238,7 +271,55 @@ def hostile_form(foreign: Foreign) -> dict[str, Any]:
         "employee_no": HACK,
         "new_mobile": "13000000000",
         "days": 30,
+        "decision": "opted_out",
     }
+
+
+def hostile_imports(tree: factories.Tree, foreign: Foreign) -> dict[str, str]:
+    """Files that would take over or rewrite city B's records, or replace whole tables."""
+    grid_a, sb = tree.grid_a.code, foreign.subscriber.pk
+    return {
+        # B's customer moved into A's grid, with a new number, consent and do-not-disturb
+        "subscribers": SUBSCRIBER_HEADER
+        + f"{sb},13000000000,{HACK},个人,postpaid,2020-01-05,active,P1,{grid_a},是,否\n",
+        "monthly_usage": f"subscriber_id,month,arpu\n{sb},2024-01,999\n",
+        "plans": f"plan_id,name,plan_type,monthly_fee,is_5g\nP9,{HACK},prepaid,1,否\n",
+        "grids": f"grid_id,name,grid_type,county_code\n{grid_a},{HACK},沿街,{tree.county_a.code}\n",
+        "org_units": f"code,name,level\n{HACK},{HACK},group\n",
+    }
+
+
+def walk_imports(
+    client: Client, url: str, files: dict[str, str], foreign: Foreign, directory: Path
+) -> tuple[list[str], list[Job]]:
+    """Post each hostile file to an import route, run the jobs it queued; (leaks, jobs)."""
+    leaks: list[str] = []
+    uploads = dict(files)
+    if url == "/org-units/import/":
+        header = "code,name,name_en,level,parent_code\n"
+        uploads = {"org": f"{header}{HACK},{HACK},x,grid,{foreign.unit.code}\n"}
+    for table, text in uploads.items():
+        path = directory / f"hostile-{table}.csv"
+        path.write_text(text, encoding="utf-8")
+        with path.open("rb") as handle:
+            response = client.post(url, {"table": table, "file": handle})
+        if response.status_code >= 500:
+            leaks.append(f"POST {url} ({table} file): server error")
+    queued = Job.objects.filter(status=JobStatus.QUEUED)
+    return leaks, [execute_job(job_id=pk) for pk in queued.values_list("pk", flat=True)]
+
+
+def cli_imports(user: Any, files: dict[str, str], directory: Path) -> list[Job]:
+    """`quanwang import TABLE FILE --as USER` with each hostile file; the jobs it ran."""
+    before = set(Job.objects.values_list("pk", flat=True))
+    for table, text in files.items():
+        path = directory / f"cli-{table}.csv"
+        path.write_text(text, encoding="utf-8")
+        try:
+            call_command("import", table, str(path), "--as", user.username)
+        except CommandError:
+            continue  # refused: this user may not import that table
+    return list(Job.objects.exclude(pk__in=before))
 
 
 def requests_for(client: Client, url: str, token: str, form: dict[str, Any]) -> Iterator[Any]:
@@ -265,11 +346,18 @@ def test_no_role_reads_or_changes_records_outside_its_subtree(
     form = hostile_form(foreign)
     leaks: list[str] = []
 
-    # When they open, post to and patch every route with city B's record IDs
+    # When they open, post to and patch every route with city B's record IDs, post hostile
+    # files to every import route and import them from the command line as themselves
+    imports: list[Job] = []
+    files = hostile_imports(tree, foreign)
     for name, url in concrete_routes(foreign):
         if name in {"logout", "admin:logout"}:
             continue
         client.force_login(user)
+        if name in IMPORT_ROUTES:
+            failures, jobs = walk_imports(client, url, files, foreign, tmp_path)
+            leaks += failures
+            imports += jobs
         for response in requests_for(client, url, secret, form):
             content = b"".join(response) if response.streaming else response.content
             body = content.decode("utf-8", "replace")
@@ -281,11 +369,30 @@ def test_no_role_reads_or_changes_records_outside_its_subtree(
             if response.status_code >= 500:
                 leaks.append(f"{response.request['REQUEST_METHOD']} {url}: server error")
 
+    imports += cli_imports(user, files, tmp_path)
+
     # Then nothing of city B was shown, and nothing anywhere was changed or created by the walk
     assert leaks == [], "\n".join(leaks)
     assert foreign.snapshot() == before
     assert not OrgUnit.objects.filter(name=HACK).exists()
     assert not AuditRecord.objects.filter(reason="scoping test").exists()
+    # (and where the role may import customers, the hostile rows did reach the importer, to be
+    # quarantined as outside the user's scope)
+    if may_import(user, TABLES["subscribers"]):
+        scoped = [j for j in imports if (j.result or {}).get("by_reason", {}).get("scope")]
+        assert len(scoped) >= 2, [(j.params.get("table"), j.status, j.error) for j in imports]
+
+
+def test_every_import_route_is_walked_with_hostile_files() -> None:
+    # Given every route of the console and the API
+    names = {name for _pattern, name in walk(get_resolver().url_patterns)}
+
+    # When those that import or upload files are picked out
+    importing = {n for n in names if re.search("import(?!mapping)|upload", n, re.IGNORECASE)}
+
+    # Then each is walked with hostile files (or is known not to load the warehouse)
+    assert importing - IMPORT_ROUTES - NOT_IMPORTS.keys() == set()
+    assert names >= IMPORT_ROUTES
 
 
 def test_every_route_with_a_record_id_answers_404_to_an_outsider(

@@ -68,6 +68,35 @@ def print_help() -> None:
     print(_("Settings come from the environment: DATABASE_URL, QUANWANG_DEBUG, QUANWANG_VAR_DIR."))
 
 
+def _said_in(language: str, exc: Exception) -> str:
+    """A settings problem in the CLI's language. The settings did not load, so translation
+    runs on a minimal configuration of its own: the catalogues and nothing else."""
+    from pathlib import Path
+
+    from django.apps import apps
+    from django.conf import settings
+    from django.utils import translation
+
+    from quanwang.config import ConfigError
+
+    if not isinstance(exc, ConfigError):
+        return str(exc)
+    try:
+        if not settings.configured:
+            settings.configure(
+                USE_I18N=True,
+                LANGUAGE_CODE=language,
+                LOCALE_PATHS=[Path(__file__).resolve().parent / "locale"],
+                INSTALLED_APPS=[],
+            )
+        if not apps.ready:
+            apps.populate([])
+        with translation.override(language):
+            return exc.translated()
+    except Exception:  # the message must come out even if translating it fails
+        return str(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     language, args = pick_language(list(sys.argv[1:] if argv is None else argv))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quanwang.settings")
@@ -78,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
         django.setup()
     except ConfigError as exc:
-        print(f"quanwang: {exc}", file=sys.stderr)
+        print(f"quanwang: {_said_in(language, exc)}", file=sys.stderr)
         return 2
     from django.core.management import execute_from_command_line
     from django.utils import translation

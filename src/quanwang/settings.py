@@ -23,6 +23,35 @@ CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("QUANWANG_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
 
+# HTTPS hardening (docs/deployment.md). Each protection has its own variable and is on by
+# default, except in debug or when every allowed host is a loopback name (the `make run`
+# defaults), where the console must keep working over plain HTTP.
+HARDENED = not DEBUG and not config.loopback_only(ALLOWED_HOSTS)
+SECURE_SSL_REDIRECT = config.env_flag("QUANWANG_SSL_REDIRECT", default=HARDENED)
+SECURE_HSTS_SECONDS = config.env_int(
+    "QUANWANG_HSTS_SECONDS", default=365 * 24 * 3600 if HARDENED else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = config.env_flag("QUANWANG_HSTS_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = SECURE_HSTS_INCLUDE_SUBDOMAINS
+# Behind a proxy that ends TLS, the header it sets (e.g. X-Forwarded-Proto); without it every
+# proxied request looks like plain HTTP and the HTTPS redirect would loop.
+SECURE_PROXY_SSL_HEADER = config.proxy_ssl_header()
+# The Content-Security-Policy of every response (quanwang.core.middleware): scripts only from
+# our static files (no inline code, no eval); inline styles stay allowed, since ECharts builds
+# its tooltips with style attributes. Shaped like Django 6's SECURE_CSP for the move there.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -45,12 +74,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "quanwang.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "quanwang.core.middleware.SessionLifetimeMiddleware",
     "quanwang.core.middleware.ActiveScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -77,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "quanwang.web.context_processors.console",
+                "quanwang.core.context_processors.job_worker",
             ],
         },
     },
@@ -116,8 +148,12 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "media"
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = config.env_flag("QUANWANG_SECURE_COOKIES")
+SESSION_COOKIE_SECURE = config.env_flag("QUANWANG_SECURE_COOKIES", default=HARDENED)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A console login lasts this long from sign-in; shorter for roles that can reveal or export
+# personal data (VIEW_PII/EXPORT_PII in core.permissions), set by SessionLifetimeMiddleware.
+SESSION_COOKIE_AGE = config.env_int("QUANWANG_SESSION_HOURS", default=12) * 3600
+QUANWANG_PII_SESSION_SECONDS = config.env_int("QUANWANG_PII_SESSION_HOURS", default=4) * 3600
 
 # Five failures lock a username+address pair for a cool-off, never for ever.
 AXES_FAILURE_LIMIT = int(os.environ.get("QUANWANG_LOGIN_FAILURE_LIMIT", "5"))
@@ -133,13 +169,30 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+# A running job holds a lease its process renews; one not renewed for this long is marked
+# interrupted (its process died) and can be retried. A worker not heard of for this long is
+# dead for the console's "no worker" banner.
+QUANWANG_JOB_LEASE_SECONDS = float(os.environ.get("QUANWANG_JOB_LEASE_SECONDS", "60"))
+# How often workers write their heartbeat and renew their job's lease (at most a third of
+# the lease, so two missed beats never lapse it).
+QUANWANG_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("QUANWANG_WORKER_HEARTBEAT_SECONDS", "5"))
 
 QUANWANG_IMPORT_MEMORY = os.environ.get("QUANWANG_IMPORT_MEMORY", "1.25GB")
+# Days an uploaded import file is kept after upload (fractions allowed); 0: deleted as soon as
+# its job ends. Uploads hold subscribers' numbers (core.uploads).
+QUANWANG_UPLOAD_RETENTION_DAYS = max(
+    0.0, float(os.environ.get("QUANWANG_UPLOAD_RETENTION_DAYS", "0"))
+)
 QUANWANG_PIPELINE_MEMORY = os.environ.get("QUANWANG_PIPELINE_MEMORY", "4GB")
 # Threads LightGBM trains and scores with (the pipeline is sized for 2 cores).
 QUANWANG_MODEL_THREADS = int(os.environ.get("QUANWANG_MODEL_THREADS", "2"))
 # Channel gateways per deployment, as JSON (docs/campaigns-dispatch.md); none by default.
 QUANWANG_CHANNELS = json.loads(os.environ.get("QUANWANG_CHANNELS", "{}"))
+# SMS replies that opt out (退订), as a JSON list; TD and 退订 always count (campaigns.opt_out).
+QUANWANG_OPT_OUT_WORDS = json.loads(
+    os.environ.get("QUANWANG_OPT_OUT_WORDS")
+    or '["TD", "T", "N", "R", "退订", "退", "取消", "不要再发", "拒收"]'
+)
 # Early warning (预警) thresholds as JSON, e.g. {"from_elapsed": 0.5, "below_pace": 0.6}; keys
 # left out keep those defaults. Checked where read (campaigns.services.warning_thresholds).
 QUANWANG_EARLY_WARNING = json.loads(os.environ.get("QUANWANG_EARLY_WARNING", "{}"))

@@ -1,5 +1,9 @@
 """A real SMS gateway on loopback for the dispatch tests: it keeps every message it receives
-and, like operators' gateways, accepts a message id only once."""
+and, like operators' gateways, accepts a message id only once.
+
+`hold_after=n` makes it a gateway that answers slowly at the worst moment: from the (n+1)th
+request on, each request is recorded as received, then held unanswered until `release()`, so
+a test can kill the sender while the outcome of a batch is unknown to it."""
 
 from __future__ import annotations
 
@@ -12,11 +16,14 @@ from typing import Any
 
 
 class Gateway:
-    def __init__(self, *, delay: float = 0.0) -> None:
+    def __init__(self, *, delay: float = 0.0, hold_after: int | None = None) -> None:
         self.delay = delay
+        self.hold_after = hold_after
         self.received: Counter[str] = Counter()  # message id → times received
         self.delivered: dict[str, dict[str, Any]] = {}  # message id → the message, once
         self.requests = 0
+        self.held = threading.Event()  # set once a request is being held
+        self._released = threading.Event()
         self._lock = threading.Lock()
         gateway = self
 
@@ -27,12 +34,16 @@ class Gateway:
                 results = []
                 with gateway._lock:
                     gateway.requests += 1
+                    hold = gateway.hold_after is not None and gateway.requests > gateway.hold_after
                     for message in body["messages"]:
                         gateway.received[message["id"]] += 1
                         gateway.delivered.setdefault(message["id"], message)
                         results.append(
                             {"id": message["id"], "status": "accepted", "message_id": message["id"]}
                         )
+                if hold:
+                    gateway.held.set()
+                    gateway._released.wait(timeout=120)
                 answer = json.dumps({"results": results}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -43,7 +54,13 @@ class Gateway:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                return  # a sender killed mid-request leaves a broken pipe: expected here
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -54,6 +71,12 @@ class Gateway:
     def subscribers(self) -> set[str]:
         return {key.split(":", 1)[1] for key in self.delivered}
 
+    def release(self) -> None:
+        """Answer the held requests, and every later one at once."""
+        self.hold_after = None
+        self._released.set()
+
     def close(self) -> None:
+        self.release()
         self.server.shutdown()
         self.server.server_close()

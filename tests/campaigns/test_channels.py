@@ -583,9 +583,9 @@ def test_call_list_writes_full_numbers_with_a_chinese_header(tmp_path: Path) -> 
     assert rows == [
         ["用户编号", "手机号码", "客户姓名", "外呼话术", "推荐产品"],
         ["S001", "13800000001", "张三", "您好，这里是10085…", "5G畅享套餐"],
-        ["S003", "13800000003", "王五", '=HYPERLINK("x")', "融合套餐"],
+        ["S003", "13800000003", "王五", '\'=HYPERLINK("x")', "融合套餐"],
     ]
-    # and the formula-looking script is text, not a formula
+    # and the formula-looking script is quoted text, not a formula
     assert sheet["D3"].data_type == "s"
     # and every message has its result, naming the row
     assert statuses(results) == [SendStatus.ACCEPTED, SendStatus.FAILED, SendStatus.ACCEPTED]

@@ -18,6 +18,7 @@ from quanwang.campaigns.services import transition
 from quanwang.insight.snapshots import Snapshot
 from tests import factories
 from tests.campaigns.conftest import TEN_AM, TODAY, approved, marketer
+from tests.campaigns.dispatching import LocalLedger
 from tests.campaigns.gateway import Gateway
 from tests.insight.conftest import PLANS
 
@@ -102,7 +103,7 @@ def test_a_td_reply_opts_out_of_sms_for_every_later_step(
     )
     step = {"campaign_id": 7, "frozen": frozen, "channel": Channel.SMS, "text": "t",
             "policy": ContactPolicy(overall_caps=Caps(daily=5, monthly=10))}  # fmt: skip
-    send_step(step="s1", send_at=TEN_AM, **step)
+    send_step(step="s1", send_at=TEN_AM, ledger=LocalLedger(), **step)
 
     reply = record_reply(
         msisdn="13900000003", text="退订", at=TEN_AM, sent={7: {f"C{i}" for i in range(10)}},
@@ -110,7 +111,9 @@ def test_a_td_reply_opts_out_of_sms_for_every_later_step(
     )  # fmt: skip
 
     # When the next step goes out a week later
-    second = send_step(step="s2", send_at=TEN_AM + dt.timedelta(days=7), **step)
+    second = send_step(
+        step="s2", send_at=TEN_AM + dt.timedelta(days=7), ledger=LocalLedger(), **step
+    )
 
     # Then the customer who opted out is held back, and only they
     assert reply.opted_out

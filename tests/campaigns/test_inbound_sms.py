@@ -13,16 +13,17 @@ import pyarrow.parquet as pq
 import pytest
 from django.test import Client
 
-from quanwang.campaigns.choices import CampaignState, CampaignType, Channel
+from quanwang.campaigns.choices import CampaignState, CampaignType, Channel, ReviewState
 from quanwang.campaigns.dispatch import opt_outs_file, send_step
 from quanwang.campaigns.issuing import campaign_dir
-from quanwang.campaigns.models import Campaign, Segment, SegmentVersion
+from quanwang.campaigns.models import Campaign, ReplyReview, Segment, SegmentVersion
 from quanwang.campaigns.policy import ContactPolicy
 from quanwang.campaigns.responses import responses_file
 from quanwang.campaigns.services import evaluation_table
 from quanwang.data.importer import import_file
 from tests import factories
 from tests.campaigns.conftest import TEN_AM
+from tests.campaigns.dispatching import ledger
 from tests.campaigns.gateway import Gateway
 from tests.insight.conftest import PLANS
 
@@ -88,6 +89,7 @@ def _step(campaign: Campaign, step: str, at: dt.datetime) -> dict[str, Any]:
     return {
         "campaign_id": campaign.pk, "frozen": Path(campaign.audience_path), "step": step,
         "channel": Channel.SMS, "text": "流量包五折", "send_at": at, "policy": ContactPolicy(),
+        "ledger": ledger(campaign, step=step, text="流量包五折"),
     }  # fmt: skip
 
 
@@ -216,3 +218,41 @@ def test_a_sender_that_is_not_a_mobile_number_is_refused_naming_the_field(
     answer = _post(client, _reply(5, "TD") | {"msisdn": "10086"})
 
     assert (answer.status_code, answer.json()["field"]) == (422, "msisdn")
+
+
+@pytest.mark.parametrize(
+    "text", ["退订。", "ＴＤ", "TD退订", "td.", "TD 谢谢", "t d", "不要再发了"]
+)
+def test_the_usual_forms_of_an_opt_out_opt_out(texted: Campaign, client: Client, text: str) -> None:
+    # Given customer C05 replies in one of the forms customers type
+    answer = _post(client, _reply(5, text))
+
+    # Then they are opted out of SMS
+    assert answer.json()["outcome"] == "opted_out"
+    assert pq.read_table(opt_outs_file()).select(["subscriber_id", "channel"]).to_pylist() == [
+        {"subscriber_id": "C05", "channel": "sms"}
+    ]
+
+
+def test_an_ambiguous_reply_is_held_for_review_once_and_not_opted_out(
+    texted: Campaign, client: Client
+) -> None:
+    # Given customer C05 replies something that may or may not be an opt-out, posted twice
+    first = _post(client, _reply(5, "我不想退订，这是什么", message_id="M7"))
+    again = _post(client, _reply(5, "我不想退订，这是什么", message_id="M7"))
+
+    # Then it waits for a person, once, naming the campaign that texted them
+    review = ReplyReview.objects.get()
+    assert first.json() == {
+        "message_id": "M7", "outcome": "review", "campaign_id": texted.pk, "reason": None,
+        "replayed": False,
+    }  # fmt: skip
+    assert again.json() == first.json() | {"replayed": True}
+    assert (review.subscriber_id, review.text, review.state, review.campaign) == (
+        "C05",
+        "我不想退订，这是什么",
+        ReviewState.PENDING,
+        texted,
+    )
+    assert review.org_unit == texted.org_unit
+    assert not opt_outs_file().exists()

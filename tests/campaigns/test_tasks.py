@@ -377,12 +377,12 @@ def test_a_grids_task_list_downloads_as_a_workbook_with_notes_kept_as_text(
         f"/campaigns/tasks/tasks.xlsx?grid={tree.grid_a.code}", HTTP_ACCEPT_LANGUAGE="en"
     )
 
-    # Then it opens with one row per task, numbers masked, the note as text
+    # Then it opens with one row per task, numbers masked, the note as quoted text
     sheet = load_workbook(io.BytesIO(answer.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     header = list(rows[0])
     assert answer["Content-Type"].startswith("application/vnd.openxmlformats")
     assert len(rows) - 1 == len(_audience(campaign, grid=tree.grid_a.code, control=False))
     mine = next(r for r in rows[1:] if r[header.index("Subscriber ID")] == customer)
-    assert mine[header.index("Note")] == "=1+1"
+    assert mine[header.index("Note")] == "'=1+1"
     assert "****" in mine[header.index("Number")]

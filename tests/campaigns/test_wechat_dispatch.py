@@ -19,6 +19,7 @@ from quanwang.data.importer import import_file
 from quanwang.data.warehouse import Warehouse
 from tests import factories
 from tests.campaigns.conftest import TEN_AM
+from tests.campaigns.dispatching import LocalLedger
 from tests.campaigns.test_channels import FakeWechat
 from tests.campaigns.test_channels import Gateway as HttpServer
 from tests.insight.conftest import PLANS
@@ -113,7 +114,7 @@ def test_a_wechat_step_sends_one_template_message_to_each_allowed_follower(
     # When a WeChat step is dispatched in batches
     report = send_step(
         campaign_id=1, frozen=frozen, step="w1", channel=Channel.WECHAT, text="流量包五折",
-        send_at=TEN_AM, policy=ContactPolicy(), batch_size=7,
+        send_at=TEN_AM, policy=ContactPolicy(), ledger=LocalLedger(), batch_size=7,
     )  # fmt: skip
 
     # Then each allowed follower got exactly one message, from the configured template
@@ -135,7 +136,7 @@ def test_a_wechat_step_logs_customers_without_an_openid_as_having_no_recipient(
     # When a WeChat step is dispatched
     report = send_step(
         campaign_id=1, frozen=frozen, step="w1", channel=Channel.WECHAT, text="t",
-        send_at=TEN_AM, policy=ContactPolicy(),
+        send_at=TEN_AM, policy=ContactPolicy(), ledger=LocalLedger(),
     )  # fmt: skip
 
     # Then every customer is either sent to or held back under the first rule that applies
@@ -164,7 +165,7 @@ def test_a_warehouse_stored_before_openids_existed_holds_everyone_back_on_wechat
     # When a WeChat step is dispatched
     report = send_step(
         campaign_id=1, frozen=frozen, step="w1", channel=Channel.WECHAT, text="t",
-        send_at=TEN_AM, policy=ContactPolicy(),
+        send_at=TEN_AM, policy=ContactPolicy(), ledger=LocalLedger(),
     )  # fmt: skip
 
     # Then nothing is sent and the allowed customers are logged as having no recipient
@@ -185,6 +186,6 @@ def test_a_wechat_step_without_a_configured_template_is_refused_before_sending(
     with pytest.raises(DispatchError, match="template_id"):
         send_step(
             campaign_id=1, frozen=frozen, step="w1", channel=Channel.WECHAT, text="t",
-            send_at=TEN_AM, policy=ContactPolicy(),
+            send_at=TEN_AM, policy=ContactPolicy(), ledger=LocalLedger(),
         )  # fmt: skip
     assert wechat_api.received == []

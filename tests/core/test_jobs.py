@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from quanwang.core.choices import JobKind, JobStatus, Role
 from quanwang.core.errors import ServiceError
@@ -107,12 +108,14 @@ def test_a_running_job_stops_at_its_next_progress_report(tree: factories.Tree) -
 def test_a_failed_job_shows_its_error_and_can_be_retried(
     tree: factories.Tree, tmp_path: Path
 ) -> None:
-    # Given an import of a file that is not there yet
+    # Given an import of a file that is not there yet: a defect's error, not one for people
     job = _import_job(tmp_path, tree)
     Path(job.params["path"]).unlink()
-    failed = execute_job(job_id=job.pk)
+    with translation.override("en"):
+        failed = execute_job(job_id=job.pk)
     assert failed.status == JobStatus.FAILED
-    assert "FileNotFoundError" in failed.error
+    assert f"unexpected error (job #{job.pk})" in failed.error
+    assert "FileNotFoundError" not in failed.error
 
     # When the file is put back and the job retried
     _csv(tmp_path)
@@ -137,3 +140,56 @@ def test_a_succeeded_job_cannot_be_retried(tree: factories.Tree, tmp_path: Path)
 
     with pytest.raises(ServiceError):
         retry_job(actor=job.created_by, job_id=job.pk)
+
+
+def test_a_job_failing_on_a_defect_shows_a_generic_message_without_python(
+    tree: factories.Tree,
+) -> None:
+    # Given a job whose handler fails on an exception not written for people
+    def broken(ctx: JobContext, **_params: object) -> dict[str, object]:
+        ctx.progress(done=0, total=1, stage="working")
+        raise KeyError("secret_column")
+
+    user = factories.user(role=Role.CITY_MARKETER, at=tree.city_a)
+    job = Job.objects.create(kind=JobKind.IMPORT_ORG_UNITS, org_unit=tree.city_a, created_by=user)
+    original = HANDLERS[JobKind.IMPORT_ORG_UNITS]
+    HANDLERS[JobKind.IMPORT_ORG_UNITS] = broken
+    try:
+        # When it runs
+        with translation.override("en"):
+            failed = execute_job(job_id=job.pk)
+    finally:
+        HANDLERS[JobKind.IMPORT_ORG_UNITS] = original
+
+    # Then its page says it stopped unexpectedly, with no exception, value or traceback
+    failed.refresh_from_db()
+    assert failed.status == JobStatus.FAILED
+    assert f"unexpected error (job #{job.pk})" in failed.error
+    shown = " ".join([failed.error, *map(str, failed.messages)])
+    for python in ("KeyError", "secret_column", "Traceback", 'File "'):
+        assert python not in shown
+
+
+def test_a_job_failing_on_an_import_error_shows_its_message(
+    tree: factories.Tree, tmp_path: Path
+) -> None:
+    # Given a table import of an empty file
+    path = tmp_path / "plans.csv"
+    path.write_text("", encoding="utf-8")
+    user = factories.user(role=Role.PROVINCE_ADMIN, at=tree.province)
+    job = start_job(
+        actor=user,
+        kind=JobKind.IMPORT_TABLE,
+        org_unit=tree.province,
+        params={"table": "plans", "path": str(path), "filename": "plans.csv"},
+        background=False,
+    )
+
+    # When it runs
+    with translation.override("en"):
+        failed = execute_job(job_id=job.pk)
+
+    # Then its page shows the importer's message, naming the file
+    failed.refresh_from_db()
+    assert failed.status == JobStatus.FAILED
+    assert failed.error == "plans.csv: the file is empty"

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from quanwang.core.choices import Role
+from quanwang.core.errors import ServiceError
 from quanwang.data.models import ImportMapping
-from quanwang.data.services import save_mapping
+from quanwang.data.services import find_mapping, save_mapping
 from tests import factories
 
 CHURN_SPEC = {"columns": {"subscriber_id": {"from": "customerID"}}}
@@ -79,15 +82,79 @@ def test_an_existing_mapping_is_changed_in_place(tree: Any, client: Any) -> None
     assert (mapping.name, mapping.spec) == ("m1", changed)
 
 
-def test_a_new_mapping_cannot_take_an_existing_name(tree: Any, client: Any) -> None:
+def test_a_new_mapping_cannot_take_a_name_its_own_unit_holds(tree: Any, client: Any) -> None:
+    # Given a mapping saved in the marketer's own city
     marketer = factories.user(role=Role.CITY_MARKETER, at=tree.city_a)
-    save_mapping(actor=marketer, name="m1", table="plans", spec={"columns": {}}, org_unit=None)
+    save_mapping(
+        actor=marketer, name="m1", table="plans", spec={"columns": {}}, org_unit=tree.city_a
+    )
     client.force_login(marketer)
 
+    # When they create another mapping of that name
     response = client.post(
         "/data/mappings/new/",
         {"name": "m1", "table": "subscribers", "spec": json.dumps(CHURN_SPEC)},
     )
 
+    # Then it is refused, and the saved one is unchanged
     assert response.status_code == 200
+    assert "edit it instead" in response.content.decode() or "编辑" in response.content.decode()
     assert ImportMapping.objects.get(name="m1").table == "plans"
+
+
+def test_a_user_of_another_org_learns_nothing_from_a_name_clash(tree: Any, client: Any) -> None:
+    # Given a mapping of city A named "churn"
+    marketer_a = factories.user(role=Role.CITY_MARKETER, at=tree.city_a)
+    theirs = save_mapping(
+        actor=marketer_a, name="churn", table="plans", spec={"columns": {}}, org_unit=tree.city_a
+    )
+    page_without = _new_mapping_page(
+        client, factories.user(role=Role.CITY_MARKETER, at=tree.city_b), "other"
+    )
+
+    # When a marketer of city B saves a mapping of the same name
+    marketer_b = factories.user(role=Role.CITY_MARKETER, at=tree.city_b)
+    page_with = _new_mapping_page(client, marketer_b, "churn")
+
+    # Then it is saved like any other name (same answer as for a free name), in city B, and
+    # city A's mapping is unchanged and still not visible to B
+    assert (page_with.status_code, page_with["Location"]) == (
+        page_without.status_code,
+        page_without["Location"],
+    )
+    ours = ImportMapping.objects.get(name="churn", org_unit=tree.city_b)
+    assert ours.spec == CHURN_SPEC
+    theirs.refresh_from_db()
+    assert (theirs.table, theirs.spec) == ("plans", {"columns": {}})
+    client.force_login(marketer_b)
+    listing = client.get("/data/mappings/").content.decode()
+    assert f"/data/mappings/{theirs.pk}/" not in listing
+    assert f"/data/mappings/{ours.pk}/" in listing
+
+
+def test_a_mapping_name_held_by_two_orgs_resolves_to_the_users_own(tree: Any) -> None:
+    # Given two cities each holding a mapping named "churn"
+    a = save_mapping(
+        actor=None, name="churn", table="plans", spec={"columns": {}}, org_unit=tree.city_a
+    )
+    b = save_mapping(
+        actor=None, name="churn", table="plans", spec={"columns": {}}, org_unit=tree.city_b
+    )
+    marketer_a = factories.user(role=Role.CITY_MARKETER, at=tree.city_a)
+    marketer_b = factories.user(role=Role.CITY_MARKETER, at=tree.city_b)
+    admin = factories.user(role=Role.PROVINCE_ADMIN, at=tree.province)
+
+    # When the name is looked up as each user
+    # Then each marketer gets their own city's; the admin, who sees both, must choose
+    assert find_mapping(actor=marketer_a, name="churn") == a
+    assert find_mapping(actor=marketer_b, name="churn") == b
+    with pytest.raises(ServiceError, match="churn"):
+        find_mapping(actor=admin, name="churn")
+
+
+def _new_mapping_page(client: Any, user: Any, name: str) -> Any:
+    client.force_login(user)
+    return client.post(
+        "/data/mappings/new/",
+        {"name": name, "table": "subscribers", "spec": json.dumps(CHURN_SPEC)},
+    )

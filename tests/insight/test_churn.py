@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pytest
+from django.utils import translation
 
 from quanwang.data.generator import GeneratorConfig, generate
 from quanwang.insight.catalog import LABELS
@@ -139,7 +140,7 @@ def test_scoring_a_snapshot_without_a_models_features_names_them(
     model, _var = trained
     table = pa.table({"subscriber_id": ["A"], "tenure_months": [3]})
 
-    with pytest.raises(ModelError, match=r"lacks features .*arpu_3m"):
+    with translation.override("en"), pytest.raises(ModelError, match=r"lacks features .*arpu_3m"):
         score(model, table)
 
 
@@ -156,7 +157,10 @@ def test_a_month_without_churners_to_learn_from_is_refused(tmp_path: Path) -> No
         monthly_usage=usage_rows("A", months),
     )
 
-    with pytest.raises((ModelError, PipelineError), match="no churners"):
+    with (
+        translation.override("en"),
+        pytest.raises((ModelError, PipelineError), match="no churners"),
+    ):
         train_churn_model(month=LATEST, files=files)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 from openpyxl import load_workbook
 
 from quanwang.core.choices import JobStatus, Role
@@ -100,7 +101,7 @@ def test_the_command_refuses_a_month_without_usage_in_one_line(
 
     factories.warehouse_customers(tree, tmp_path)
 
-    with pytest.raises(CommandError, match="no rows for 2030-01"):
+    with translation.override("en"), pytest.raises(CommandError, match="no rows for 2030-01"):
         call_command("run-pipeline", "--snapshot", "2030-01")
 
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from quanwang.insight.choices import Engine
 from quanwang.insight.engines import EngineUnavailable, connect
@@ -25,8 +26,11 @@ def _files(tmp_path: Path) -> dict[str, Path]:
 
 
 def test_a_month_without_usage_is_refused_naming_the_months_held(tmp_path: Path) -> None:
-    with pytest.raises(
-        PipelineError, match=r"no rows for 2024-06 \(months held: 2024-04 … 2024-05\)"
+    with (
+        translation.override("en"),
+        pytest.raises(
+            PipelineError, match=r"no rows for 2024-06 \(months held: 2024-04 … 2024-05\)"
+        ),
     ):
         run_pipeline(month="2024-06", files=_files(tmp_path))
 
@@ -34,12 +38,15 @@ def test_a_month_without_usage_is_refused_naming_the_months_held(tmp_path: Path)
 
 
 def test_a_month_that_is_not_a_month_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(PipelineError, match="write it like 2024-06"):
+    with translation.override("en"), pytest.raises(PipelineError, match="write it like 2024-06"):
         run_pipeline(month="2024-13", files=_files(tmp_path))
 
 
 def test_an_empty_warehouse_names_the_tables_to_import() -> None:
-    with pytest.raises(PipelineError, match="no subscribers, plans, monthly_usage yet"):
+    with (
+        translation.override("en"),
+        pytest.raises(PipelineError, match="no subscribers, plans, monthly_usage yet"),
+    ):
         run_pipeline(month="2024-06")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 from ninja.security import APIKeyHeader
@@ -28,6 +29,7 @@ from quanwang.campaigns.responses import (
     InboundOutcome,
     receive_sms,
 )
+from quanwang.core.api_schema import CleanText
 
 router = Router(tags=["campaigns"])
 
@@ -53,19 +55,21 @@ class GatewayToken(APIKeyHeader):
         expected = inbound_token()
         if not expected:
             # Without a configured secret nobody may post replies, rather than everybody.
-            raise HttpError(401, "inbound SMS is not enabled: no sms.inbound_token is configured")
+            raise HttpError(
+                401, _("Inbound SMS is not enabled: no sms.inbound_token is configured.")
+            )
         if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
             return None
         return GATEWAY
 
 
 class InboundSmsIn(Schema):
-    msisdn: str = Field(min_length=1, max_length=20, description="The sender's number.")
-    text: str = Field(max_length=1000, description="The reply, e.g. TD, 退订, Y, 是.")
+    msisdn: CleanText = Field(min_length=1, max_length=20, description="The sender's number.")
+    text: CleanText = Field(max_length=1000, description="The reply, e.g. TD, 退订, Y, 是.")
     received_at: datetime = Field(
         description="When the gateway received it, ISO 8601 (without a zone: Asia/Shanghai)."
     )
-    message_id: str = Field(
+    message_id: CleanText = Field(
         min_length=1,
         max_length=MESSAGE_ID_MAX,
         description="The gateway's id of the reply; a repeat of an id changes nothing.",
@@ -75,7 +79,10 @@ class InboundSmsIn(Schema):
 class InboundSmsOut(Schema):
     message_id: str
     outcome: InboundOutcome
-    campaign_id: int | None = Field(description="The campaign accepted, for outcome accepted.")
+    campaign_id: int | None = Field(
+        description="The campaign accepted, for outcome accepted; the latest campaign that "
+        "texted the customer, for outcome review."
+    )
     reason: IgnoredReason | None = Field(description="Why nothing was done, for outcome ignored.")
     replayed: bool = Field(description="True when this message id was handled before.")
 
@@ -84,7 +91,8 @@ class InboundSmsOut(Schema):
     "/campaigns/sms/inbound",
     response=InboundSmsOut,
     auth=GatewayToken(),
-    summary="Receive an SMS reply from the gateway (TD/退订 opts out, Y/是 accepts)",
+    summary="Receive an SMS reply from the gateway (TD/退订 opts out, Y/是 accepts, an unclear "
+    "reply is held for review)",
 )
 def sms_inbound(request: HttpRequest, payload: InboundSmsIn) -> Any:
     return receive_sms(

@@ -94,3 +94,30 @@ class WarningDelivery(models.TextChoices):
     CONSOLE = "console", _("Shown in the console")
     SMS = "sms", _("SMS to the manager")
     EMAIL = "email", _("Email to the manager")
+
+
+class DispatchState(models.TextChoices):
+    """Where one step of a campaign stands (campaigns.models.DispatchStep)."""
+
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    DEFERRED = "deferred", _("Waiting for the sending hours")
+    DONE = "done", _("Done")
+    STOPPED = "stopped", _("Stopped")
+
+
+class BatchState(models.TextChoices):
+    """One batch of a step in the send ledger: claimed before the gateway is called, settled
+    after. A batch whose sender died in between is unknown: never sent again."""
+
+    CLAIMED = "claimed", _("Being sent")
+    SENT = "sent", _("Sent")
+    UNKNOWN = "unknown", _("Outcome unknown, not sent again")
+
+
+class ReviewState(models.TextChoices):
+    """Where an SMS reply that may be an opt-out (ReplyReview) stands."""
+
+    PENDING = "pending", _("Waiting for a decision")
+    OPTED_OUT = "opted_out", _("Opted out")
+    DISMISSED = "dismissed", _("Not an opt-out")

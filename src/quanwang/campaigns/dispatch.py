@@ -1,17 +1,22 @@
 """Dispatch (推广): one step of an issued campaign on one channel, through the contact policy.
 
-Idempotent per (campaign step, customer). Everything a step did is kept under
+Exactly once per (campaign step, customer) on our side. Everything a step did is kept under
 var/campaigns/<id>/dispatch/<step>/:
 
     plan.parquet        who is to be sent to, in order; fixed by the first run of the step
     excluded.parquet    everyone the contact policy held back, with the rule
     batch-00042.parquet each batch's results, written (atomically) after the gateway answered
 
-A retry reuses the plan (re-applying the policy would count the step's own sends against its
-caps) and sends only the batches without results. A worker killed after a gateway accepted a
-batch but before its results were written sends that batch again with the same idempotency
-keys (the `Idempotency-Key` header, WeChat's client_msg_id), which gateways use to drop
-repeats: nobody is skipped, and nobody receives a message twice.
+`send_step` runs under the step's claim and writes its send ledger (a SendLedger: the
+operations database's, campaigns.ledger): a batch is claimed there before it is handed to
+the gateway and settled after its results file is written. A retry reuses the plan
+(re-applying the policy would count the step's own sends against its caps) and sends only
+the batches nobody claimed. A batch claimed by a run that died before writing its results has
+an unknown outcome: its customers are recorded with status "unknown" and are not sent again.
+
+A plan made outside the sending hours holds everyone back until the window opens
+(`deferred_until`); it sends nobody, so the next run, at or after that moment, makes the plan
+again at its own time instead of reusing the empty one.
 
 A grid or store task step (Channel.TASK) calls no adapter: its plan IS the task list (任务清单),
 each customer with the store of their grid that serves them, or with their account manager
@@ -32,13 +37,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
 
 from quanwang.campaigns.channels import (
     ChannelAdapter,
@@ -48,13 +54,38 @@ from quanwang.campaigns.channels import (
     adapter_from_config,
 )
 from quanwang.campaigns.channels.wechat import WechatAdapter
-from quanwang.campaigns.choices import Channel, ContactOutcome
+from quanwang.campaigns.choices import BatchState, Channel, ContactOutcome, ExclusionRule
 from quanwang.campaigns.issuing import ACCOUNT_MANAGER, campaign_dir
 from quanwang.campaigns.policy import ContactPolicy, apply_policy
 from quanwang.data.warehouse import Warehouse, sql_literal
 
 BATCH_SIZE = 500
 Progress = Callable[[int, int], None]
+#: The status, in a batch's results file, of a customer whose batch's outcome is unknown.
+UNKNOWN = str(BatchState.UNKNOWN)
+
+
+class SendLedger(Protocol):
+    """Where a step records, before and after each batch, what it handed to the gateway (the
+    operations database's: campaigns.ledger.StepLedger)."""
+
+    def batch_size(self, proposed: int) -> int:
+        """The step's batch size, fixed by its first plan."""
+        ...
+
+    def planned(
+        self, *, rows: int, excluded: dict[str, int], deferred: int, deferred_until: str | None
+    ) -> None: ...
+
+    def batches(self) -> dict[int, BatchState]:
+        """The batches claimed so far, by index."""
+        ...
+
+    def claim(self, index: int, *, size: int) -> bool:
+        """True: this run sends batch `index`, recorded before it does."""
+        ...
+
+    def settle(self, index: int, *, state: BatchState, accepted: int, failed: int) -> None: ...
 
 
 class DispatchError(Exception):
@@ -63,7 +94,9 @@ class DispatchError(Exception):
 
 def step_dir(campaign_id: int, step: str) -> Path:
     if not step or not all(ch.isalnum() or ch in "-_" for ch in step):
-        raise DispatchError(f"step {step!r}: use letters, digits, '-' or '_'")
+        raise DispatchError(
+            _("Step \"%(step)s\": name it with letters, digits, '-' or '_'") % {"step": step}
+        )
     return campaign_dir(campaign_id) / "dispatch" / step
 
 
@@ -92,7 +125,8 @@ def contact_history(*, task_outcomes: pa.Table | None = None) -> duckdb.DuckDBPy
         parts.append(
             f"SELECT subscriber_id, channel, sent_at, '{ContactOutcome.CONTACTED}' AS outcome "
             f"FROM read_parquet({sql_literal(str(pattern))}) "
-            f"WHERE status = '{SendStatus.ACCEPTED}'"
+            # A message whose outcome is unknown may have arrived: it counts against caps.
+            f"WHERE status IN ('{SendStatus.ACCEPTED}', '{UNKNOWN}')"
         )
     if task_outcomes is not None and task_outcomes.num_rows:
         con.register("task_outcomes", task_outcomes.select(TASK_HISTORY_SCHEMA.names))
@@ -118,6 +152,10 @@ class StepReport:
     deferred_until: str | None
     #: Customers put on the grids' and stores' task lists (a task step sends nothing).
     tasks: int = 0
+    #: Customers of batches whose sender died mid-batch: maybe sent, never sent again.
+    unknown: int = 0
+    #: Customers held back by the quiet hours, to be sent at `deferred_until`.
+    deferred: int = 0
 
 
 def _store_spread(frozen: Path, *, seed: int, managed: bool = False) -> str:
@@ -211,7 +249,10 @@ def plan_step(
     plan_file, decision_file = folder / "plan.parquet", folder / "decision.json"
     if plan_file.exists() and decision_file.exists():
         decision = json.loads(decision_file.read_text())
-        return pq.read_table(plan_file), decision["excluded"], decision["deferred_until"]
+        plan = pq.read_table(plan_file)
+        # A plan deferred by the quiet hours sends nobody: it is made again at the run's time.
+        if not (decision["deferred_until"] and plan.num_rows == 0):
+            return plan, decision["excluded"], decision["deferred_until"]
     folder.mkdir(parents=True, exist_ok=True)
     if channel == Channel.TASK:
         # A task made at night is not a contact at night: the grid works it in the day.
@@ -295,74 +336,167 @@ def send_step(
     text: str,
     send_at: dt.datetime,
     policy: ContactPolicy,
+    ledger: SendLedger,
     adapter: ChannelAdapter | None = None,
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     seed: int = 1,
     task_outcomes: pa.Table | None = None,
 ) -> StepReport:
-    """Plan (once) and send the step's batches that have no results yet; a task step's plan
-    is its task list, and nothing is sent.
+    """Plan (once) and send the step's batches that no run has claimed; a task step's plan
+    is its task list, and nothing is sent. The caller holds the step's claim (`ledger`).
 
     `seed` (the campaign's) spreads task customers over their grid's stores; `task_outcomes`
     (`TASK_HISTORY_SCHEMA`, from tasks.contact_log) join the contact history."""
     if channel not in {
         Channel.SMS, Channel.OUTBOUND_CALL, Channel.APP_PUSH, Channel.WECHAT, Channel.TASK,
     }:  # fmt: skip
-        raise DispatchError(f"{channel.value}: no recipient mapping in the warehouse")
-    plan, excluded, deferred = plan_step(
+        raise DispatchError(
+            _("%(channel)s: no recipient mapping in the warehouse") % {"channel": channel.label}
+        )
+    plan, excluded, deferred_until = plan_step(
         campaign_id=campaign_id, frozen=frozen, step=step, channel=channel, send_at=send_at,
         policy=policy, text=text, seed=seed, task_outcomes=task_outcomes,
     )  # fmt: skip
+    deferred = excluded.get(str(ExclusionRule.QUIET_HOURS), 0) if deferred_until else 0
+    ledger.planned(
+        rows=plan.num_rows, excluded=excluded, deferred=deferred, deferred_until=deferred_until
+    )
     if channel == Channel.TASK:
         if progress is not None:
             progress(1, 1)
         return StepReport(
             planned=plan.num_rows, excluded=excluded, sent=0, failed=0, batches=0,
-            resumed_batches=0, deferred_until=deferred, tasks=plan.num_rows,
+            resumed_batches=0, deferred_until=deferred_until, tasks=plan.num_rows,
+            deferred=deferred,
         )  # fmt: skip
     folder = step_dir(campaign_id, step)
-    try:
-        sender = adapter or adapter_from_config(channel=channel, config=settings.QUANWANG_CHANNELS)
-    except ImproperlyConfigured as exc:
-        raise DispatchError(str(exc)) from exc
-    template_id, text_field = "", ""
-    if isinstance(sender, WechatAdapter):
-        template_id, text_field = sender.config.template_id, sender.config.text_field
-        if not template_id:
-            sender.close()
-            # Every message would fail: say so once, before anything is sent.
-            raise DispatchError('QUANWANG_CHANNELS["wechat"] has no template_id')
-    total = -(-plan.num_rows // batch_size) if plan.num_rows else 0
-    resumed = 0
-    step_key = f"c{campaign_id}-{step}"
-    try:
-        for index in range(total):
-            result_file = folder / f"batch-{index:05d}.parquet"
-            if result_file.exists():
-                resumed += 1
-                continue
-            rows = plan.slice(index * batch_size, batch_size).to_pylist()
-            messages = _messages(
-                rows, step_key=step_key, channel=channel, text=text,
-                template_id=template_id, text_field=text_field,
-            )  # fmt: skip
-            results = sender.send(messages)
-            _write(_results_table(results, rows, step_key=step_key, channel=channel), result_file)
-            if progress is not None:
-                progress(index + 1, total)
-    finally:
-        sender.close()
-    sent, failed = _tally(folder)
+    size = ledger.batch_size(batch_size)
+    total = -(-plan.num_rows // size) if plan.num_rows else 0
+    claimed = ledger.batches()
+    _settle_orphans(claimed, plan=plan, size=size, folder=folder, ledger=ledger, channel=channel)
+    todo = [i for i in range(total) if i not in claimed]
+    if todo:
+        _send(
+            todo, plan=plan, size=size, folder=folder, ledger=ledger, adapter=adapter,
+            campaign_id=campaign_id, channel=channel, text=text, total=total, progress=progress,
+        )  # fmt: skip
+    sent, failed, unknown = _tally(folder)
     return StepReport(
         planned=plan.num_rows,
         excluded=excluded,
         sent=sent,
         failed=failed,
         batches=total,
-        resumed_batches=resumed,
-        deferred_until=deferred,
+        resumed_batches=total - len(todo),
+        deferred_until=deferred_until,
+        unknown=unknown,
+        deferred=deferred,
     )
+
+
+def _send(
+    todo: list[int],
+    *,
+    plan: pa.Table,
+    size: int,
+    folder: Path,
+    ledger: SendLedger,
+    adapter: ChannelAdapter | None,
+    campaign_id: int,
+    channel: Channel,
+    text: str,
+    total: int,
+    progress: Progress | None,
+) -> None:
+    """Send the batches `todo`, each claimed in the ledger before the gateway sees it."""
+    try:
+        sender = adapter or adapter_from_config(channel=channel, config=settings.QUANWANG_CHANNELS)
+    except ImproperlyConfigured as exc:
+        # The setting's own words name the key at fault: they follow a translated sentence.
+        raise DispatchError(
+            _("The %(channel)s channel is not set up on the server (%(detail)s).")
+            % {"channel": channel.label, "detail": exc}
+        ) from exc
+    template_id, text_field = "", ""
+    if isinstance(sender, WechatAdapter):
+        template_id, text_field = sender.config.template_id, sender.config.text_field
+        if not template_id:
+            sender.close()
+            # Every message would fail: say so once, before anything is sent.
+            raise DispatchError(
+                _("The %(channel)s channel is not set up on the server (%(detail)s).")
+                % {
+                    "channel": channel.label,
+                    "detail": 'QUANWANG_CHANNELS["wechat"] has no template_id',
+                }
+            )
+    step_key = f"c{campaign_id}-{folder.name}"
+    try:
+        for index in todo:
+            result_file = folder / f"batch-{index:05d}.parquet"
+            rows = plan.slice(index * size, size).to_pylist()
+            if not ledger.claim(index, size=len(rows)):
+                continue  # another run has it
+            if result_file.exists():
+                # Sent before the ledger existed (a step begun by an older version).
+                ledger.settle(index, state=BatchState.SENT, **_counts(result_file))
+                continue
+            messages = _messages(
+                rows, step_key=step_key, channel=channel, text=text,
+                template_id=template_id, text_field=text_field,
+            )  # fmt: skip
+            results = sender.send(messages)
+            table = _results_table(results, rows, step_key=step_key, channel=channel)
+            _write(table, result_file)
+            ledger.settle(index, state=BatchState.SENT, **_counts(result_file))
+            if progress is not None:
+                progress(index + 1, total)
+    finally:
+        sender.close()
+
+
+def _settle_orphans(
+    claimed: dict[int, BatchState],
+    *,
+    plan: pa.Table,
+    size: int,
+    folder: Path,
+    ledger: SendLedger,
+    channel: Channel,
+) -> None:
+    """Batches claimed by a run that died before settling them: settled from their results
+    file when it was written, else recorded as unknown, so that nobody in them is sent the
+    step again (they may have received it: the gateway may have accepted the batch)."""
+    for index, state in sorted(claimed.items()):
+        if state != BatchState.CLAIMED:
+            continue
+        result_file = folder / f"batch-{index:05d}.parquet"
+        if result_file.exists():
+            ledger.settle(index, state=BatchState.SENT, **_counts(result_file))
+            continue
+        rows = plan.slice(index * size, size).to_pylist()
+        _write(_unknown_table(rows, channel=channel), result_file)
+        ledger.settle(index, state=BatchState.UNKNOWN, accepted=0, failed=0)
+
+
+def _unknown_table(rows: list[dict[str, Any]], *, channel: Channel) -> pa.Table:
+    return _table(
+        rows,
+        channel=channel,
+        status=[UNKNOWN] * len(rows),
+        message_ids=[None] * len(rows),
+        errors=[None] * len(rows),
+    )
+
+
+def _counts(result_file: Path) -> dict[str, int]:
+    accepted, failed = duckdb.execute(
+        f"SELECT count(*) FILTER (WHERE status = '{SendStatus.ACCEPTED}'), "
+        f"count(*) FILTER (WHERE status = '{SendStatus.FAILED}') "
+        f"FROM read_parquet({sql_literal(str(result_file))})"
+    ).fetchall()[0]
+    return {"accepted": int(accepted), "failed": int(failed)}
 
 
 def _results_table(
@@ -370,6 +504,24 @@ def _results_table(
 ) -> pa.Table:
     by_key = {r.idempotency_key: r for r in results}
     found = [by_key.get(f"{step_key}:{row['subscriber_id']}") for row in rows]
+    return _table(
+        rows,
+        channel=channel,
+        # A message the adapter gave no result for was not sent.
+        status=[str(r.status) if r else str(SendStatus.FAILED) for r in found],
+        message_ids=[r.gateway_message_id if r else None for r in found],
+        errors=[str(r.error) if r and r.error else None for r in found],
+    )
+
+
+def _table(
+    rows: list[dict[str, Any]],
+    *,
+    channel: Channel,
+    status: list[str],
+    message_ids: list[str | None],
+    errors: list[str | None],
+) -> pa.Table:
     now = dt.datetime.now(dt.UTC)
     return pa.table(
         {
@@ -377,26 +529,21 @@ def _results_table(
             "grid_id": pa.array([row.get("grid_id") for row in rows], pa.string()),
             "channel": pa.array([str(channel)] * len(rows), pa.string()),
             "sent_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
-            # A message the adapter gave no result for was not sent.
-            "status": pa.array(
-                [str(r.status) if r else str(SendStatus.FAILED) for r in found], pa.string()
-            ),
-            "gateway_message_id": pa.array(
-                [r.gateway_message_id if r else None for r in found], pa.string()
-            ),
-            "error": pa.array(
-                [str(r.error) if r and r.error else None for r in found], pa.string()
-            ),
+            "status": pa.array(status, pa.string()),
+            "gateway_message_id": pa.array(message_ids, pa.string()),
+            "error": pa.array(errors, pa.string()),
         }
     )
 
 
-def _tally(folder: Path) -> tuple[int, int]:
+def _tally(folder: Path) -> tuple[int, int, int]:
+    """Customers of the step accepted, not sent, and of unknown outcome."""
     if not any(folder.glob("batch-*.parquet")):
-        return 0, 0
-    sent, failed = duckdb.execute(
+        return 0, 0, 0
+    sent, failed, unknown = duckdb.execute(
         f"SELECT count(*) FILTER (WHERE status = '{SendStatus.ACCEPTED}'), "
-        f"count(*) FILTER (WHERE status <> '{SendStatus.ACCEPTED}') "
+        f"count(*) FILTER (WHERE status = '{SendStatus.FAILED}'), "
+        f"count(*) FILTER (WHERE status = '{UNKNOWN}') "
         f"FROM read_parquet({sql_literal(str(folder / 'batch-*.parquet'))})"
     ).fetchall()[0]
-    return int(sent), int(failed)
+    return int(sent), int(failed), int(unknown)

@@ -40,6 +40,7 @@ import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from scipy import stats
 
@@ -101,7 +102,7 @@ class CampaignCosts:
     def __post_init__(self) -> None:
         units = [self.offer_cost_per_taker, self.contact_cost_per_contact]
         if min([*units, *self.contact_cost_by_channel.values()]) < 0:
-            raise EvaluationError("costs cannot be negative")
+            raise EvaluationError(gettext("costs cannot be negative"))
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,9 @@ class RevenueEstimate:
 
     def __post_init__(self) -> None:
         if not self.low <= self.expected <= self.high:
-            raise EvaluationError("the revenue estimate must satisfy low ≤ expected ≤ high")
+            raise EvaluationError(
+                gettext("the revenue estimate must satisfy low ≤ expected ≤ high")
+            )
 
 
 @dataclass(frozen=True)
@@ -233,7 +236,7 @@ class Evaluation:
 def wilson_interval(*, successes: int, trials: int, confidence: float) -> Interval:
     """Wilson score interval of a proportion; defined for 0 and `trials` successes too."""
     if trials <= 0:
-        raise EvaluationError("a proportion needs at least one trial")
+        raise EvaluationError(gettext("a proportion needs at least one trial"))
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     p = successes / trials
     denominator = 1 + z * z / trials
@@ -260,7 +263,7 @@ def welch_interval(*, treated: GroupStats, control: GroupStats, confidence: floa
     mean_t, mean_c = treated.revenue_per_head, control.revenue_per_head
     var_t, var_c = treated.revenue_variance, control.revenue_variance
     if mean_t is None or mean_c is None or var_t is None or var_c is None:
-        raise EvaluationError("a Welch interval needs at least two members in each group")
+        raise EvaluationError(gettext("a Welch interval needs at least two members in each group"))
     difference = mean_t - mean_c
     v_t, v_c = var_t / treated.size, var_c / control.size
     if v_t + v_c == 0:
@@ -412,13 +415,18 @@ class _Audience:
 def _read(table: pa.Table, costs: CampaignCosts) -> _Audience:
     missing = [c for c in ("group", "responded", "revenue") if c not in table.column_names]
     if missing:
-        raise EvaluationError("the audience table lacks the columns " + ", ".join(missing))
+        raise EvaluationError(
+            gettext("the audience table lacks the columns %(columns)s")
+            % {"columns": ", ".join(missing)}
+        )
     groups = table.column("group").cast(pa.string())
     # A null group is as unknown as a misspelt one: it must not fall into the control group.
     known = pc.fill_null(pc.is_in(groups, value_set=pa.array([g.value for g in Group])), False)
     if table.num_rows and not pc.all(known).as_py():
         odd = pc.unique(pc.filter(groups, pc.invert(known))).to_pylist()
-        raise EvaluationError(f"unknown groups {odd}: expected 'treated' or 'control'")
+        raise EvaluationError(
+            gettext("unknown groups %(groups)s: expected 'treated' or 'control'") % {"groups": odd}
+        )
     treated = pc.equal(groups, Group.TREATED.value).to_numpy(zero_copy_only=False)
     responded = pc.fill_null(table.column("responded").cast(pa.bool_()), False)
     revenue = pc.fill_null(table.column("revenue").cast(pa.float64()), 0.0)
@@ -542,7 +550,7 @@ def evaluate(
 ) -> Evaluation:
     """Evaluate a campaign from its audience table (see the module docstring for columns)."""
     if not 0 < confidence < 1:
-        raise EvaluationError("confidence must be between 0 and 1")
+        raise EvaluationError(gettext("confidence must be between 0 and 1"))
     data = _read(audience, costs)
     zeros = np.zeros(audience.num_rows, dtype=np.intp)
     treated = _group_stats(data, np.where(data.treated, zeros, -1), 1)[0]

@@ -15,16 +15,20 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from quanwang.campaigns.choices import (
+    BatchState,
     CampaignState,
     CampaignType,
+    Channel,
     ContactOutcome,
+    DispatchState,
     OfferType,
+    ReviewState,
     Targeting,
     TaskSplit,
     WarningDelivery,
 )
 from quanwang.core.choices import Resource
-from quanwang.core.models import OrgUnit, Staff
+from quanwang.core.models import Job, OrgUnit, Staff
 from quanwang.core.querysets import ScopedModel
 
 USER = settings.AUTH_USER_MODEL
@@ -372,3 +376,130 @@ class EarlyWarning(ScopedModel):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} @ {self.org_unit_id} {self.day}: {self.pace:.2f}"
+
+
+class DispatchStep(models.Model):
+    """One step of a campaign (推广 s1, s2, …): its claim, its counts and its schedule.
+
+    There is one row per (campaign, step), whatever the number of requests and jobs: a request
+    for a step whose job is queued or running gets that job back, and a job sends only while
+    it holds the claim (`owner` at attempt `owner_attempt`, a live run of that job). Per-batch
+    send records are DispatchBatch rows; per-customer results stay in Parquet files
+    (campaigns.dispatch)."""
+
+    campaign = models.ForeignKey(Campaign, related_name="dispatch_steps", on_delete=models.CASCADE)
+    step = models.CharField(_("step"), max_length=40)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    text = models.TextField(_("message"))
+    state = models.CharField(
+        _("state"), max_length=20, choices=DispatchState.choices, default=DispatchState.QUEUED
+    )
+    #: The job a new request for the step is answered with: the last one queued for it.
+    job = models.ForeignKey(
+        Job, verbose_name=_("job"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    #: The run sending the step now; empty when nobody is.
+    owner = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    owner_attempt = models.PositiveIntegerField(default=0)
+    #: Fixed by the plan: batch N is always the same customers, whichever run sends it.
+    batch_size = models.PositiveIntegerField(null=True, blank=True)
+    planned = models.PositiveIntegerField(_("to send"), null=True, blank=True)
+    excluded = models.JSONField(_("held back"), default=dict, blank=True)
+    sent = models.PositiveIntegerField(_("sent"), default=0)
+    failed = models.PositiveIntegerField(_("failed"), default=0)
+    unknown = models.PositiveIntegerField(_("outcome unknown"), default=0)
+    #: Customers held back by the quiet hours, sent when the window opens (`deferred_until`).
+    deferred = models.PositiveIntegerField(_("deferred"), default=0)
+    deferred_until = models.DateTimeField(_("goes out at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("dispatch step")
+        verbose_name_plural = _("dispatch steps")
+        ordering: ClassVar[list[str]] = ["campaign", "created_at", "pk"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["campaign", "step"], name="dispatch_step_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.step}: {self.state}"
+
+
+class DispatchBatch(models.Model):
+    """The send ledger: one row per batch of a step, written (claimed) before the gateway is
+    called and settled after, so no batch is ever handed to a gateway twice. Its customers are
+    the plan's rows `index × batch_size` onwards; their results are the batch's Parquet file."""
+
+    dispatch_step = models.ForeignKey(
+        DispatchStep, related_name="batches", on_delete=models.CASCADE
+    )
+    index = models.PositiveIntegerField()
+    size = models.PositiveIntegerField()
+    state = models.CharField(max_length=20, choices=BatchState.choices, default=BatchState.CLAIMED)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    attempt = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["dispatch_step", "index"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["dispatch_step", "index"], name="dispatch_batch_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dispatch_step_id}#{self.index}: {self.state}"
+
+
+class ReplyReview(ScopedModel):
+    """An inbound SMS reply that may be an opt-out (退订) but is not clearly one (`退款`,
+    `不要`, `我不想退订`): held for a marketer of the customer's unit to decide, never dropped.
+    One per gateway message; deciding "opted out" records the opt-out as of the reply."""
+
+    scope_resource: ClassVar[Resource] = Resource.OPT_OUT_REVIEW
+    scope_org_path: ClassVar[str | None] = "org_unit__path"
+
+    message_id = models.CharField(_("gateway message id"), max_length=100, unique=True)
+    subscriber_id = models.CharField(_("subscriber ID"), max_length=64)
+    text = models.TextField(_("reply"))
+    received_at = models.DateTimeField(_("received at"))
+    campaign = models.ForeignKey(
+        Campaign,
+        verbose_name=_("campaign"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reply_reviews",
+        help_text=_("The latest campaign whose SMS reached the customer."),
+    )
+    # The customer's grid (else the campaign's unit, else the root): who may decide. Null only
+    # where no org tree is loaded; then superusers see it.
+    org_unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("org unit"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    state = models.CharField(
+        _("state"),
+        max_length=20,
+        choices=ReviewState.choices,
+        default=ReviewState.PENDING,
+        db_index=True,
+    )
+    decided_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("opt-out review")
+        verbose_name_plural = _("opt-out reviews")
+        ordering: ClassVar[list[str]] = ["received_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber_id}: {self.text[:20]}"

@@ -9,4 +9,5 @@ ITEMS = [
     NavItem(Capability.PLAN, _("Campaigns"), "campaigns:list", Resource.CAMPAIGN),
     NavItem(Capability.PLAN, _("Segments"), "campaigns:segments", Resource.CAMPAIGN),
     NavItem(Capability.EXECUTE, _("Task list"), "campaigns:tasks", Resource.CAMPAIGN_TASK),
+    NavItem(Capability.EXECUTE, _("Opt-out review"), "campaigns:reviews", Resource.OPT_OUT_REVIEW),
 ]

@@ -12,7 +12,6 @@ fonts-wqy-microhei), or the file named by settings.QUANWANG_PDF_FONT.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from django.db import models
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
 from quanwang.campaigns.choices import CampaignType, Channel
@@ -36,6 +34,7 @@ from quanwang.campaigns.evaluation import (
     Evaluation,
     Interval,
 )
+from quanwang.core.tabular import append_row, new_workbook, workbook_bytes, write_private
 from quanwang.insight.choices import ValueTier
 
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
@@ -310,24 +309,25 @@ def report_xlsx(
     org_unit_names: Mapping[str, str] | None = None,
 ) -> bytes:
     """The report as an XLSX workbook: summary, by tier, by org unit, by channel."""
-    book = Workbook()
+    book = new_workbook()
     summary = book.active
     summary.title = str(Sheet.SUMMARY.label)
     bold = Font(bold=True)
-    summary.append([str(Heading.TITLE.label)])
+    append_row(summary, [str(Heading.TITLE.label)])
     summary["A1"].font = Font(bold=True, size=14)
     for label, fact in _campaign_fields(campaign):
-        summary.append([str(label.label), fact])
+        append_row(summary, [str(label.label), fact])
         if label == Field.BUDGET:
             summary.cell(summary.max_row, 2).number_format = MONEY
-    summary.append([])
-    summary.append(
+    append_row(summary, [])
+    append_row(
+        summary,
         [
             str(Heading.RESULTS.label),
             str(Heading.VALUE.label),
             f"{Heading.CI_LOW.label} ({evaluation.confidence:.0%})",
             f"{Heading.CI_HIGH.label} ({evaluation.confidence:.0%})",
-        ]
+        ],
     )
     for cell in summary[summary.max_row]:
         cell.font = bold
@@ -336,26 +336,28 @@ def report_xlsx(
         ends: tuple[float | str | None, ...] = _ends(interval)
         if interval is None and too_few and _has_interval(metric):
             ends = (str(Heading.TOO_FEW.label),) * 2
-        summary.append([str(metric.label), value, *ends])
+        append_row(summary, [str(metric.label), value, *ends])
         for index in (2, 3, 4):
             summary.cell(summary.max_row, index).number_format = number_format
-    summary.append([])
-    summary.append([str(Heading.CAVEATS.label)])
+    append_row(summary, [])
+    append_row(summary, [str(Heading.CAVEATS.label)])
     summary.cell(summary.max_row, 1).font = bold
     for caveat in evaluation.overall.caveats:
-        summary.append([str(caveat.label)])
-    summary.append([])
-    summary.append([str(Heading.METHOD.label)])
+        append_row(summary, [str(caveat.label)])
+    append_row(summary, [])
+    append_row(summary, [str(Heading.METHOD.label)])
     summary.cell(summary.max_row, 1).font = bold
     for note in method_notes(evaluation=evaluation):
-        summary.append([note])
+        append_row(summary, [note])
     summary.column_dimensions["A"].width = 40
     for letter in "BCD":
         summary.column_dimensions[letter].width = 18
 
     for sheet, dimension in SHEET_DIMENSIONS.items():
         page = book.create_sheet(str(sheet.label))
-        page.append([str(Column.KEY.label), *(str(column.label) for column, _v, _f in BREAKDOWN)])
+        append_row(
+            page, [str(Column.KEY.label), *(str(column.label) for column, _v, _f in BREAKDOWN)]
+        )
         for cell in page[1]:
             cell.font = bold
         for comparison in evaluation.breakdown(dimension):
@@ -370,14 +372,12 @@ def report_xlsx(
                     if value is None and few and column in CI_COLUMNS
                     else value
                 )
-            page.append(values)
+            append_row(page, values)
             for index, (_column, _value_of, number_format) in enumerate(BREAKDOWN, start=2):
                 page.cell(page.max_row, index).number_format = number_format
         page.freeze_panes = "B2"
         page.column_dimensions["A"].width = 24
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(book)
 
 
 # --- PDF ----------------------------------------------------------------------------------
@@ -539,6 +539,6 @@ def write_report(
         "campaign": campaign,
         "org_unit_names": org_unit_names,
     }
-    files.xlsx.write_bytes(report_xlsx(**options))
-    files.pdf.write_bytes(report_pdf(**options))
+    write_private(files.xlsx, report_xlsx(**options))
+    write_private(files.pdf, report_pdf(**options))
     return files

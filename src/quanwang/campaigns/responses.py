@@ -7,20 +7,20 @@ column, value and reason; the good rows load. Opt-outs (退订) are kept per cha
 var/campaigns/opt_outs.parquet and every later dispatch honours them.
 
 Inbound SMS replies (`receive_sms`, posted by the gateway to /api/v1/campaigns/sms/inbound)
-are handled once per gateway message id: var/campaigns/inbound_sms/ keeps one small JSON file
-per message handled, with what was done, so a gateway that posts the same reply again gets
-the same answer and changes nothing.
+are read by `opt_out.classify_reply` (normalised, keywords from QUANWANG_OPT_OUT_WORDS); a
+reply that may be an opt-out but is not clearly one is held as a ReplyReview for a marketer.
+They are handled once per gateway message id: var/campaigns/inbound_sms/ keeps one small JSON
+file per message handled, with what was done, so a gateway that posts the same reply again
+gets the same answer and changes nothing.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import fcntl
 import hashlib
 import json
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +32,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -42,14 +42,15 @@ from quanwang.campaigns.channels.base import normalise_msisdn
 from quanwang.campaigns.choices import CampaignState, Channel
 from quanwang.campaigns.dispatch import opt_outs_file
 from quanwang.campaigns.issuing import campaign_dir
-from quanwang.campaigns.models import Campaign
+from quanwang.campaigns.models import Campaign, ReplyReview
+from quanwang.campaigns.opt_out import ReplyIntent, classify_reply, opt_out_words
 from quanwang.core.errors import ServiceError
+from quanwang.core.models import OrgUnit
+from quanwang.core.tabular import write_csv
 from quanwang.data.sources import SourceError, open_source
 from quanwang.data.warehouse import Warehouse, quote, sql_literal
 
 REQUIRED = ("campaign_id", "subscriber_id")
-OPT_OUT_WORDS = re.compile(r"^\s*(TD|T|退订|退)\s*$", re.IGNORECASE)
-ACCEPT_WORDS = re.compile(r"^\s*(Y|YES|是|好|1)\s*$", re.IGNORECASE)
 
 
 class ResponseError(Exception):
@@ -140,14 +141,15 @@ def import_responses(
             duplicates += repeated
     quarantine = ""
     if bad:
-        quarantine_dir.mkdir(parents=True, exist_ok=True)
         target = quarantine_dir / f"responses-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}.csv"
-        with target.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["file", "row", "column", "value", "reason_zh", "reason_en"])
-            for row, column, value in bad:
-                zh, en = REASONS[column]
-                writer.writerow([path.name, row, column, value or "", zh, en])
+        write_csv(
+            target,
+            header=["file", "row", "column", "value", "reason_zh", "reason_en"],
+            rows=(
+                [path.name, row, column, value or "", *REASONS[column]]
+                for row, column, value in bad
+            ),
+        )
         quarantine = str(target)
     return ResponseReport(
         rows=rows, loaded=loaded, duplicates=duplicates, quarantined=len(bad),
@@ -236,15 +238,17 @@ def record_reply(
     sent: dict[int, set[str]],
     subscriber_of: dict[str, str],
 ) -> Reply:
-    """An inbound SMS: TD/退订 opts the customer out of SMS for good; Y/是 accepts the latest
-    campaign (highest id) that messaged them. Anything else is left for people to read."""
+    """An inbound SMS: an opt-out (TD, 退订… in the forms customers type them) opts the customer
+    out of SMS for good; Y/是 accepts the latest campaign (highest id) that messaged them.
+    Anything else is left for people to read (receive_sms holds the unclear ones for review)."""
     subscriber = subscriber_of.get(msisdn)
     if subscriber is None:
         return Reply(opted_out=False, accepted_campaign=None)
-    if OPT_OUT_WORDS.match(text):
-        _append_opt_out(subscriber, Channel.SMS, at)
+    intent = classify_reply(text, words=opt_out_words())
+    if intent is ReplyIntent.OPT_OUT:
+        record_opt_out(subscriber_id=subscriber, channel=Channel.SMS, at=at)
         return Reply(opted_out=True, accepted_campaign=None)
-    if ACCEPT_WORDS.match(text):
+    if intent is ReplyIntent.ACCEPT:
         campaigns = sorted((cid for cid, ids in sent.items() if subscriber in ids), reverse=True)
         if campaigns:
             # The day of the reply where the customer is, not in UTC.
@@ -264,7 +268,7 @@ def record_reply(
     return Reply(opted_out=False, accepted_campaign=None)
 
 
-def _append_opt_out(subscriber_id: str, channel: Channel, at: dt.datetime) -> bool:
+def record_opt_out(*, subscriber_id: str, channel: Channel, at: dt.datetime) -> bool:
     """Record the opt-out once per (subscriber, channel): the first one stands, a repeat adds
     no row. Returns whether a row was added."""
     target = opt_outs_file()
@@ -298,6 +302,7 @@ class InboundOutcome(models.TextChoices):
 
     OPTED_OUT = "opted_out", gettext_lazy("Opted out of SMS (退订)")
     ACCEPTED = "accepted", gettext_lazy("Accepted the campaign's offer")
+    REVIEW = "review", gettext_lazy("May be an opt-out: held for a marketer to decide")
     IGNORED = "ignored", gettext_lazy("Nothing to do")
 
 
@@ -368,9 +373,10 @@ def sms_campaigns_of(subscriber_id: str) -> set[int]:
 def receive_sms(
     *, msisdn: str, text: str, received_at: dt.datetime, message_id: str
 ) -> InboundReply:
-    """One reply posted by the SMS gateway: TD/退订 opts the sender out of SMS, Y/是 accepts the
-    newest issued or running campaign that texted them, anything else is left alone. Handled
-    once per `message_id`: a repeat answers as the first time and changes nothing."""
+    """One reply posted by the SMS gateway: an opt-out (TD/退订…) opts the sender out of SMS,
+    Y/是 accepts the newest issued or running campaign that texted them, a reply that may be an
+    opt-out waits for a marketer (ReplyReview), anything else is left alone. Handled once per
+    `message_id`: a repeat answers as the first time and changes nothing."""
     message_id = message_id.strip()
     if not message_id or len(message_id) > MESSAGE_ID_MAX:
         raise ServiceError(
@@ -417,7 +423,13 @@ def _handle(*, number: str, text: str, at: dt.datetime, message_id: str) -> Inbo
             outcome=InboundOutcome.IGNORED,
             reason=IgnoredReason.UNKNOWN_NUMBER,
         )
-    texted = sms_campaigns_of(subscriber) if ACCEPT_WORDS.match(text) else set()
+    intent = classify_reply(text, words=opt_out_words())
+    if intent is ReplyIntent.REVIEW:
+        review = _hold_for_review(subscriber=subscriber, text=text, at=at, message_id=message_id)
+        return InboundReply(
+            message_id=message_id, outcome=InboundOutcome.REVIEW, campaign_id=review.campaign_id
+        )
+    texted = sms_campaigns_of(subscriber) if intent is ReplyIntent.ACCEPT else set()
     open_ids = set(
         Campaign.objects.filter(pk__in=texted, state__in=ANSWERABLE).values_list("pk", flat=True)
     )
@@ -437,6 +449,43 @@ def _handle(*, number: str, text: str, at: dt.datetime, message_id: str) -> Inbo
             campaign_id=reply.accepted_campaign,
         )
     reason = (
-        IgnoredReason.NO_OPEN_CAMPAIGN if ACCEPT_WORDS.match(text) else IgnoredReason.NOT_A_KEYWORD
+        IgnoredReason.NO_OPEN_CAMPAIGN
+        if intent is ReplyIntent.ACCEPT
+        else IgnoredReason.NOT_A_KEYWORD
     )
     return InboundReply(message_id=message_id, outcome=InboundOutcome.IGNORED, reason=reason)
+
+
+def _hold_for_review(
+    *, subscriber: str, text: str, at: dt.datetime, message_id: str
+) -> ReplyReview:
+    """The reply as a pending ReplyReview (one per message id), in the unit whose marketers
+    decide: the customer's grid, else the latest campaign's unit, else the root."""
+    texted = sms_campaigns_of(subscriber)
+    campaign = Campaign.objects.filter(pk__in=texted).order_by("-pk").first()
+    grid = _grid_of(subscriber)
+    unit = (
+        (OrgUnit.objects.filter(code=grid).first() if grid else None)
+        or (campaign.org_unit if campaign else None)
+        or OrgUnit.objects.filter(parent__isnull=True).order_by("pk").first()
+    )
+    with transaction.atomic():
+        review, _created = ReplyReview.objects.get_or_create(
+            message_id=message_id,
+            defaults={
+                "subscriber_id": subscriber,
+                "text": text,
+                "received_at": at,
+                "campaign": campaign,
+                "org_unit": unit,
+            },
+        )
+    return review
+
+
+def _grid_of(subscriber_id: str) -> str | None:
+    relation = Warehouse().relation("subscribers")
+    found = duckdb.execute(
+        f"SELECT grid_id FROM {relation} WHERE subscriber_id = ? LIMIT 1", [subscriber_id]
+    ).fetchall()
+    return str(found[0][0]) if found and found[0][0] is not None else None

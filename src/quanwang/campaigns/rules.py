@@ -17,6 +17,8 @@ expression over the snapshot table; `describe` reads it back as text people use
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
@@ -24,6 +26,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from quanwang.insight.catalog import LABELS
 from quanwang.insight.choices import LifecycleStage, ValueTier
@@ -31,6 +34,9 @@ from quanwang.insight.churn import NEGATED
 
 MAX_DEPTH = 8
 MAX_CONDITIONS = 60
+# A rule's numbers are compared by DuckDB (or Spark) as BIGINT or DOUBLE: an integer past 64
+# bits, or an infinite or NaN float (JSON's 1e400 reads as one), has no literal there.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class RuleError(Exception):
@@ -136,7 +142,7 @@ def _check(
         return
     if "list" in node:
         list_id = node["list"]
-        if set(node) != {"list"} or not isinstance(list_id, int):
+        if set(node) != {"list"} or not isinstance(list_id, int) or isinstance(list_id, bool):
             raise RuleError(f"{path}: an ID list condition is {{'list': <list number>}}")
         if lists is not None and not lists(list_id):
             raise RuleError(f"{path}: ID list {list_id} does not exist or is not yours")
@@ -172,12 +178,16 @@ def _check_condition(node: dict[str, Any], *, columns: Mapping[str, str], path: 
     if op is Op.BETWEEN:
         if not (isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))):
             raise RuleError(f"{path}: {field} between takes [low, high] numbers")
+        for end in value:
+            _check_range(end, field=field, path=path)
         if value[0] > value[1]:
             raise RuleError(f"{path}: {field} between: the low end is above the high end")
         return
     if op in {Op.IN, Op.NOT_IN}:
         if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
             raise RuleError(f"{path}: {field} {op.value} takes a non-empty list of texts")
+        for text in value:
+            _check_text(text, field=field, path=path)
         coded = CODED.get(field)
         if coded is not None:
             wrong = [v for v in value if v not in coded]
@@ -186,12 +196,34 @@ def _check_condition(node: dict[str, Any], *, columns: Mapping[str, str], path: 
         return
     if kind is Kind.NUMBER and not _is_number(value):
         raise RuleError(f"{path}: {field} is a number: {value!r} is not")
+    if kind is Kind.NUMBER:
+        _check_range(value, field=field, path=path)
     if kind is Kind.TEXT and not isinstance(value, str):
         raise RuleError(f"{path}: {field} is text: give a text value")
+    if kind is Kind.TEXT:
+        _check_text(value, field=field, path=path)
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_range(value: Any, *, field: str, path: str) -> None:
+    inside = INT64_MIN <= value <= INT64_MAX if isinstance(value, int) else math.isfinite(value)
+    if not inside:
+        raise RuleError(
+            _("%(path)s: %(field)s: the number is too large or not finite")
+            % {"path": path, "field": field}
+        )
+
+
+def _check_text(value: Any, *, field: str, path: str) -> None:
+    # A NUL byte cannot be stored in PostgreSQL (the saved rule and its description hold it).
+    if any(unicodedata.category(char) in {"Cc", "Cs"} for char in value):
+        raise RuleError(
+            _("%(path)s: %(field)s: control characters such as NUL are not allowed")
+            % {"path": path, "field": field}
+        )
 
 
 def fields_of(rule: Any) -> set[str]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from quanwang.campaigns import views
+from quanwang.campaigns import review_views, views
 
 app_name = "campaigns"
 
@@ -19,4 +19,6 @@ urlpatterns = [
     path("campaigns/segments/", views.segment_list, name="segments"),
     path("campaigns/segments/preview/", views.segment_preview, name="segment-preview"),
     path("campaigns/lists/", views.list_upload, name="list-upload"),
+    path("campaigns/replies/", review_views.review_list, name="reviews"),
+    path("campaigns/replies/<int:pk>/", review_views.review_decide, name="review-decide"),
 ]

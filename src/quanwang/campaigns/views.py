@@ -285,6 +285,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "uplift": services.uplift_facts(campaign=campaign),
             "thresholds": services.warning_thresholds(),
             "warnings": warning_services.campaign_warnings(user=request.user, campaign=campaign),
+            "dispatch_steps": services.dispatch_steps(campaign=campaign),
             "dispatch_form": DispatchForm(
                 initial={"channel": campaign.channels[0] if campaign.channels else None}
             )
@@ -422,9 +423,12 @@ def _changed(query: QueryDict, **changes: str) -> str:
     return changed.urlencode()
 
 
-def _task_filters(request: HttpRequest) -> tuple[TaskFilterForm, task_services.TaskFilters]:
+def _task_filters(
+    request: HttpRequest, reach: task_services.TaskReach | None = None
+) -> tuple[TaskFilterForm, task_services.TaskFilters]:
     form = TaskFilterForm(
-        request.GET or None, choices=task_services.filter_choices(user=request.user)
+        request.GET or None,
+        choices=task_services.filter_choices(user=request.user, reach=reach),
     )
     valid = form.is_bound and form.is_valid()
     return form, form.filters() if valid else task_services.TaskFilters()
@@ -433,16 +437,20 @@ def _task_filters(request: HttpRequest) -> tuple[TaskFilterForm, task_services.T
 @login_required
 def task_list(request: HttpRequest) -> HttpResponse:
     _task_guard(request)
-    form, filters = _task_filters(request)
+    # The user's scope and campaigns, once for the filters and the list.
+    reach = task_services.task_reach(user=request.user)
+    form, filters = _task_filters(request, reach)
     try:
         number = int(request.GET.get("page", "1"))
     except ValueError:
         number = 1
     try:
-        result = task_services.task_list(user=request.user, filters=filters, page=number)
+        result = task_services.task_list(
+            user=request.user, filters=filters, page=number, reach=reach
+        )
     except ServiceError as exc:
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        result = task_services.task_list(user=request.user, page=number)
+        result = task_services.task_list(user=request.user, page=number, reach=reach)
     # The service pages the rows itself; the Paginator only numbers the pages for the template.
     numbering: Paginator[Any] = Paginator(range(result.total), result.page_size)
     page = Page(result.rows, result.page, numbering)
@@ -464,7 +472,11 @@ def task_list(request: HttpRequest) -> HttpResponse:
                 for state, n in result.counts.items()
             ],
             "all_url": _tasks_url(_changed(request.GET, outcome="")),
-            "outcomes": ContactOutcome.choices,
+            # Labels translated once, not on each of the page's rows; the form's URL too.
+            "outcomes": [(value, str(label)) for value, label in ContactOutcome.choices],
+            "record_url": reverse("campaigns:task-record"),
+            # The customer 360's address less its ID: one reverse() for the page, not a row.
+            "customer_base": reverse("data:customer-detail", args=["0"]).removesuffix("0/"),
             "back": request.GET.urlencode(),
             "can_record": has_grant(
                 request.user, resource=Resource.CAMPAIGN_TASK, action=Action.CHANGE

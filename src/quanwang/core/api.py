@@ -9,10 +9,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from quanwang.core.api_schema import BoundedPagination, CleanText, ErrorOut
 from quanwang.core.choices import Action, OrgLevel, PiiKind
-from quanwang.core.errors import NotFound
+from quanwang.core.errors import ServiceError
 from quanwang.core.filtersets import (
     AuditRecordFilterSet,
     JobFilterSet,
@@ -36,7 +37,8 @@ def _user(request: HttpRequest) -> Any:
 def _filtered(request: HttpRequest, filterset_class: Any, queryset: QuerySet[Any]) -> Any:
     filterset = filterset_class(request.GET, queryset=queryset)
     if not filterset.is_valid():
-        raise NotFound()
+        field, messages = next(iter(filterset.errors.items()))
+        raise ServiceError(f"{field}: {messages[0]}", field=field)
     return filterset.qs
 
 
@@ -65,14 +67,14 @@ class OrgUnitOut(Schema):
 class OrgUnitIn(Schema):
     parent_id: int
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-    name: str = Field(min_length=1, max_length=100)
-    name_en: str = Field(default="", max_length=100)
+    name: CleanText = Field(min_length=1, max_length=100)
+    name_en: CleanText = Field(default="", max_length=100)
     level: OrgLevel
 
 
 class OrgUnitPatch(Schema):
-    name: str = Field(min_length=1, max_length=100)
-    name_en: str = Field(default="", max_length=100)
+    name: CleanText = Field(min_length=1, max_length=100)
+    name_en: CleanText = Field(default="", max_length=100)
 
 
 class StaffOut(Schema):
@@ -85,7 +87,7 @@ class StaffOut(Schema):
 
 
 class RevealIn(Schema):
-    reason: str = Field(min_length=1, max_length=REASON_MAX_LENGTH)
+    reason: CleanText = Field(min_length=1, max_length=REASON_MAX_LENGTH)
 
 
 class RevealOut(Schema):
@@ -109,6 +111,7 @@ class JobOut(Schema):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    heartbeat_at: datetime | None
 
 
 class AuditRecordOut(Schema):
@@ -143,7 +146,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("/org-units", response=list[OrgUnitOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_org_units(request: HttpRequest) -> Any:
     return _filtered(request, OrgUnitFilterSet, OrgUnit.objects.restrict(_user(request)))
 
@@ -153,7 +156,7 @@ def get_org_unit(request: HttpRequest, unit_id: int) -> OrgUnit:
     return get_object_or_404(OrgUnit.objects.restrict(_user(request)), pk=unit_id)
 
 
-@router.post("/org-units", response={201: OrgUnitOut})
+@router.post("/org-units", response={201: OrgUnitOut, 404: ErrorOut})
 def create_org_unit(request: HttpRequest, payload: OrgUnitIn) -> Status[OrgUnit]:
     user = _user(request)
     parent = get_object_or_404(OrgUnit.objects.restrict(user, Action.ADD), pk=payload.parent_id)
@@ -178,7 +181,7 @@ def update_org_unit(request: HttpRequest, unit_id: int, payload: OrgUnitPatch) -
 
 
 @router.get("/staff", response=list[StaffOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_staff(request: HttpRequest) -> Any:
     queryset = Staff.objects.restrict(_user(request)).select_related("org_unit")
     return [_staff_out(m) for m in _filtered(request, StaffFilterSet, queryset)]
@@ -202,14 +205,16 @@ def reveal_staff_mobile(request: HttpRequest, staff_id: int, payload: RevealIn) 
 
 
 @router.get("/jobs", response=list[JobOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_jobs(request: HttpRequest) -> Any:
+    job_services.notice_lapsed_jobs()
     queryset = Job.objects.restrict(_user(request)).select_related("org_unit")
     return _filtered(request, JobFilterSet, queryset)
 
 
 @router.get("/jobs/{job_id}", response=JobOut)
 def get_job(request: HttpRequest, job_id: int) -> Job:
+    job_services.notice_lapsed_jobs()
     queryset = Job.objects.restrict(_user(request)).select_related("org_unit")
     return get_object_or_404(queryset, pk=job_id)
 
@@ -225,7 +230,7 @@ def retry_job(request: HttpRequest, job_id: int) -> Job:
 
 
 @router.get("/audit-records", response=list[AuditRecordOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def list_audit_records(request: HttpRequest) -> Any:
     queryset = AuditRecord.objects.restrict(_user(request)).select_related("org_unit")
     return _filtered(request, AuditRecordFilterSet, queryset)

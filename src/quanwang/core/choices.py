@@ -43,6 +43,13 @@ class Resource(models.TextChoices):
     INSIGHT = "insight", _("Customer insight")
     CAMPAIGN = "campaign", _("Campaign")
     CAMPAIGN_TASK = "campaign_task", _("Campaign task")
+    # SMS replies that may be an opt-out (退订), held for a marketer to decide.
+    OPT_OUT_REVIEW = "opt_out_review", _("Opt-out review")
+    # Warehouse tables that describe the operator itself rather than customers: org units,
+    # grids, plans. Imported (replacing the whole table) at province level only.
+    REFERENCE_DATA = "reference_data", _("Reference data (org units, grids, plans)")
+    # Channel stores and their sales, scoped by the store's grid.
+    CHANNEL = "channel", _("Channel stores and sales")
 
 
 class Action(models.TextChoices):
@@ -53,6 +60,9 @@ class Action(models.TextChoices):
     VIEW_PII = "view_pii", _("View personal data in full")
     EXPORT_PII = "export_pii", _("Export personal data")
     APPROVE = "approve", _("Approve")
+    # Loading a file into a warehouse table (permissions.IMPORT_RESOURCES: which Resource
+    # guards each table).
+    IMPORT = "import", _("Import")
 
 
 class Reach(models.TextChoices):
@@ -94,7 +104,12 @@ class JobStatus(models.TextChoices):
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
+    # Its worker stopped renewing the lease (killed, crashed, machine lost): it can be retried.
+    INTERRUPTED = "interrupted", _("Interrupted")
 
 
-JOB_FINISHED = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
-JOB_RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
+JOB_LIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
+JOB_FINISHED = frozenset(
+    {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.INTERRUPTED}
+)
+JOB_RETRYABLE = frozenset({JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.INTERRUPTED})

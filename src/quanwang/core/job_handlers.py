@@ -14,6 +14,7 @@ from quanwang.core.jobs import JobContext, quarantine_path, register
 from quanwang.core.models import OrgUnit
 from quanwang.core.services.orgs import OrgRow, parse_level, upsert_org_rows
 from quanwang.core.tabular import RowError, read_csv, write_errors
+from quanwang.core.uploads import release_upload
 
 ORG_COLUMNS = ("code", "name", "name_en", "level", "parent_code")
 REQUIRED_ORG_COLUMNS = ("code", "name", "level")
@@ -130,9 +131,13 @@ def import_org_units(
 ) -> dict[str, Any]:
     """Load an org tree CSV (code, name, name_en, level, parent_code). Bad rows are set aside."""
     source = Path(path)
-    good, errors, rows_read = _validate_org_rows(
-        path=source, filename=filename, encoding=encoding, ctx=ctx, actor=ctx.job.created_by
-    )
+    try:
+        good, errors, rows_read = _validate_org_rows(
+            path=source, filename=filename, encoding=encoding, ctx=ctx, actor=ctx.job.created_by
+        )
+    finally:
+        # The upload holds staff's names and numbers: gone once it is read (core.uploads).
+        release_upload(source)
     ctx.progress(stage=_("Writing"))
     counts = upsert_org_rows(rows=good)
     result: dict[str, Any] = {

@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from quanwang.core.choices import (
+    JOB_LIVE,
+    JOB_RETRYABLE,
     AuditAction,
     JobKind,
     JobStatus,
@@ -169,16 +171,25 @@ class Job(ScopedModel):
     result = models.JSONField(_("result"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     cancel_requested = models.BooleanField(_("cancel requested"), default=False)
+    # Also the fencing token of a run: a write of attempt N is refused once attempt N+1 exists.
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     task_result_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The lease of a running job: its process renews it every few seconds (core.jobs); once it
+    # lapses, whoever notices marks the job interrupted (services.jobs.interrupt_lapsed_jobs).
+    worker = models.CharField(_("worker"), max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("job")
         verbose_name_plural = _("jobs")
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["status", "lease_expires_at"], name="core_job_status_lease")
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()}"
@@ -188,6 +199,37 @@ class Job(ScopedModel):
         if not self.total:
             return 100 if self.status == JobStatus.SUCCEEDED else None
         return min(100, int(self.done * 100 / self.total))
+
+    @property
+    def is_live(self) -> bool:
+        """Queued or running: the console polls it and offers Cancel."""
+        return self.status in JOB_LIVE
+
+    @property
+    def is_retryable(self) -> bool:
+        return self.status in JOB_RETRYABLE
+
+
+class WorkerHeartbeat(models.Model):
+    """A job worker process that is alive: it rewrites `seen_at` every few seconds.
+
+    Not scoped: it holds no business data, only whether jobs can run at all; the console shows
+    its absence to those who may see jobs (core.context_processors).
+    """
+
+    worker_id = models.CharField(_("worker"), max_length=64, unique=True)
+    hostname = models.CharField(_("host"), max_length=255)
+    pid = models.PositiveIntegerField(_("process ID"))
+    started_at = models.DateTimeField(_("started at"))
+    seen_at = models.DateTimeField(_("last seen"), db_index=True)
+
+    class Meta:
+        verbose_name = _("job worker")
+        verbose_name_plural = _("job workers")
+        ordering: ClassVar[list[str]] = ["-seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.hostname}:{self.pid}"
 
 
 class AuditRecord(ScopedModel):

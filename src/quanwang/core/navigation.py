@@ -40,6 +40,8 @@ class NavItem:
     label: str | Promise
     url_name: str
     resource: Resource
+    #: The grant that shows the entry (the page itself checks again).
+    action: Action = Action.VIEW
 
     def url(self) -> str:
         return reverse(self.url_name)
@@ -66,6 +68,6 @@ def items_for(user: Any) -> dict[Capability, list[NavItem]]:
     if not user.is_authenticated:
         return grouped
     for item in all_items():
-        if has_grant(user, resource=item.resource, action=Action.VIEW):
+        if has_grant(user, resource=item.resource, action=item.action):
             grouped[item.capability].append(item)
     return grouped

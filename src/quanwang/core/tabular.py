@@ -1,17 +1,42 @@
-"""Reading operators' CSV exports: UTF-8 (with or without BOM) or GBK/GB18030."""
+"""Tabular files in and out: operators' CSV exports read, and every CSV and XLSX we write.
+
+Reading: UTF-8 (with or without BOM) or GBK/GB18030.
+
+Writing: every CSV and XLSX file the product writes (staff export, rejected rows, insight and
+task-list workbooks, campaign reports, call lists, scores) goes through the writers here, so
+that formula injection is handled in one place. OWASP's rule: a text cell starting with
+= + - @ tab or CR is prefixed with a single quote, so a spreadsheet shows it instead of running
+it as a formula (=HYPERLINK(...) leaking the row, =cmd|... running a program); in XLSX, text is
+also written as a string cell, never a formula. Numbers, dates and empty cells are written as
+they are: a negative number is a number, not text. Files are created mode 0600 (they hold
+subscribers' data) and appear whole: written beside the target, then renamed over it.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 CANDIDATE_ENCODINGS = ("utf-8-sig", "gb18030")
 SNIFF_BYTES = 1 << 20
+#: A text cell starting with one of these is read by spreadsheets as a formula (OWASP).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+#: ...unless the whole cell is a plain number such as -5 or +1.5e3: a spreadsheet reads that
+#: as the number, no formula, and a quote would turn a negative value into text.
+PLAIN_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_PLAIN_NUMBER = re.compile(PLAIN_NUMBER)
+PRIVATE_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -70,10 +95,140 @@ def read_csv(path: Path, *, encoding: str | None = None) -> Iterator[tuple[int, 
 
 
 def write_errors(path: Path, errors: list[RowError]) -> None:
+    write_csv(
+        path,
+        header=["file", "row", "field", "value", "reason"],
+        rows=([e.file, e.row, e.field, e.value, e.reason] for e in errors),
+    )
+
+
+# --- Writing ------------------------------------------------------------------------------
+
+
+def neutralise(value: Any) -> Any:
+    """The value as a cell may hold it: text that would start a formula gets a leading single
+    quote; anything else (numbers, the text of a plain number, dates, None) is returned
+    unchanged."""
+    if isinstance(value, Promise):  # a lazily translated label is text
+        value = str(value)
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_TRIGGERS)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
+def _write_rows(writer: Any, header: Sequence[Any] | None, rows: Iterable[Sequence[Any]]) -> None:
+    if header is not None:
+        writer.writerow([neutralise(v) for v in header])
+    for row in rows:
+        writer.writerow([neutralise(v) for v in row])
+
+
+def csv_text(*, header: Sequence[Any] | None, rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text of the rows (for a download answered in memory), cells neutralised."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["file", "row", "field", "value", "reason"])
-    for error in errors:
-        writer.writerow([error.file, error.row, error.field, error.value, error.reason])
+    _write_rows(csv.writer(buffer), header, rows)
+    return buffer.getvalue()
+
+
+def write_csv(
+    path: Path,
+    *,
+    header: Sequence[Any] | None,
+    rows: Iterable[Sequence[Any]],
+    encoding: str = "utf-8-sig",
+) -> None:
+    """A CSV file of the rows, cells neutralised; UTF-8 with a BOM so that Excel reads the
+    Chinese right."""
+    with private_file(path, "w", encoding=encoding, newline="") as handle:
+        _write_rows(csv.writer(handle), header, rows)
+
+
+@contextmanager
+def private_file(path: Path, mode: str = "wb", **options: Any) -> Iterator[IO[Any]]:
+    """A file to write that replaces `path` when the block ends: mode 0600, written beside it
+    and renamed, so a reader never sees half a file and a failure leaves none."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(buffer.getvalue(), encoding="utf-8-sig")
+    # mkstemp creates the file 0600 whatever the umask.
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, mode, **options) as opened:
+            yield opened
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Bytes made elsewhere (a PDF, a finished workbook) as a 0600 file."""
+    with private_file(path) as handle:
+        handle.write(data)
+
+
+def new_workbook(*, write_only: bool = False) -> Any:
+    """An empty openpyxl workbook; add its rows with `append_row` only."""
+    from openpyxl import Workbook
+
+    return Workbook(write_only=write_only)
+
+
+def xlsx_cell(sheet: Any, value: Any) -> Any:
+    """A cell for `sheet` (normal or write-only): text neutralised and typed as a string, so
+    openpyxl never stores it as a formula; other values as openpyxl types them. Control
+    characters XML cannot hold are dropped from text."""
+    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
+
+    if isinstance(value, str | Promise):
+        # XML cannot hold most control characters: openpyxl would refuse the whole file.
+        # Removed before the check, so that "\x01=cmd" is seen as the formula it becomes.
+        value = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    value = neutralise(value)
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
+def append_row(sheet: Any, values: Iterable[Any]) -> None:
+    """Append one row of neutralised cells to an openpyxl worksheet."""
+    sheet.append([xlsx_cell(sheet, value) for value in values])
+
+
+def workbook_bytes(book: Any) -> bytes:
+    """An openpyxl workbook whose rows were added with `append_row`, as XLSX bytes."""
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def save_workbook(book: Any, path: Path) -> None:
+    """An openpyxl workbook whose rows were added with `append_row`, as a 0600 file."""
+    with private_file(path) as handle:
+        book.save(handle)
+
+
+def write_arrow_csv(table: Any, path: Path) -> None:
+    """A pyarrow table as a 0600 CSV file, its text columns neutralised by the same rule (in
+    Arrow, so that a million scores need no Python loop)."""
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+    import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+
+    for index, field in enumerate(table.schema):
+        if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+            continue
+        column = table.column(index)
+        risky = pc.starts_with(column, FORMULA_TRIGGERS[0])
+        for trigger in FORMULA_TRIGGERS[1:]:
+            risky = pc.or_(risky, pc.starts_with(column, trigger))
+        number = pc.match_substring_regex(column, f"^(?:{PLAIN_NUMBER})$")
+        risky = pc.and_(risky, pc.invert(number))
+        quoted = pc.binary_join_element_wise("'", column, "")
+        table = table.set_column(index, field, pc.if_else(risky, quoted, column))
+    with private_file(path) as handle:
+        pacsv.write_csv(table, handle)

@@ -14,14 +14,38 @@ from quanwang.core.jobs import execute_job
 from quanwang.core.models import Job
 from quanwang.core.services.orgs import home_unit
 
+# The account commands run as without `--user`: a superuser nobody can log in as.
+SYSTEM_USERNAME = "system"
+
+
+def system_actor() -> Any:
+    """The system account (created on first use): jobs started from the CLI without a user
+    belong to it, filed under the root org unit so province admins see them."""
+    model = get_user_model()
+    user = model.objects.filter(username=SYSTEM_USERNAME).first()
+    if user is None:
+        user = model(username=SYSTEM_USERNAME, is_superuser=True, is_staff=False)
+        user.set_unusable_password()
+        user.save()
+    elif user.has_usable_password() or not user.is_superuser or not user.is_active:
+        # A person's login that happens to be called "system" must not run unscoped jobs.
+        raise CommandError(
+            _("The login %(u)s is not the system account; name a user with --user.")
+            % {"u": SYSTEM_USERNAME}
+        )
+    return user
+
 
 def command_actor(username: str | None) -> tuple[Any, Any]:
     """The user a command runs as (`--user`), and the org unit their jobs belong to.
 
-    Without a user a command runs as the system, which is not scoped.
+    Without a user a command runs as the system account, unscoped, and its jobs belong to
+    the root of the org tree (to no unit before the first org tree is loaded: they file
+    under the root once it exists).
     """
     if not username:
-        return None, None
+        actor = system_actor()
+        return actor, home_unit(user=actor, resource=Resource.JOB, action=Action.ADD)
     actor = get_user_model().objects.filter(username=username).first()
     if actor is None:
         raise CommandError(_("No such user: %(u)s") % {"u": username})

@@ -214,6 +214,7 @@ def staff_export(request: HttpRequest) -> HttpResponse:
 @login_required
 def job_list(request: HttpRequest) -> HttpResponse:
     _require(request, Resource.JOB)
+    job_services.notice_lapsed_jobs()
     filterset = JobFilterSet(
         request.GET,
         queryset=Job.objects.restrict(request.user).select_related("org_unit", "created_by"),
@@ -226,6 +227,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 
 def _job_context(request: HttpRequest, pk: int) -> dict[str, Any]:
+    job_services.notice_lapsed_jobs()
     job = get_object_or_404(
         Job.objects.restrict(request.user).select_related("org_unit", "created_by"), pk=pk
     )

@@ -95,7 +95,11 @@ def _connect(store: Warehouse) -> duckdb.DuckDBPyConnection:
                 old.close()
             _connections.clear()
             con = duckdb.connect()
-            con.execute("SET enable_object_cache = true")
+            # Keeps each file's Parquet footer between queries: a one-customer lookup in the 1M
+            # city's subscribers read 1 of 77 row groups yet took 17-37 ms parsing the footer
+            # again, 3 ms with it. GLOBAL: the cursors handed out inherit only global settings.
+            # (DuckDB 2 ignores the old `enable_object_cache` setting that stood here.)
+            con.execute("SET GLOBAL parquet_metadata_cache = true")
             for table, relation in views.items():
                 con.execute(f"CREATE VIEW {table} AS SELECT * FROM {relation}")
             _connections[key] = con
@@ -122,10 +126,20 @@ def search(*, user: Any, query: str, store: Warehouse | None = None) -> list[dic
         return []
     scope = customer_scope(user)
     where, params = scope.sql("s.grid_id")
+    con = _connect(store or Warehouse())
     masked = MASKED_MSISDN.match(text)
     if masked:
+        # The numbers' first three and last four digits are looked up in a small index kept
+        # per process; only the subscribers found are read (a scan of every number took
+        # 300-400 ms in the 1M city).
+        candidates = _masked_candidates(con, masked.group(1), masked.group(2))
+        if candidates == []:
+            return []
         match = "(s.msisdn LIKE ? AND s.msisdn LIKE ?)"
         match_params: list[Any] = [masked.group(1) + "%", "%" + masked.group(2)]
+        if candidates is not None:  # None: too many to list, every number is read instead
+            match = f"s.subscriber_id IN ({', '.join('?' * len(candidates))}) AND {match}"
+            match_params = [*candidates, *match_params]
     elif (
         text.isdigit()
         and len(text) >= 11
@@ -134,7 +148,6 @@ def search(*, user: Any, query: str, store: Warehouse | None = None) -> list[dic
         match, match_params = "s.msisdn = ?", [text]
     else:
         match, match_params = "s.subscriber_id = ?", [text]
-    con = _connect(store or Warehouse())
     rows = _records(
         con,
         f"SELECT s.subscriber_id, s.msisdn, s.name, s.segment, s.status, s.grid_id, p.name AS plan "
@@ -143,6 +156,40 @@ def search(*, user: Any, query: str, store: Warehouse | None = None) -> list[dic
         match_params + params,
     )
     return [_masked(r) for r in rows]
+
+
+# The most subscribers a masked number search reads: far more than a page (SEARCH_LIMIT), as
+# some of them may lie outside the user's scope.
+MASKED_CANDIDATES = 1_000
+_masked_index_lock = threading.Lock()
+
+
+def _masked_candidates(con: duckdb.DuckDBPyConnection, head: str, tail: str) -> list[str] | None:
+    """Subscriber IDs that may have a number starting with `head` (3 digits) and ending with
+    `tail` (4): every such subscriber, and perhaps a few others (the search checks the numbers
+    themselves); None when there are more than MASKED_CANDIDATES.
+
+    The index (`msisdn_keys`: the 7 digits as one integer, and the ID; about 20 bytes a
+    subscriber) is built on the first masked search of the connection, which names one version
+    of the subscribers table and is replaced with it (`_connect`).
+    """
+    with _masked_index_lock:
+        built = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'msisdn_keys'"
+        ).fetchall()[0][0]
+        if not built:
+            con.execute(
+                "CREATE TABLE msisdn_keys AS SELECT * FROM (SELECT subscriber_id, "
+                "TRY_CAST(left(msisdn, 3) || right(msisdn, 4) AS INTEGER) AS digits "
+                "FROM subscribers WHERE length(msisdn) >= 7) WHERE digits IS NOT NULL"
+            )
+    found = con.execute(
+        f"SELECT subscriber_id FROM msisdn_keys WHERE digits = ? LIMIT {MASKED_CANDIDATES + 1}",
+        [int(head + tail)],
+    ).fetchall()
+    if len(found) > MASKED_CANDIDATES:
+        return None
+    return [str(row[0]) for row in found]
 
 
 def customer_360(
@@ -164,18 +211,20 @@ def customer_360(
     if not found:
         raise NotFound()
     profile = _masked(found[0])
-    family = []
+    family: list[dict[str, Any]] = []
+    outside = 0
     if profile.get("family_id"):
-        family = [
-            _masked(r)
-            for r in _records(
-                con,
-                "SELECT s.subscriber_id, s.msisdn, s.name, s.status, p.name AS plan "
-                "FROM subscribers s LEFT JOIN plans p USING (plan_id) "
-                "WHERE s.family_id = ? AND s.subscriber_id <> ? ORDER BY 1",
-                [profile["family_id"], subscriber_id],
-            )
-        ]
+        # Members in other grids are counted, never listed: their own pages answer 404, and
+        # even a masked number and plan of another grid's customer is not this user's to see.
+        members = _records(
+            con,
+            f"SELECT s.subscriber_id, s.msisdn, s.name, s.status, p.name AS plan, "
+            f"{where} AS in_scope FROM subscribers s LEFT JOIN plans p USING (plan_id) "
+            "WHERE s.family_id = ? AND s.subscriber_id <> ? ORDER BY 1",
+            [*params, profile["family_id"], subscriber_id],
+        )
+        family = [_masked(m) for m in members if m.pop("in_scope")]
+        outside = len(members) - len(family)
     usage = _records(
         con,
         "SELECT month, arpu, mou, dou_gb, onnet_minutes, offnet_minutes, overage_fee, arrears, "
@@ -205,6 +254,7 @@ def customer_360(
     return {
         "profile": profile,
         "family": family,
+        "family_outside_scope": outside,
         "usage": usage,
         "recharges": recharges,
         "complaints": complaints,

@@ -8,33 +8,42 @@ from django.utils.translation import gettext_lazy as _
 from quanwang.core.forms import MAX_UPLOAD_BYTES
 from quanwang.core.tabular import CANDIDATE_ENCODINGS
 from quanwang.data.models import ImportMapping
-from quanwang.data.schema import TABLES
+from quanwang.data.schema import TABLES, Table
 
 SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".parquet")
 
 
+class MappingChoiceField(forms.ModelChoiceField):
+    """A saved mapping by its ID: two orgs in one scope may use the same name."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        unit = obj.org_unit.name if obj.org_unit is not None else ""
+        return f"{obj.name} · {unit}" if unit else str(obj.name)
+
+
 class TableImportForm(forms.Form):
-    table = forms.ChoiceField(
-        label=_("Table"), choices=[(t.name, f"{t.zh} · {t.en}") for t in TABLES.values()]
-    )
+    """The upload form, offering only the tables the user may import (`tables`)."""
+
+    table = forms.ChoiceField(label=_("Table"))
     file = forms.FileField(label=_("File (CSV, XLSX or Parquet)"))
     encoding = forms.ChoiceField(
         label=_("Encoding"),
         required=False,
         choices=[("", _("Detect")), *[(e, e) for e in CANDIDATE_ENCODINGS]],
     )
-    mapping = forms.ModelChoiceField(
+    mapping = MappingChoiceField(
         label=_("Column mapping"),
         required=False,
         queryset=ImportMapping.objects.none(),
-        to_field_name="name",
         empty_label=_("None: columns named as in the table"),
     )
 
-    def __init__(self, *args: Any, mappings: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, mappings: Any, tables: list[Table], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        table: Any = self.fields["table"]
+        table.choices = [(t.name, f"{t.zh} · {t.en}") for t in tables]
         field: Any = self.fields["mapping"]
-        field.queryset = mappings
+        field.queryset = mappings.select_related("org_unit")
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -79,7 +88,6 @@ class MappingForm(forms.Form):
             self.fields["name"].disabled = True
 
     def clean_name(self) -> str:
-        name = str(self.cleaned_data["name"]).strip()
-        if not self.fields["name"].disabled and ImportMapping.objects.filter(name=name).exists():
-            raise forms.ValidationError(_("A mapping with this name exists; edit it instead."))
-        return name
+        # Whether the name is taken is the service's to say, and only within the user's own
+        # unit: other orgs' names are none of the form's business.
+        return str(self.cleaned_data["name"]).strip()

@@ -28,8 +28,11 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped]
 from django.conf import settings
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
+from quanwang.core.tabular import write_csv
+from quanwang.core.uploads import private_dir
+from quanwang.data.import_scope import RowScope, flag_out_of_scope, out_of_scope_values
 from quanwang.data.mapping import ColumnSource, CompiledMapping, MappingError, compile_mapping
 from quanwang.data.schema import TABLES, Column, ColumnType, LoadMode, Table
 from quanwang.data.sources import Source, SourceError, csv_relation, malformed_lines, open_source
@@ -101,6 +104,7 @@ class Reject(StrEnum):
     REFERENCE = "reference"
     ENCODING = "encoding"
     MALFORMED = "malformed"
+    SCOPE = "scope"
 
 
 REJECT_LABELS = {
@@ -115,6 +119,7 @@ REJECT_LABELS = {
     Reject.REFERENCE: gettext_lazy("Refers to a missing record"),
     Reject.ENCODING: gettext_lazy("Wrong text encoding"),
     Reject.MALFORMED: gettext_lazy("Malformed row"),
+    Reject.SCOPE: gettext_lazy("Outside your scope"),
 }
 
 
@@ -292,6 +297,8 @@ def reason_text(code: Reject, column: Column | None, detail: str = "") -> tuple[
     if code is Reject.MALFORMED:
         zh, en = _malformed(detail)
         return f"行格式错误：{zh}", f"malformed row: {en}"
+    if code is Reject.SCOPE:
+        return "超出您的管辖范围", "outside your scope"
     return str(code), str(code)
 
 
@@ -332,7 +339,10 @@ def import_file(
     warehouse: Warehouse | None = None,
     progress: Progress | None = None,
     quarantine_dir: Path | None = None,
+    scope: RowScope | None = None,
 ) -> ImportReport:
+    """Import one file into `table_name`. With `scope` (an importer below the root), rows
+    outside it are quarantined (data.import_scope); None checks no row's org."""
     table = TABLES[table_name]
     store = warehouse or Warehouse()
     started = time.monotonic()
@@ -358,10 +368,17 @@ def import_file(
         except duckdb.Error as exc:
             if "unicode" in str(exc).lower():
                 raise ImportFailed(
-                    f"{path.name}: the file is not valid UTF-8 throughout; "
-                    "name its encoding, e.g. --encoding gbk"
+                    gettext(
+                        "%(file)s: the file is not valid UTF-8 throughout; name the file's "
+                        "encoding (e.g. gbk)"
+                    )
+                    % {"file": path.name}
                 ) from exc
-            raise ImportFailed(f"{path.name}: {str(exc).splitlines()[0]}") from exc
+            # DuckDB's own words cannot be translated: they follow a translated sentence.
+            raise ImportFailed(
+                gettext("%(file)s: the file cannot be read (%(detail)s)")
+                % {"file": path.name, "detail": str(exc).splitlines()[0]}
+            ) from exc
         malformed = scan.malformed
         rows = scalar_int(con, "SELECT count(*) FROM checked")
         # Row order is fixed now (the rowid of `checked`); letting DuckDB reorder from here on
@@ -369,8 +386,8 @@ def import_file(
         con.execute("SET preserve_insertion_order = false")
         notify(Stage.VALIDATING, 0, rows)
         with store.lock(table.name):
-            _find_bad_rows(con=con, table=table, store=store, rows=rows, scan=scan)
-            rejects = _collect_rejects(con=con, table=table, scan=scan)
+            _find_bad_rows(con=con, table=table, store=store, rows=rows, scan=scan, scope=scope)
+            rejects = _collect_rejects(con=con, table=table, scan=scan, scoped=scope is not None)
             notify(Stage.WRITING, rows, rows)
             loaded = rows - scalar_int(con, "SELECT count(*) FROM bad_rows")
             kept = store.count(table.name) if table.mode is LoadMode.UPSERT else 0
@@ -384,6 +401,7 @@ def import_file(
         if rejects:
             target_dir = quarantine_dir or Path(settings.VAR_DIR) / "quarantine"
             target = target_dir / f"{table.name}-{version}.csv"
+            private_dir(target_dir)  # rejected values are subscribers' data
             _write_quarantine(target, path.name, rejects)
             quarantine_file = str(target)
         return ImportReport(
@@ -456,11 +474,17 @@ def _compile(
     try:
         compiled = compile_mapping(table=table, source_columns=staged_columns, spec=mapping)
     except MappingError as exc:
-        raise ImportFailed(f"{path.name}: mapping: {exc}") from exc
+        raise ImportFailed(
+            gettext("%(file)s: the column mapping cannot be used: %(error)s")
+            % {"file": path.name, "error": exc}
+        ) from exc
     missing = [c.name for c in table.columns if c.required and c.name not in compiled.sources]
     if missing:
         labels = ", ".join(f"{n} ({table.by_name[n].zh})" for n in missing)
-        raise ImportFailed(f"{path.name}: row 1 has no column for required {labels}")
+        raise ImportFailed(
+            gettext("%(file)s: row 1 has no column for the required %(columns)s")
+            % {"file": path.name, "columns": labels}
+        )
     return compiled
 
 
@@ -685,9 +709,16 @@ def _recover(
 
 
 def _find_bad_rows(
-    *, con: duckdb.DuckDBPyConnection, table: Table, store: Warehouse, rows: int, scan: Scan
+    *,
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    store: Warehouse,
+    rows: int,
+    scan: Scan,
+    scope: RowScope | None = None,
 ) -> None:
-    """`errors`, `duplicates`, `_ref_<column>` and their union `bad_rows`, by rowid of `checked`."""
+    """`errors`, `duplicates`, `_ref_<column>`, `_scope` (with a scope) and their union
+    `bad_rows`, by rowid of `checked`."""
     con.execute(
         "CREATE TABLE errors AS SELECT rowid AS rid, _errors FROM checked WHERE _errors IS NOT NULL"
     )
@@ -696,6 +727,12 @@ def _find_bad_rows(
         # numpy sorts the key hashes on one core while DuckDB checks the references.
         repeats = _repeated_hashes(con=con, keys=keys, rows=rows, pool=pool)
         references = _check_references(con=con, table=table, store=store)
+        if scope is not None:
+            references.append(
+                flag_out_of_scope(
+                    con=con, table=table, store=store, scope=scope, missing=references
+                )
+            )
         repeated = repeats.result()
     con.register("found_hashes", pa.table({"h": pa.array(repeated, type=pa.uint64())}))
     con.execute("CREATE TABLE repeated_hashes AS SELECT h FROM found_hashes")
@@ -818,7 +855,7 @@ def _row_numbers(skipped: list[int]) -> Callable[[int], int]:
 
 
 def _collect_rejects(
-    *, con: duckdb.DuckDBPyConnection, table: Table, scan: Scan
+    *, con: duckdb.DuckDBPyConnection, table: Table, scan: Scan, scoped: bool = False
 ) -> list[tuple[int, str, str, str, str, str]]:
     row_of = scan.row_of()
     found: list[tuple[int, str, str, str, str, str]] = []
@@ -850,6 +887,10 @@ def _collect_rejects(
         ).fetchall():
             zh, en = reason_text(Reject.REFERENCE, None, ".".join(column.references))
             found.append((row_of(rid), column.name, value or "", Reject.REFERENCE, zh, en))
+    if scoped:
+        zh, en = reason_text(Reject.SCOPE, None)
+        for rid, name, value in out_of_scope_values(con, table):
+            found.append((row_of(rid), name, value, Reject.SCOPE, zh, en))
     found.sort(key=lambda r: (r[0], r[1]))
     return found
 
@@ -889,9 +930,9 @@ def _merged(table: Table, store: Warehouse) -> Callable[[str], str]:
 def _write_quarantine(
     target: Path, file_name: str, rejects: list[tuple[int, str, str, str, str, str]]
 ) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", "row", "column", "value", "reason_code", "reason_zh", "reason_en"])
-        for row, column, value, code, zh, en in rejects:
-            writer.writerow([file_name, row, column, value, code, zh, en])
+    # The shared writer: values are the operator's, and a spreadsheet opens this file.
+    write_csv(
+        target,
+        header=["file", "row", "column", "value", "reason_code", "reason_zh", "reason_en"],
+        rows=([file_name, *reject] for reject in rejects),
+    )

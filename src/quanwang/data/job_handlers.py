@@ -5,21 +5,48 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from quanwang.core.choices import JobKind
-from quanwang.core.jobs import RESULT_CODE_LABELS, JobContext, register
-from quanwang.data.importer import REJECT_LABELS, Stage, import_file
-from quanwang.data.services import mapping_spec
+from quanwang.core.errors import NotFound, ServiceError
+from quanwang.core.jobs import RESULT_CODE_LABELS, USER_FACING_ERRORS, JobContext, register
+from quanwang.core.services.scope import choose_scope
+from quanwang.core.uploads import is_upload, release_upload, sweep_uploads
+from quanwang.data.import_scope import import_scope
+from quanwang.data.importer import REJECT_LABELS, ImportFailed, Stage, import_file
+from quanwang.data.mapping import MappingError
+from quanwang.data.schema import TABLES
+from quanwang.data.services import find_mapping
+from quanwang.data.sources import SourceError
 
 STAGES = {
-    Stage.READING: _("Reading"),
-    Stage.VALIDATING: _("Validating"),
-    Stage.WRITING: _("Writing"),
+    Stage.READING: gettext_lazy("Reading"),
+    Stage.VALIDATING: gettext_lazy("Validating"),
+    Stage.WRITING: gettext_lazy("Writing"),
 }
 
 
 RESULT_CODE_LABELS["by_reason"] = {str(code): label for code, label in REJECT_LABELS.items()}
+
+# Their messages are translated and name the file, row or column at fault: the job page shows them.
+USER_FACING_ERRORS.extend([ImportFailed, SourceError, MappingError])
+
+
+def _importer(ctx: JobContext, actor_id: int | None, scope_id: int | None) -> Any:
+    """The user the rows are checked against: the job's creator, in the scope they had chosen.
+    A job started by a user who no longer exists does not run (as the system it would reach
+    every row)."""
+    actor: Any = ctx.job.created_by
+    if actor_id is not None and actor is None:
+        raise ServiceError(_("The user who started this import no longer exists."))
+    if actor is not None and scope_id is not None:
+        try:
+            choose_scope(user=actor, assignment_id=scope_id)
+        except NotFound as exc:
+            # The role it was started in is gone: all the user's other roles are not its scope.
+            raise ServiceError(_("The role this import was started in no longer exists.")) from exc
+    return actor
 
 
 @register(JobKind.IMPORT_TABLE)
@@ -31,16 +58,40 @@ def import_table(
     filename: str,
     encoding: str | None = None,
     mapping: str | None = None,
+    mapping_id: int | None = None,
+    actor_id: int | None = None,
+    scope_id: int | None = None,
 ) -> dict[str, Any]:
-    """Import one file into a canonical warehouse table; bad rows are quarantined."""
-    spec = mapping_spec(actor=ctx.job.created_by, name=mapping) if mapping else None
+    """Import one file into a canonical warehouse table; bad rows, and rows outside the
+    importer's scope, are quarantined. The upload is released however the job ends."""
+    source = Path(path)
+    try:
+        actor = _importer(ctx, actor_id, scope_id)
+        # Checked again now: roles may have changed since the job was queued or first run.
+        scope = import_scope(user=actor, table=TABLES[table])
+        spec = None
+        if mapping_id is not None or mapping:
+            spec = dict(find_mapping(actor=actor, name=mapping, pk=mapping_id).spec)
+        if is_upload(source) and not source.exists():
+            raise ImportFailed(
+                _("%(file)s: the uploaded file was deleted when its import ended; upload it again.")
+                % {"file": filename}
+            )
 
-    def report(stage: Stage, done: int, total: int | None) -> None:
-        ctx.progress(done=done, total=total, stage=str(STAGES.get(stage, stage)))
+        def report(stage: Stage, done: int, total: int | None) -> None:
+            ctx.progress(done=done, total=total, stage=str(STAGES.get(stage, stage)))
 
-    result = import_file(
-        table_name=table, path=Path(path), mapping=spec, encoding=encoding, progress=report
-    )
+        result = import_file(
+            table_name=table,
+            path=source,
+            mapping=spec,
+            encoding=encoding,
+            progress=report,
+            scope=scope,
+        )
+    finally:
+        release_upload(source)
+        sweep_uploads()
     return result.as_result() | {
         "quarantine_file": Path(result.quarantine_file).name if result.quarantine_file else "",
         "file": filename,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlglot
+from django.utils.translation import gettext as _
 from sqlglot import exp
 
 from quanwang.data.schema import Column, Table
@@ -63,16 +64,28 @@ def _check_expression(target: str, text: str, columns: list[str] | None) -> str:
     try:
         tree = sqlglot.parse_one(text, read="duckdb")
     except sqlglot.errors.ParseError as exc:
-        raise MappingError(f"{target}: the expression cannot be read: {exc}") from exc
+        raise MappingError(
+            _("%(column)s: the expression cannot be read (%(detail)s)")
+            % {"column": target, "detail": exc}
+        ) from exc
     for node in tree.walk():
         if not isinstance(node, ALLOWED_NODES):
-            raise MappingError(f"{target}: {type(node).__name__} is not allowed in an expression")
+            raise MappingError(
+                _("%(column)s: %(part)s is not allowed in an expression")
+                % {"column": target, "part": node.sql(dialect="duckdb")}
+            )
         if isinstance(node, exp.Func) and not isinstance(node, exp.Cast | exp.TryCast):
             name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
             if name not in ALLOWED_FUNCTIONS and not isinstance(node, exp.Case | exp.If):
-                raise MappingError(f"{target}: the function {name} is not allowed")
+                raise MappingError(
+                    _("%(column)s: the function %(function)s is not allowed")
+                    % {"column": target, "function": name}
+                )
         if isinstance(node, exp.Column) and columns is not None and node.name not in columns:
-            raise MappingError(f"{target}: the expression names an unknown column {node.name!r}")
+            raise MappingError(
+                _("%(column)s: the expression names an unknown column %(name)s")
+                % {"column": target, "name": node.name}
+            )
     return tree.sql(dialect="duckdb")
 
 
@@ -91,7 +104,8 @@ def compile_mapping(
     unknown_targets = sorted(set(declared) - set(table.by_name))
     if unknown_targets:
         raise MappingError(
-            f"the mapping names columns {table.name} does not have: {unknown_targets}"
+            _("the mapping names columns %(table)s does not have: %(columns)s")
+            % {"table": table.name, "columns": ", ".join(unknown_targets)}
         )
     by_label: dict[str, str] = {}
     for column in table.columns:
@@ -122,10 +136,15 @@ def _resolve(
                 return ColumnSource(sql=f"raw.{quote(name)}", origin=name)
         return None
     if not isinstance(rule, dict):
-        raise MappingError(f'{column.name}: a rule is an object like {{"from": "col"}}')
+        raise MappingError(
+            _('%(column)s: a rule is an object like {"from": "col"}') % {"column": column.name}
+        )
     unit = str(rule.get("unit", "yuan"))
     if unit not in {"yuan", "fen"}:
-        raise MappingError(f"{column.name}: unit is yuan or fen, not {unit!r}")
+        raise MappingError(
+            _("%(column)s: unit is yuan or fen, not %(unit)s")
+            % {"column": column.name, "unit": unit}
+        )
     if "const" in rule:
         return ColumnSource(sql=sql_literal(str(rule["const"])), origin="=" + str(rule["const"]))
     if "expr" in rule:
@@ -135,26 +154,34 @@ def _resolve(
     if "from" in rule:
         name = str(rule["from"])
         if name not in source_columns:
-            raise MappingError(f"{column.name}: the file has no column {name!r}")
+            raise MappingError(
+                _("%(column)s: the file has no column %(name)s")
+                % {"column": column.name, "name": name}
+            )
         sql = f"raw.{quote(name)}"
         if isinstance(rule.get("map"), dict):
             sql = _value_map(sql, rule["map"])
         return ColumnSource(sql=sql, origin=name, unit=unit)
-    raise MappingError(f"{column.name}: give one of from, const or expr")
+    raise MappingError(_("%(column)s: give one of from, const or expr") % {"column": column.name})
 
 
 def validate_spec(*, table: Table, spec: Any) -> None:
     """Check a mapping before it is saved: its targets, rule shapes and expressions."""
     if not isinstance(spec, dict) or not isinstance(spec.get("columns"), dict):
-        raise MappingError('a mapping is an object with a "columns" object')
+        raise MappingError(_('a mapping is an object with a "columns" object'))
     declared: dict[str, Any] = spec["columns"]
     unknown_targets = sorted(set(declared) - set(table.by_name))
     if unknown_targets:
-        raise MappingError(f"{table.name} has no columns {unknown_targets}")
+        raise MappingError(
+            _("%(table)s has no columns %(columns)s")
+            % {"table": table.name, "columns": ", ".join(unknown_targets)}
+        )
     for target, rule in declared.items():
         if not isinstance(rule, dict) or not {"from", "const", "expr"} & set(rule):
-            raise MappingError(f"{target}: give one of from, const or expr")
+            raise MappingError(
+                _("%(column)s: give one of from, const or expr") % {"column": target}
+            )
         if rule.get("unit", "yuan") not in {"yuan", "fen"}:
-            raise MappingError(f"{target}: unit is yuan or fen")
+            raise MappingError(_("%(column)s: unit is yuan or fen") % {"column": target})
         if "expr" in rule:
             _check_expression(target, str(rule["expr"]), None)

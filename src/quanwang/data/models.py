@@ -15,12 +15,16 @@ from quanwang.data.schema import TABLES
 
 
 class ImportMapping(ScopedModel):
-    """A named, reusable mapping from a foreign export's columns to a canonical table."""
+    """A named, reusable mapping from a foreign export's columns to a canonical table.
+
+    Names are unique per org unit, not across the platform: a name another org holds is no
+    obstacle, so saving one reveals nothing about other orgs' mappings.
+    """
 
     scope_resource: ClassVar[Resource] = Resource.IMPORT_MAPPING
     scope_org_path: ClassVar[str | None] = "org_unit__path"
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=100)
     table = models.CharField(
         _("table"), max_length=40, choices=[(t.name, f"{t.zh} {t.name}") for t in TABLES.values()]
     )
@@ -37,6 +41,17 @@ class ImportMapping(ScopedModel):
         verbose_name = _("import mapping")
         verbose_name_plural = _("import mappings")
         ordering: ClassVar[list[str]] = ["name"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["org_unit", "name"], name="unique_mapping_name_per_unit"
+            ),
+            # Mappings saved by the system (the CLI without a user) belong to no unit.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(org_unit__isnull=True),
+                name="unique_system_mapping_name",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} → {self.table}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from django.utils.translation import gettext as _
 
 from quanwang.core.tabular import detect_encoding, normalise_encoding
 from quanwang.data.warehouse import quote, sql_literal
@@ -62,8 +63,11 @@ def _transcode(path: Path, encoding: str, target: Path) -> None:
                 sink.write(decoder.decode(chunk))
             except UnicodeDecodeError as exc:
                 raise SourceError(
-                    f"{path.name}: byte {offset + exc.start} is not valid {encoding}; "
-                    "name the encoding with --encoding"
+                    _(
+                        "%(file)s: byte %(byte)d is not valid %(encoding)s; name the file's "
+                        "encoding (e.g. gbk)"
+                    )
+                    % {"file": path.name, "byte": offset + exc.start, "encoding": encoding}
                 ) from exc
             offset += len(chunk)
         sink.write(decoder.decode(b"", final=True))
@@ -91,9 +95,9 @@ def _cell_text(value: object) -> str:
 def open_source(*, path: Path, encoding: str | None, work_dir: Path) -> Source:
     """Check the file and its header; transcode or convert it where DuckDB cannot read it."""
     if not path.is_file():
-        raise SourceError(f"{path}: file not found")
+        raise SourceError(_("%(file)s: file not found") % {"file": path})
     if path.stat().st_size == 0:
-        raise SourceError(f"{path.name}: the file is empty")
+        raise SourceError(_("%(file)s: the file is empty") % {"file": path.name})
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return _parquet_source(path)
@@ -102,7 +106,7 @@ def open_source(*, path: Path, encoding: str | None, work_dir: Path) -> Source:
         csv_path = work_dir / "source.csv"
         _xlsx_to_csv(path, csv_path)
     elif suffix not in {".csv", ".txt"}:
-        raise SourceError(f"{path.name}: use a .csv, .xlsx or .parquet file")
+        raise SourceError(_("%(file)s: use a .csv, .xlsx or .parquet file") % {"file": path.name})
     else:
         chosen = normalise_encoding(encoding) if encoding else detect_encoding(path)
         if chosen != "utf-8-sig":
@@ -155,20 +159,24 @@ def _header(path: Path, display_name: str) -> list[str]:
             first = next(csv.reader(handle), None)
     except UnicodeDecodeError as exc:
         raise SourceError(
-            f"{display_name}: row 1 is not valid UTF-8; name the encoding, e.g. --encoding gbk"
+            _("%(file)s: row 1 is not valid UTF-8; name the file's encoding (e.g. gbk)")
+            % {"file": display_name}
         ) from exc
     if not first:
-        raise SourceError(f"{display_name}: row 1 (the header) is empty")
+        raise SourceError(_("%(file)s: row 1 (the header) is empty") % {"file": display_name})
     names = [name.strip() for name in first]
     for index, name in enumerate(names, start=1):
         if not name:
             raise SourceError(
-                f"{display_name}: row 1, column {index} has no name "
-                "(an empty or merged header cell)"
+                _("%(file)s: row 1, column %(column)d has no name (an empty or merged header cell)")
+                % {"file": display_name, "column": index}
             )
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
-        raise SourceError(f"{display_name}: row 1 names a column twice: {sorted(duplicates)}")
+        raise SourceError(
+            _("%(file)s: row 1 names a column twice: %(columns)s")
+            % {"file": display_name, "columns": ", ".join(sorted(duplicates))}
+        )
     return names
 
 
@@ -187,6 +195,9 @@ def _parquet_source(path: Path) -> Source:
     try:
         names = [str(n) for n in duckdb.connect().sql(f"SELECT * FROM {source} LIMIT 0").columns]
     except duckdb.Error as exc:
-        raise SourceError(f"{path.name}: not a readable Parquet file ({exc})") from exc
+        raise SourceError(
+            _("%(file)s: not a readable Parquet file (%(detail)s)")
+            % {"file": path.name, "detail": exc}
+        ) from exc
     casts = ", ".join(f"CAST({quote(n)} AS VARCHAR) AS {quote(n)}" for n in names)
     return Source(columns=names, relation=f"(SELECT {casts} FROM {source})", is_csv=False)

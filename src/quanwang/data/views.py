@@ -15,6 +15,7 @@ from quanwang.core.services.orgs import home_unit
 from quanwang.core.uploads import store_upload
 from quanwang.data import customers
 from quanwang.data.forms import MappingForm, TableImportForm
+from quanwang.data.import_scope import importable_tables
 from quanwang.data.models import ImportMapping
 from quanwang.data.schema import TABLES
 from quanwang.data.services import save_mapping, start_import
@@ -23,8 +24,10 @@ from quanwang.data.warehouse import Warehouse
 
 @login_required
 def table_import(request: HttpRequest) -> HttpResponse:
-    """Upload a file into a warehouse table; the import runs as a job with a progress bar."""
-    if not has_grant(request.user, resource=Resource.IMPORT_MAPPING, action=Action.ADD):
+    """Upload a file into a warehouse table the user may import; the import runs as a job with
+    a progress bar, within the user's scope."""
+    importable = importable_tables(request.user)
+    if not importable:
         raise Http404
     home = home_unit(user=request.user, resource=Resource.JOB, action=Action.ADD)
     if home is None:
@@ -33,6 +36,7 @@ def table_import(request: HttpRequest) -> HttpResponse:
         request.POST or None,
         request.FILES or None,
         mappings=ImportMapping.objects.restrict(request.user),
+        tables=importable,
     )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -46,14 +50,15 @@ def table_import(request: HttpRequest) -> HttpResponse:
                 filename=upload.name,
                 org_unit=home,
                 encoding=form.cleaned_data["encoding"] or None,
-                mapping_name=mapping.name if mapping else None,
+                mapping_id=mapping.pk if mapping else None,
             )
         except ServiceError as exc:
+            target.unlink(missing_ok=True)  # no job will read it
             form.add_error(None, exc.message)
         else:
             return redirect("core:job-detail", pk=job.pk)
     store = Warehouse()
-    tables = [(t, store.current_file(t.name) is not None) for t in TABLES.values()]
+    tables = [(t, store.current_file(t.name) is not None) for t in importable]
     return render(request, "data/table_import.html", {"form": form, "tables": tables})
 
 
@@ -93,6 +98,7 @@ def mapping_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 table=form.cleaned_data["table"],
                 spec=form.cleaned_data["spec"],
                 org_unit=home,
+                replace=existing is not None,
             )
         except ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)

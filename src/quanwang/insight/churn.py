@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped]
 from django.conf import settings
+from django.utils.translation import gettext as _
 from scipy.optimize import minimize
 
 from quanwang.insight.catalog import LABELS
@@ -97,9 +98,11 @@ def to_matrix(table: pa.Table, features: Sequence[str]) -> npt.NDArray[np.float3
     missing = [f for f in features if f not in table.column_names]
     if missing:
         raise ModelError(
-            "the snapshot lacks features the churn model was trained on: "
-            + ", ".join(missing)
-            + "; train a new model (quanwang train-churn)"
+            _(
+                "the snapshot lacks features the churn model was trained on: %(features)s; "
+                "train a new churn model"
+            )
+            % {"features": ", ".join(missing)}
         )
     columns = []
     for name in features:
@@ -346,7 +349,7 @@ def train(
     x_train = np.vstack([p[0] for p in parts])
     y_train = np.concatenate([p[1] for p in parts])
     if y_train.sum() == 0 or y_val.sum() == 0:
-        raise ModelError("no churners in the training or validation months: nothing to learn")
+        raise ModelError(_("no churners in the training or validation months: nothing to learn"))
     booster = lightgbm.train(
         LGBM_PARAMS | {"num_threads": settings_threads()},
         lightgbm.Dataset(x_train, label=y_train, feature_name=features, free_raw_data=True),

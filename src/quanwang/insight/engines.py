@@ -16,14 +16,12 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from quanwang.data.warehouse import quote, sql_literal
 from quanwang.insight.choices import Engine
 
-SPARK_INSTALL_HINT = (
-    "Spark is not installed: install the extra with "
-    "`pip install 'quanwang[spark]'` (it needs Java 17 or newer), or use --engine duckdb"
-)
+SPARK_INSTALL = "pip install 'quanwang[spark]'"
 
 
 class EngineUnavailable(Exception):
@@ -39,7 +37,13 @@ def connect(engine: Engine) -> Any:
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
-        raise EngineUnavailable(SPARK_INSTALL_HINT) from exc
+        raise EngineUnavailable(
+            _(
+                "Spark is not installed: install the extra with `%(command)s` (it needs Java 17 "
+                "or newer), or use the DuckDB engine"
+            )
+            % {"command": SPARK_INSTALL}
+        ) from exc
     master = os.environ.get("QUANWANG_SPARK_MASTER", "local[2]")
     partitions = os.environ.get("QUANWANG_SPARK_PARTITIONS", "8")
     driver_memory = os.environ.get("QUANWANG_SPARK_DRIVER_MEMORY", "4g")
@@ -54,7 +58,10 @@ def connect(engine: Engine) -> Any:
             .getOrCreate()
         )
     except Exception as exc:  # a missing or too old Java surfaces here, as many kinds of error
-        raise EngineUnavailable(f"Spark could not start ({master}): {exc}".splitlines()[0]) from exc
+        raise EngineUnavailable(
+            _("Spark could not start (%(master)s): %(detail)s")
+            % {"master": master, "detail": (str(exc).splitlines() or [""])[0]}
+        ) from exc
     return ibis.pyspark.connect(session)
 
 

@@ -7,15 +7,23 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from quanwang.core.choices import JobKind
-from quanwang.core.jobs import JobContext, register
+from quanwang.core.jobs import USER_FACING_ERRORS, JobContext, register
 from quanwang.insight.choices import Engine
-from quanwang.insight.pipeline import Step, run_pipeline, train_churn_model
+from quanwang.insight.churn import ModelError
+from quanwang.insight.engines import EngineUnavailable
+from quanwang.insight.months import MonthError
+from quanwang.insight.pipeline import PipelineError, Step, run_pipeline, train_churn_model
+from quanwang.insight.services import org_grids
 
 STEPS = {
     Step.CHECKING: _("Checking the inputs"),
     Step.COMPUTING: _("Computing features, tiers and scores"),
     Step.DONE: _("Done"),
 }
+
+# Their messages are translated and name the month, table or feature at fault: the job page
+# shows them.
+USER_FACING_ERRORS.extend([PipelineError, ModelError, MonthError, EngineUnavailable])
 
 
 @register(JobKind.RUN_PIPELINE)
@@ -25,7 +33,7 @@ def build_snapshot(ctx: JobContext, *, month: str, engine: str = Engine.DUCKDB) 
     def report(step: Step, done: int, total: int) -> None:
         ctx.progress(done=done, total=total, stage=str(STEPS[step]))
 
-    snapshot = run_pipeline(month=month, engine=Engine(engine), progress=report)
+    snapshot = run_pipeline(month=month, engine=Engine(engine), progress=report, units=org_grids())
     return {
         "snapshot": snapshot.label,
         "rows": snapshot.rows,

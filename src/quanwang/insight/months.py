@@ -7,6 +7,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -23,7 +25,7 @@ class Month:
     def parse(cls, text: str) -> Month:
         found = MONTH.match(text.strip())
         if found is None:
-            raise MonthError(f"{text!r} is not a month; write it like 2024-06")
+            raise MonthError(_('"%(text)s" is not a month; write it like 2024-06') % {"text": text})
         return cls(int(found.group(1)), int(found.group(2)))
 
     def __str__(self) -> str:

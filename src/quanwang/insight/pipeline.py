@@ -21,9 +21,11 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
+from django.utils.translation import gettext as _
 
 from quanwang.data.arrow import table_schema
 from quanwang.data.warehouse import Warehouse, sql_literal
+from quanwang.insight import summary
 from quanwang.insight.choices import Engine
 from quanwang.insight.churn import (
     TRAIN_MONTHS,
@@ -68,6 +70,7 @@ from quanwang.insight.scores import (
     value_tiers,
 )
 from quanwang.insight.snapshots import Snapshot, SnapshotStore
+from quanwang.insight.summary import UnitGrids
 from quanwang.insight.upgrade import NotEnoughCustomers, upgrade_propensity
 
 REQUIRED_TABLES = ("subscribers", "plans", "monthly_usage")
@@ -112,18 +115,21 @@ def _check_inputs(files: Mapping[str, Path], months: list[Month], scratch: Path)
     missing = [name for name in REQUIRED_TABLES if name not in files]
     if missing:
         raise PipelineError(
-            f"the warehouse has no {', '.join(missing)} yet; import them first "
-            "(quanwang import TABLE FILE)"
+            _("the warehouse has no %(tables)s yet; import them first")
+            % {"tables": ", ".join(missing)}
         )
     usage = f"read_parquet({sql_literal(str(files['monthly_usage']))})"
     con = duckdb.connect()
     held = [m for (m,) in con.sql(f"SELECT DISTINCT month FROM {usage} ORDER BY 1").fetchall()]
     for month in months:
         if str(month) not in held:
-            span = f"{held[0]} … {held[-1]}" if held else "none"
+            span = f"{held[0]} … {held[-1]}" if held else _("none")
             raise PipelineError(
-                f"monthly_usage has no rows for {month} (months held: {span}); "
-                "import that month's usage or pick another snapshot month"
+                _(
+                    "monthly_usage has no rows for %(month)s (months held: %(span)s); "
+                    "import that month's usage or pick another snapshot month"
+                )
+                % {"month": month, "span": span}
             )
     complete = dict(files)
     for name in OPTIONAL_TABLES:
@@ -227,6 +233,19 @@ def _score(table: pa.Table, model: ChurnModel) -> tuple[list[tuple[str, pa.Array
     return columns, {"churn": model.model_id, "scoring_seconds": round(scored.seconds, 3)}
 
 
+def _summarise(staging: Path, *, run_id: str, units: Mapping[str, UnitGrids]) -> dict[str, Any]:
+    """Write the snapshot's summary (`insight.summary`) beside its wide table, before the
+    manifest: a complete snapshot always has one."""
+    began = time.monotonic()
+    data = summary.build(wide=staging / "wide", units=units, run_id=run_id)
+    summary.write(staging, data)
+    return {
+        "grids": len(data["grids"]),
+        "units": len(data["units"]),
+        "seconds": round(time.monotonic() - began, 3),
+    }
+
+
 def run_pipeline(
     *,
     month: str,
@@ -236,9 +255,11 @@ def run_pipeline(
     store: SnapshotStore | None = None,
     progress: Progress | None = None,
     campaign_results: Sequence[Path] | None = None,
+    units: Mapping[str, UnitGrids] | None = None,
 ) -> Snapshot:
     """Build the snapshot of `month` from the warehouse (or `files`) and the evaluated
-    campaigns' results (or `campaign_results`; `insight.history`)."""
+    campaigns' results (or `campaign_results`; `insight.history`), with the console's figures
+    per org unit of `units` (the org tree's grids by unit; `insight.summary`) and per grid."""
     began = time.monotonic()
     notify = progress or (lambda _step, _done, _total: None)
     try:
@@ -277,6 +298,7 @@ def run_pipeline(
             scoring = _enrich(table, staging / "wide", model, clv)
             rows = table.num_rows
             del table
+            summarised = _summarise(staging, run_id=run_id, units=units or {})
             snapshot = snapshots.complete(
                 staging,
                 Snapshot(
@@ -290,6 +312,7 @@ def run_pipeline(
                     inputs={name: str(path) for name, path in sources.items()}
                     | {f"{CAMPAIGN_RESULTS}/{path.parent.name}": str(path) for path in results},
                     models=scoring,
+                    summary=summarised,
                 ),
             )
         except BaseException:
@@ -314,7 +337,7 @@ def train_churn_model(
     except MonthError as exc:
         raise PipelineError(str(exc)) from exc
     if not 1 <= horizon <= 6:
-        raise PipelineError("the horizon is 1 to 6 months")
+        raise PipelineError(_("the horizon is 1 to 6 months"))
     settings_used = params or PipelineParameters()
     sources = dict(files) if files is not None else warehouse_files()
     notify(Step.CHECKING, 0, 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 from shapely.errors import ShapelyError
 from shapely.geometry import mapping
 
-from quanwang.core.choices import Action, JobKind, Resource
+from quanwang.core.choices import Action, JobKind, OrgLevel, Resource
 from quanwang.core.errors import ServiceError
 from quanwang.core.models import Job, OrgUnit
 from quanwang.core.querysets import has_grant
@@ -22,6 +23,7 @@ from quanwang.data.warehouse import Warehouse, quote
 from quanwang.insight.choices import Engine, LifecycleStage, ValueTier
 from quanwang.insight.months import Month, MonthError
 from quanwang.insight.snapshots import Snapshot, SnapshotNotFound, SnapshotStore
+from quanwang.insight.summary import RISK_BANDS, STRONG_UPGRADE_PROPENSITY, UnitGrids
 
 
 def start_pipeline(
@@ -62,6 +64,28 @@ def _start(
 
 def insight_scope(user: Any) -> Scope:
     return customer_scope(user, Action.VIEW, Resource.INSIGHT)
+
+
+def org_grids() -> dict[str, UnitGrids]:
+    """Every org unit's grids, by unit code: what a snapshot's summary is kept by
+    (`insight.summary`). A root unit also holds the customers with no grid, as the scope of its
+    users does (`customer_scope`)."""
+    units = list(OrgUnit.objects.values_list("code", "path", "level", "parent_id"))
+    code_of = {path: code for code, path, _level, _parent in units}
+    grids: dict[str, list[str]] = {code: [] for code, *_rest in units}
+    for code, path, level, _parent in units:
+        if level != OrgLevel.GRID:
+            continue
+        # Each unit on the grid's path ("/GD/GD-GZ/…/") holds it, the grid itself included.
+        parts = path.strip("/").split("/")
+        for depth in range(1, len(parts) + 1):
+            holder = code_of.get("/" + "/".join(parts[:depth]) + "/")
+            if holder is not None:
+                grids[holder].append(code)
+    return {
+        code: UnitGrids(grids=tuple(sorted(grids[code])), gridless=parent is None)
+        for code, _path, _level, parent in units
+    }
 
 
 def find_snapshot(*, month: str | None = None, run_id: str | None = None) -> Snapshot | None:
@@ -144,7 +168,7 @@ def grid_report(*, user: Any, snapshot: Snapshot) -> list[dict[str, Any]]:
         f"count(*) FILTER (WHERE value_tier IN ('{ValueTier.KEY}', '{ValueTier.LARGE}')) "
         f"AS key_and_large, round(avg(switching_cost), 1) AS switching_cost, "
         f"{risk} AS churn_risk_percent "
-        f"FROM {scoped} GROUP BY 1 ORDER BY revenue DESC NULLS LAST",
+        f"FROM {scoped} GROUP BY 1 ORDER BY revenue DESC NULLS LAST, grid_id NULLS LAST",
         params,
     )
     names = [d[0] for d in relation.description or []]
@@ -162,7 +186,11 @@ def switching_cost_histogram(*, user: Any, snapshot: Snapshot) -> list[tuple[str
         )
         .fetchall()
     )
-    return [(f"{b * 10}–{b * 10 + 10}", int(counts.get(b, 0))) for b in range(10)]
+    return [(label, int(counts.get(b, 0))) for b, label in enumerate(switching_band_labels())]
+
+
+def switching_band_labels() -> list[str]:
+    return [f"{b * 10}–{b * 10 + 10}" for b in range(10)]
 
 
 GONE, NEW = "gone", "new"
@@ -188,7 +216,10 @@ def _share(part: float, whole: float) -> float:
     return float(part) / float(whole) if whole else 0.0
 
 
-RISK_BANDS = (0.01, 0.02, 0.05, 0.10)
+def risk_band_labels() -> list[str]:
+    edges = [0.0, *RISK_BANDS]
+    labels = [f"{100 * lo:g}–{100 * hi:g}%" for lo, hi in zip(edges, RISK_BANDS, strict=False)]
+    return [*labels, f"≥ {100 * RISK_BANDS[-1]:g}%"]
 
 
 def risk_report(*, user: Any, snapshot: Snapshot) -> dict[str, Any] | None:
@@ -197,7 +228,6 @@ def risk_report(*, user: Any, snapshot: Snapshot) -> dict[str, Any] | None:
         return None
     scoped, params = _scoped(snapshot, insight_scope(user))
     con = duckdb.connect()
-    edges = [0.0, *RISK_BANDS]
     cases = " ".join(
         f"WHEN churn_risk < {upper} THEN {index}" for index, upper in enumerate(RISK_BANDS)
     )
@@ -207,8 +237,7 @@ def risk_report(*, user: Any, snapshot: Snapshot) -> dict[str, Any] | None:
             params,
         ).fetchall()
     )
-    labels = [f"{100 * lo:g}–{100 * hi:g}%" for lo, hi in zip(edges, RISK_BANDS, strict=False)]
-    labels.append(f"≥ {100 * RISK_BANDS[-1]:g}%")
+    labels = risk_band_labels()
     drivers = con.execute(
         f"SELECT reason, count(*) AS n FROM (SELECT unnest(string_split(churn_reasons, ',')) "
         f"AS reason FROM {scoped} WHERE churn_reasons IS NOT NULL) GROUP BY 1 "
@@ -347,10 +376,6 @@ def lifecycle_report(*, user: Any, snapshot: Snapshot) -> list[tuple[LifecycleSt
     return [(stage, int(counts.get(stage, 0))) for stage in LifecycleStage]
 
 
-# The look-alike probability above which a rule-qualified customer counts as a strong target.
-STRONG_UPGRADE_PROPENSITY = 0.5
-
-
 def upgrade_funnel(*, user: Any, snapshot: Snapshot) -> list[tuple[str, int]]:
     """The 5G 迁转 target funnel in scope, widest first; empty before the propensity exists."""
     if "upgrade_5g_propensity" not in snapshot.columns:
@@ -368,41 +393,36 @@ def upgrade_funnel(*, user: Any, snapshot: Snapshot) -> list[tuple[str, int]]:
         )
         .fetchall()[0]
     )
-    labels = (
+    return [(label, int(n)) for label, n in zip(funnel_labels(), row, strict=True)]
+
+
+def funnel_labels() -> list[str]:
+    return [
         _("Mobile customers not on a 5G plan"),
         _("With a 5G phone"),
         _("Meeting the upgrade rule"),
         _("Strong look-alike propensity"),
         _("Open to marketing (not do-not-disturb)"),
-    )
-    return [(str(label), int(n)) for label, n in zip(labels, row, strict=True)]
+    ]
 
 
-def grid_map(*, user: Any, grids: list[dict[str, Any]]) -> dict[str, Any] | None:
+def grid_map(
+    *, user: Any, grids: list[dict[str, Any]], scope: Scope | None = None
+) -> dict[str, Any] | None:
     """GeoJSON of the grids in scope with their figures from `grid_report`, for the risk map;
     None when no grid in scope has a boundary."""
-    condition, params = insight_scope(user).sql("g.grid_id")
+    chosen = scope or insight_scope(user)
+    allowed = None if chosen.grids is None else set(chosen.grids)
     by_grid = {row["grid_id"]: row for row in grids}
-    rows = (
-        duckdb.connect()
-        .execute(
-            f"SELECT g.grid_id, g.name, g.boundary_wkt FROM {Warehouse().relation('grids')} g "
-            f"WHERE g.boundary_wkt IS NOT NULL AND {condition} ORDER BY 1",
-            params,
-        )
-        .fetchall()
-    )
     features = []
-    for grid_id, name, wkt in rows:
-        try:
-            shape = shapely.wkt.loads(wkt)
-        except ShapelyError:
-            continue  # a boundary that does not parse is left off the map, not the table
+    for grid_id, name, geometry in _boundaries():
+        if allowed is not None and grid_id not in allowed:
+            continue
         figures = by_grid.get(grid_id, {})
         features.append(
             {
                 "type": "Feature",
-                "geometry": mapping(shape),
+                "geometry": geometry,
                 "properties": {
                     "name": grid_id,
                     "label": name,
@@ -414,3 +434,38 @@ def grid_map(*, user: Any, grids: list[dict[str, Any]]) -> dict[str, Any] | None
     if not features:
         return None
     return {"type": "FeatureCollection", "features": features}
+
+
+# The grids' parsed boundaries, kept per process for the current version of the grids table:
+# parsing every grid's WKT on every page view cost more than the rest of the page.
+_boundaries_kept: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+_boundaries_lock = threading.Lock()
+
+
+def _boundaries() -> list[tuple[str, str, dict[str, Any]]]:
+    """(grid code, name, GeoJSON geometry) of every grid with a boundary that parses, by code."""
+    store = Warehouse()
+    key = str(store.current_file("grids") or "")
+    with _boundaries_lock:
+        kept = _boundaries_kept.get(key)
+    if kept is not None:
+        return kept
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"SELECT grid_id, name, boundary_wkt FROM {store.relation('grids')} "
+            "WHERE boundary_wkt IS NOT NULL ORDER BY 1"
+        )
+        .fetchall()
+    )
+    parsed = []
+    for grid_id, name, wkt in rows:
+        try:
+            shape = shapely.wkt.loads(wkt)
+        except ShapelyError:
+            continue  # a boundary that does not parse is left off the map, not the table
+        parsed.append((str(grid_id), str(name), dict(mapping(shape))))
+    with _boundaries_lock:
+        _boundaries_kept.clear()  # only the current version is read
+        _boundaries_kept[key] = parsed
+    return parsed

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ class Snapshot:
     parameters: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)  # table → warehouse file read
     models: dict[str, Any] = field(default_factory=dict)  # e.g. the churn model that scored it
+    summary: dict[str, Any] = field(default_factory=dict)  # the console's figures (summary.py)
     path: Path = Path()
 
     @property
@@ -89,12 +91,50 @@ class SnapshotStore:
         shutil.rmtree(staging, ignore_errors=True)
 
     def list(self) -> list[Snapshot]:
-        """Every complete snapshot, newest first."""
+        """Every complete snapshot, newest first.
+
+        Kept per process while no run folder comes, goes or has its manifest rewritten (one
+        `stat` per run). The console lists snapshots on every page view; globbing and parsing
+        every manifest each time, and reading each wide table's schema again
+        (`Snapshot.columns`), cost more than the page's own figures."""
+        signature = self._signature()
+        with _listing_lock:
+            kept = _listings.get(str(self.root))
+        if kept is not None and kept[0] == signature:
+            return list(kept[1])
         found = []
         for manifest in self.root.glob(f"*/*/{MANIFEST}"):
             data = json.loads(manifest.read_text())
             found.append(Snapshot(**data, path=manifest.parent))
-        return sorted(found, key=lambda s: (s.month, s.created), reverse=True)
+        listing = sorted(found, key=lambda s: (s.month, s.created), reverse=True)
+        with _listing_lock:
+            _listings.pop(str(self.root), None)
+            while len(_listings) >= _ROOTS_KEPT:
+                del _listings[next(iter(_listings))]
+            _listings[str(self.root)] = (signature, listing)
+        return list(listing)
+
+    def _signature(self) -> tuple[tuple[str, str, int], ...]:
+        """Every run folder and its manifest's modification time (nanoseconds; -1: none)."""
+        entries = []
+        try:
+            months = [e for e in os.scandir(self.root) if e.is_dir()]
+        except FileNotFoundError:
+            return ()
+        for month in months:
+            try:
+                runs = list(os.scandir(month.path))
+            except FileNotFoundError:  # removed since the root was read
+                continue
+            for run in runs:
+                if run.name.startswith(".") or not run.is_dir():
+                    continue
+                try:
+                    stamp = os.stat(os.path.join(run.path, MANIFEST)).st_mtime_ns
+                except OSError:
+                    stamp = -1
+                entries.append((month.name, run.name, stamp))
+        return tuple(sorted(entries))
 
     def latest(self) -> Snapshot | None:
         snapshots = self.list()
@@ -104,4 +144,13 @@ class SnapshotStore:
         manifest = self.root / month / run_id / MANIFEST
         if "/" in month + run_id or ".." in month + run_id or not manifest.is_file():
             raise SnapshotNotFound(f"{month}/{run_id}")
+        for listed in self.list():
+            if listed.path == manifest.parent:
+                return listed
         return Snapshot(**json.loads(manifest.read_text()), path=manifest.parent)
+
+
+# Listings by store root: (the root's signature, the snapshots), see SnapshotStore.list.
+_listings: dict[str, tuple[tuple[tuple[str, str, int], ...], list[Snapshot]]] = {}
+_listing_lock = threading.Lock()
+_ROOTS_KEPT = 8

@@ -39,7 +39,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 from django.utils.translation import gettext as _
 
 from quanwang.core.errors import ServiceError
-from quanwang.core.tabular import RowError
+from quanwang.core.tabular import RowError, private_file, write_arrow_csv
 from quanwang.data.mapping import MappingError, compile_mapping
 from quanwang.data.schema import TABLES, Table
 from quanwang.data.sources import SourceError, malformed_lines, open_source
@@ -128,15 +128,14 @@ class ImportedMapping:
 
 def load_mapping(*, actor: Any, name: str) -> ImportedMapping:
     """The mapping saved under `name`, as `actor` may see it."""
-    from quanwang.data.models import ImportMapping
-    from quanwang.data.services import mapping_spec
+    from quanwang.data.services import find_mapping
 
     try:
-        spec = mapping_spec(actor=actor, name=name)
+        # Names are unique per org unit: the one the actor's own unit holds wins.
+        mapping = find_mapping(actor=actor, name=name)
     except ServiceError as exc:
         raise TrainingError(exc.message) from exc
-    table = ImportMapping.objects.get(name=name).table
-    return ImportedMapping(name=name, table=TABLES[table], spec=spec)
+    return ImportedMapping(name=name, table=TABLES[mapping.table], spec=dict(mapping.spec))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -836,13 +835,12 @@ def write_scores(*, scores: Scores, path: Path) -> int:
     """Write id and probability per row, as CSV (UTF-8) or Parquet by the file's suffix."""
     check_score_path(path)
     table = pa.table({scores.id_column: scores.ids, "probability": scores.probabilities})
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-        pq.write_table(table, path)
+        with private_file(path) as handle:
+            pq.write_table(table, handle)
     else:
-        import pyarrow.csv as pacsv  # type: ignore[import-untyped]
-
-        pacsv.write_csv(table, path)
+        # A CSV of scores is opened in a spreadsheet: ids are neutralised like every export.
+        write_arrow_csv(table, path)
     return table.num_rows

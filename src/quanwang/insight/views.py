@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -10,16 +9,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from openpyxl import Workbook
 
 from quanwang.core.choices import Action, Resource
 from quanwang.core.errors import ServiceError
 from quanwang.core.querysets import has_grant
 from quanwang.core.services.orgs import home_unit
+from quanwang.core.tabular import append_row, new_workbook, workbook_bytes
 from quanwang.insight import services
 from quanwang.insight.catalog import LABELS
 from quanwang.insight.choices import Engine, LifecycleStage, ValueTier
 from quanwang.insight.churn import ModelRegistry
+from quanwang.insight.dashboard import customer_value
 from quanwang.insight.forms import PipelineForm
 from quanwang.insight.snapshots import Snapshot, SnapshotStore
 
@@ -48,18 +48,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "form": PipelineForm(),
     }
     if snapshot is not None:
-        risk = services.risk_report(user=request.user, snapshot=snapshot)
-        report = services.tier_report(user=request.user, snapshot=snapshot)
-        histogram = services.switching_cost_histogram(user=request.user, snapshot=snapshot)
-        grids = services.grid_report(user=request.user, snapshot=snapshot)
-        lifecycle = services.lifecycle_report(user=request.user, snapshot=snapshot)
-        funnel = services.upgrade_funnel(user=request.user, snapshot=snapshot)
+        page = customer_value(user=request.user, snapshot=snapshot)
+        report, risk = page.report, page.risk
         context |= {
             "report": report,
-            "grids": grids[:50],
-            "grid_map": services.grid_map(user=request.user, grids=grids) if risk else None,
-            "lifecycle": lifecycle,
-            "funnel": funnel,
+            "grids": page.grids[:50],
+            "grid_map": page.grid_map,
+            "lifecycle": page.lifecycle,
+            "funnel": page.funnel,
             "chart": {
                 "tiers": [str(row.tier.label) for row in report.rows],
                 "customers": [row.customers for row in report.rows],
@@ -67,10 +63,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "clv": [
                     None if row.clv_12m is None else round(row.clv_12m, 2) for row in report.rows
                 ],
-                "lifecycle": [[str(stage.label), n] for stage, n in lifecycle],
-                "funnel": [[label, n] for label, n in funnel],
-                "bands": [band for band, _n in histogram],
-                "band_counts": [n for _band, n in histogram],
+                "lifecycle": [[str(stage.label), n] for stage, n in page.lifecycle],
+                "funnel": [[label, n] for label, n in page.funnel],
+                "bands": [band for band, _n in page.histogram],
+                "band_counts": [n for _band, n in page.histogram],
                 "risk_bands": [band for band, _n in risk["bands"]] if risk else [],
                 "risk_counts": [n for _band, n in risk["bands"]] if risk else [],
             },
@@ -148,15 +144,13 @@ def compare(request: HttpRequest) -> HttpResponse:
 
 
 def _xlsx(filename: str, title: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
-    book = Workbook()
+    book = new_workbook()
     sheet = book.active
     sheet.title = title
-    sheet.append(header)
+    append_row(sheet, header)
     for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX)
+        append_row(sheet, row)
+    response = HttpResponse(workbook_bytes(book), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -172,7 +166,7 @@ def _snapshot_or_404(request: HttpRequest) -> Snapshot:
 @login_required
 def grids_xlsx(request: HttpRequest) -> HttpResponse:
     snapshot = _snapshot_or_404(request)
-    rows = services.grid_report(user=request.user, snapshot=snapshot)
+    rows = customer_value(user=request.user, snapshot=snapshot).grids
     header = [
         _("Grid"), _("Customers"), _("Revenue"), _("Key and large"), _("Switching cost"),
         _("Churn risk %"),
@@ -198,7 +192,7 @@ def grids_xlsx(request: HttpRequest) -> HttpResponse:
 @login_required
 def tiers_xlsx(request: HttpRequest) -> HttpResponse:
     snapshot = _snapshot_or_404(request)
-    report = services.tier_report(user=request.user, snapshot=snapshot)
+    report = customer_value(user=request.user, snapshot=snapshot).report
     header = [
         _("Tier"), _("Customers"), _("Share of customers"), _("Revenue"), _("Share of revenue"),
         _("12-month CLV (mean)"),

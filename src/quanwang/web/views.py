@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -56,6 +56,12 @@ def switch_scope(request: HttpRequest) -> HttpResponse:
     else:
         request.session[SCOPE_SESSION_KEY] = assignment.pk
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+    # A path on this site only: anything else (another host, a view name, a control
+    # character) would be followed or looked up as a URL name.
+    if (
+        not target.startswith("/")
+        or not target.isprintable()
+        or not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    ):
         target = "/"
-    return redirect(target)
+    return HttpResponseRedirect(target)

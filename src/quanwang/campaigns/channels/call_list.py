@@ -6,16 +6,11 @@ the configured folder (which only the dispatch job and the call-centre transfer 
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+from typing import ClassVar
 
 from quanwang.campaigns.channels.base import (
     OutboundMessage,
@@ -27,6 +22,7 @@ from quanwang.campaigns.channels.base import (
     unique,
 )
 from quanwang.campaigns.choices import Channel
+from quanwang.core.tabular import append_row, new_workbook, save_workbook
 
 SHEET_TITLE = "外呼名单"
 #: (field, header, column width). The headers are the call centre's import format, in
@@ -88,35 +84,21 @@ class CallListAdapter:
         self, *, step: str, rows: list[tuple[OutboundMessage, str]]
     ) -> dict[str, SendResult]:
         path = self.path_for(step=step, messages=[message for message, _ in rows])
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        book = Workbook(write_only=True)
+        book = new_workbook(write_only=True)
         sheet = book.create_sheet(title=SHEET_TITLE)
         for index, (_, _, width) in enumerate(COLUMNS):
             sheet.column_dimensions[chr(ord("A") + index)].width = width
-        sheet.append([_text(sheet, header) for _, header, _ in COLUMNS])
+        # Every cell is text (a number must not lose its leading digits either), and a script
+        # or name starting like a formula is quoted by the shared writer.
+        append_row(sheet, [header for _, header, _ in COLUMNS])
         results: dict[str, SendResult] = {}
         for row_number, (message, number) in enumerate(rows, start=2):
             values = (message.subscriber_id, number, message.name, message.text, message.offer)
-            sheet.append([_text(sheet, value) for value in values])
+            append_row(sheet, [str(value) for value in values])
             results[message.idempotency_key] = SendResult.ok(
                 message=message, gateway_message_id=f"{path.name}#{row_number}"
             )
-        # Written beside the target and renamed: a worker killed mid-write leaves no
+        # Written beside the target and renamed (0600): a worker killed mid-write leaves no
         # half file for the call centre to pick up.
-        handle, partial = tempfile.mkstemp(dir=self.output_dir, suffix=".xlsx.part")
-        os.close(handle)
-        try:
-            book.save(partial)
-            os.replace(partial, path)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
+        save_workbook(book, path)
         return results
-
-
-def _text(sheet: Any, value: str) -> Any:
-    """A cell that is text whatever it holds: a script starting with "=" must not become an
-    Excel formula in the call centre's hands, nor a number lose its leading digits."""
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    return cell

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,6 +13,7 @@ from quanwang.core.errors import NotFound
 from quanwang.core.masking import mask
 from quanwang.core.models import OrgUnit, Staff
 from quanwang.core.services import audit
+from quanwang.core.tabular import csv_text
 
 EXPORT_COLUMNS = ("employee_no", "name", "mobile", "title", "org_unit_code", "org_unit_name")
 
@@ -78,12 +77,16 @@ def export_csv(
     )
     if not rows:
         raise NotFound()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    for s in rows:
-        mobile = s.mobile if full else mask(s.mobile, PiiKind.MSISDN)
-        writer.writerow([s.employee_no, s.name, mobile, s.title, s.org_unit.code, s.org_unit.name])
+    content = csv_text(
+        header=EXPORT_COLUMNS,
+        rows=(
+            [
+                s.employee_no, s.name, s.mobile if full else mask(s.mobile, PiiKind.MSISDN),
+                s.title, s.org_unit.code, s.org_unit.name,
+            ]
+            for s in rows
+        ),
+    )  # fmt: skip
     scope_unit = _common_unit(s.org_unit for s in rows) or rows[0].org_unit
     audit.record(
         actor=actor,
@@ -95,4 +98,4 @@ def export_csv(
         reason=reason,
         ip_address=ip_address,
     )
-    return buffer.getvalue()
+    return content

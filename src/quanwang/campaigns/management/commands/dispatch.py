@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from quanwang.campaigns.choices import Channel
 from quanwang.campaigns.models import Campaign
 from quanwang.campaigns.services import start_dispatch
+from quanwang.core.choices import JobStatus
 from quanwang.core.errors import ServiceError
 from quanwang.core.terminal import command_actor, run_or_fail
 
@@ -51,6 +52,13 @@ class Command(BaseCommand):
         if options["background"]:
             self.stdout.write(_("Queued job #%(id)d.") % {"id": job.pk})
             return
+        if job.status != JobStatus.QUEUED or job.task_result_id:
+            # The step's job, queued for the worker or running: a step is sent once.
+            self.stdout.write(
+                _("Step %(step)s is already in job #%(id)d (%(status)s); follow it there.")
+                % {"step": options["step"], "id": job.pk, "status": job.get_status_display()}
+            )
+            return
         result = run_or_fail(job)
         if Channel(options["channel"]) is Channel.TASK:
             self.stdout.write(
@@ -61,3 +69,13 @@ class Command(BaseCommand):
             _("Planned %(planned)d, sent %(sent)d, failed %(failed)d; held back: %(excluded)s.")
             % result
         )
+        if result.get("unknown"):
+            self.stdout.write(
+                _("%(unknown)d customers of a batch interrupted mid-send: outcome unknown, "
+                  "not sent again.") % result
+            )  # fmt: skip
+        if result.get("follow_up_job"):
+            self.stdout.write(
+                _("%(deferred)d customers wait for the sending hours: job #%(follow_up_job)d "
+                  "sends them at %(deferred_until)s (a worker must be running).") % result
+            )  # fmt: skip

@@ -1,12 +1,32 @@
-"""`quanwang serve`: the console behind gunicorn, plus a job worker, in one command."""
+"""`quanwang serve`: the console behind gunicorn, plus a job worker, each supervised apart.
 
+A worker that dies (killed, out of memory) is restarted with a backoff while the console
+keeps answering; its running job is interrupted when its lease lapses (docs/jobs.md).
+"""
+
+import logging
 import signal
-import subprocess
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
+
+from quanwang.core.supervisor import Child, Supervisor
+from quanwang.core.supervisor import logger as supervisor_logger
+
+# Quick deaths in a row after which the web server is not restarted again (port taken…).
+WEB_GIVE_UP_AFTER = 5
+
+
+def _log_to_stderr() -> None:
+    if supervisor_logger.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s quanwang serve: %(message)s"))
+    supervisor_logger.addHandler(handler)
+    supervisor_logger.setLevel(logging.INFO)
+    supervisor_logger.propagate = False
 
 
 class Command(BaseCommand):
@@ -23,46 +43,29 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        processes: list[subprocess.Popen[bytes]] = []
+        _log_to_stderr()
+        bind = f"{options['host']}:{options['port']}"
+        children = [
+            Child(
+                name=_("web server"),
+                argv=[
+                    sys.executable, "-m", "gunicorn", "quanwang.wsgi:application",
+                    "--bind", bind, "--workers", str(options["workers"]),
+                    "--access-logfile", "-",
+                ],
+                give_up_after=WEB_GIVE_UP_AFTER,
+            )
+        ]  # fmt: skip
         if not options["no_task_worker"]:
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "quanwang.cli", "worker", "--no-reload", "-v", "0"]
+            children.append(
+                Child(
+                    name=_("job worker"),
+                    argv=[sys.executable, "-m", "quanwang.cli", "worker", "--no-reload", "-v", "0"],
                 )
             )
-        bind = f"{options['host']}:{options['port']}"
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "quanwang.wsgi:application",
-                    "--bind",
-                    bind,
-                    "--workers",
-                    str(options["workers"]),
-                    "--access-logfile",
-                    "-",
-                ]
-            )
-        )
+        supervisor = Supervisor(children)
+        signal.signal(signal.SIGTERM, supervisor.stop)
         self.stdout.write(_("Console: http://%(bind)s/  (Ctrl+C to stop)") % {"bind": bind})
-
-        def stop(*_args: Any) -> None:
-            for process in processes:
-                process.terminate()
-
-        signal.signal(signal.SIGTERM, stop)
-        try:
-            while all(p.poll() is None for p in processes):
-                try:
-                    processes[-1].wait(timeout=1)
-                except subprocess.TimeoutExpired:
-                    continue
-        except KeyboardInterrupt:
-            pass
-        finally:
-            stop()
-            for process in processes:
-                process.wait(timeout=15)
+        self.stdout.flush()
+        if supervisor.run():
+            raise CommandError(_("The web server could not be kept running; see the log above."))

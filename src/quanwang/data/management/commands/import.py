@@ -32,7 +32,10 @@ class Command(BaseCommand):
         parser.add_argument("--encoding", help=_("utf-8 or gbk; detected if omitted"))
         parser.add_argument("--mapping", help=_("name of a saved column mapping"))
         parser.add_argument(
-            "--user", help=_("Run as this user, within their scope (default: system)")
+            "--user",
+            "--as",
+            dest="user",
+            help=_("Run as this user, within their scope (default: system)"),
         )
         parser.add_argument("--background", action="store_true", help=_("Queue for the worker"))
 

@@ -26,8 +26,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "list":
-            for mapping in ImportMapping.objects.all():
-                self.stdout.write(f"{mapping.name}\t{mapping.table}")
+            # Names are unique per org unit: the unit's code tells two of one name apart.
+            for mapping in ImportMapping.objects.select_related("org_unit"):
+                unit = mapping.org_unit.code if mapping.org_unit else "-"
+                self.stdout.write(f"{mapping.name}\t{mapping.table}\t{unit}")
             return
         path: Path = options["file"]
         try:

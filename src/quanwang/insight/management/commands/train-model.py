@@ -90,13 +90,13 @@ class Command(BaseCommand):
         if score_out is not None:
             check_score_path(score_out)  # before a long training, not after
         data = training_input(text=options["source"], encoding=options["encoding"])
-        actor, _org_unit = command_actor(options["user"])
+        user = options["user"]
         if options["model"]:
             if score_out is None:
                 raise CommandError(_("Scoring with --model needs --score-out."))
             model_id = None if options["model"] == "latest" else options["model"]
             model = find_model(name=name, model_id=model_id)
-            mapping = self._mapping(actor, options["mapping"] or model.mapping)
+            mapping = self._mapping(user, options["mapping"] or model.mapping)
             scores, notes = score_model(model=model, data=data, mapping=mapping)
             self._notes(notes)
             rows = write_scores(scores=scores, path=score_out)
@@ -109,7 +109,7 @@ class Command(BaseCommand):
             raise CommandError(_("Give the training spec: --spec spec.json"))
         spec = load_spec(text=options["spec"])
         trained = train_model(
-            data=data, spec=spec, name=name, mapping=self._mapping(actor, options["mapping"])
+            data=data, spec=spec, name=name, mapping=self._mapping(user, options["mapping"])
         )
         self._notes(trained.model.notes)
         self._report(trained.model)
@@ -121,8 +121,13 @@ class Command(BaseCommand):
             )
 
     @staticmethod
-    def _mapping(actor: Any, name: str | None) -> ImportedMapping | None:
-        return None if not name else load_mapping(actor=actor, name=name)
+    def _mapping(user: str | None, name: str | None) -> ImportedMapping | None:
+        """The saved mapping `name`, as `user` may see it. Only a mapping needs the database
+        (a file trains and scores without one), so the user is looked up only then."""
+        if not name:
+            return None
+        actor, _org_unit = command_actor(user)
+        return load_mapping(actor=actor, name=name)
 
     def _notes(self, notes: list[str]) -> None:
         for note in notes:

@@ -1,0 +1,3 @@
+from tests.core.processes import shared_db
+
+__all__ = ["shared_db"]
