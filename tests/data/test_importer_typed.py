@@ -11,8 +11,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from quanwang.data import importer
-from quanwang.data.importer import ImportReport, Scan, import_file
+from quanwang.data import scan as scanning
+from quanwang.data.importer import ImportReport, import_file
+from quanwang.data.scan import Scan
 from quanwang.data.warehouse import Warehouse
 
 PLANS_HEADER = "plan_id,name,plan_type,monthly_fee,data_gb,voice_minutes,is_5g\n"
@@ -55,14 +56,14 @@ MESSY_PLANS = (
 def _scans(monkeypatch: pytest.MonkeyPatch) -> list[Scan | None]:
     """Record what each typed read returned (None: it gave way to the text read)."""
     seen: list[Scan | None] = []
-    typed_scan = importer._typed_scan
+    typed_scan = scanning._typed_scan
 
     def spy(**kwargs: Any) -> Scan | None:
         scan = typed_scan(**kwargs)
         seen.append(scan)
         return scan
 
-    monkeypatch.setattr(importer, "_typed_scan", spy)
+    monkeypatch.setattr(scanning, "_typed_scan", spy)
     return seen
 
 
@@ -87,7 +88,7 @@ def _load(
 
 def _as_text(monkeypatch: pytest.MonkeyPatch) -> None:
     # No share of failed casts is small enough: every column is read as text.
-    monkeypatch.setattr(importer, "PROBE_MAX_FAILURES", -1.0)
+    monkeypatch.setattr(scanning, "PROBE_MAX_FAILURES", -1.0)
 
 
 def _same_as_text(
@@ -254,8 +255,8 @@ def test_a_typed_read_rejecting_more_than_it_may_keep_gives_way_to_the_text_read
     db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a typed read that may record only two failed casts, and a probe that allows any
-    monkeypatch.setattr(importer, "PROBE_MAX_FAILURES", 1.0)
-    monkeypatch.setattr(importer, "TYPED_READ_MAX_REJECTS", 2)
+    monkeypatch.setattr(scanning, "PROBE_MAX_FAILURES", 1.0)
+    monkeypatch.setattr(scanning, "TYPED_READ_MAX_REJECTS", 2)
     path = tmp_path / "plans.csv"
     path.write_bytes(MESSY_PLANS.encode())
     scans = _scans(monkeypatch)

@@ -311,12 +311,10 @@ def _plan_manager(plan: Path) -> str:
     return _column(pq.read_schema(plan).names, ACCOUNT_MANAGER, "VARCHAR")
 
 
-def _tasks_sql(campaigns: list[Campaign], steps: list[TaskStep], *, deadlines: bool = True) -> str:
-    """SQL of the campaigns' task lists, one row per campaign and customer (a customer on
-    two task steps is listed under the first), with their frozen audience's facts and the
-    deadline of their grid's quota, or of their account manager's. The rows of each campaign
-    are kept ready per process (`task_tables`); quotas and outcomes are this request's.
-    Without `deadlines` the quotas are left out (the counts by state need none)."""
+def _task_rows_sql(campaigns: list[Campaign], steps: list[TaskStep]) -> str:
+    """SQL of the campaigns' task rows, one per campaign and customer (a customer on two task
+    steps is listed under the first), with their frozen audience's facts. The rows of each
+    campaign are kept ready per process (`task_tables`)."""
     tables = [
         campaign_table(
             campaign_id=c.pk,
@@ -326,13 +324,21 @@ def _tasks_sql(campaigns: list[Campaign], steps: list[TaskStep], *, deadlines: b
         for c in campaigns
         if any(s.campaign_id == c.pk for s in steps)
     ]
-    rows = " UNION ALL ".join(f"SELECT * FROM {table}" for table in tables)
-    if not deadlines:
-        return f"""
+    return " UNION ALL ".join(f"SELECT * FROM {table}" for table in tables)
+
+
+def _states_sql(rows: str) -> str:
+    """The task rows `rows` with their state (the counts by state need no quota)."""
+    return f"""
         SELECT p.*, coalesce(o.outcome, '{TaskState.NOT_RECORDED}') AS state
         FROM ({rows}) p
         LEFT JOIN outcomes o ON o.campaign_id = p.campaign_id
                             AND o.subscriber_id = p.subscriber_id"""
+
+
+def _tasks_sql(rows: str) -> str:
+    """The task rows `rows` with the deadline of their grid's quota, or of their account
+    manager's, and their recorded outcome; quotas and outcomes are this request's."""
     # A grid's quota and an account manager's are joined apart, each on equal keys: one join
     # whose condition held an OR compared every task with every quota (70 ms for the 1M
     # city's 35,000 tasks and 400 quotas). A task matches one of the two, never both.
@@ -436,9 +442,8 @@ class _Source:
     """The task rows a user may see, ready to query: SQL over `con`, narrowed by `where`."""
 
     con: Any
-    sql: str
-    #: The same rows with their state only, for the counts.
-    states_sql: str
+    #: The task rows (`_task_rows_sql`), without quotas or outcomes.
+    rows: str
     scope: TaskScope
     campaigns: dict[int, TaskCampaign]
 
@@ -469,8 +474,7 @@ def _open(*, user: Any, filters: TaskFilters, reach: TaskReach | None = None) ->
         return None
     return _Source(
         con=_connection(user=user, campaigns=campaigns, filters=filters),
-        sql=_tasks_sql(campaigns, steps),
-        states_sql=_tasks_sql(campaigns, steps, deadlines=False),
+        rows=_task_rows_sql(campaigns, steps),
         scope=scope,
         campaigns={
             c.pk: TaskCampaign(
@@ -486,10 +490,14 @@ def _counts(source: _Source, filters: TaskFilters) -> dict[TaskState, int]:
     counts = dict.fromkeys(TaskState, 0)
     where, params = _where(source.scope, filters, with_state=False)
     for state, n in source.con.execute(
-        f"SELECT state, count(*) FROM ({source.states_sql}) WHERE {where} GROUP BY 1", params
+        f"SELECT state, count(*) FROM ({_states_sql(source.rows)}) WHERE {where} GROUP BY 1",
+        params,
     ).fetchall():
         counts[TaskState(state)] = int(n)
     return counts
+
+
+TASK_ORDER = f"campaign_id DESC, {ACCOUNT_MANAGER} NULLS FIRST, grid_id, store_id, subscriber_id"
 
 
 def _records(
@@ -497,12 +505,14 @@ def _records(
 ) -> list[dict[str, Any]]:
     where, params = _where(source.scope, filters, with_state=True)
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
-    result = source.con.execute(
-        f"SELECT * FROM ({source.sql}) WHERE {where} "
-        f"ORDER BY campaign_id DESC, {ACCOUNT_MANAGER} NULLS FIRST, grid_id, store_id, "
-        f"subscriber_id{page}",
-        params,
-    )
+    if filters.state is None:
+        # No filter needs the outcomes: the page is chosen from the task rows alone and only
+        # its rows are joined to quotas and outcomes (at 35,000 tasks, 40 ms against 10).
+        rows = f"SELECT * FROM ({source.rows}) WHERE {where} ORDER BY {TASK_ORDER}{page}"
+        sql = f"SELECT * FROM ({_tasks_sql(rows)}) ORDER BY {TASK_ORDER}"
+    else:
+        sql = f"SELECT * FROM ({_tasks_sql(source.rows)}) WHERE {where} ORDER BY {TASK_ORDER}{page}"
+    result = source.con.execute(sql, params)
     names = [d[0] for d in result.description or []]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 

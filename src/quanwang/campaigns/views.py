@@ -12,6 +12,7 @@ from django.core.paginator import Page, Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -473,7 +474,12 @@ def task_list(request: HttpRequest) -> HttpResponse:
             ],
             "all_url": _tasks_url(_changed(request.GET, outcome="")),
             # Labels translated once, not on each of the page's rows; the form's URL too.
-            "outcomes": [(value, str(label)) for value, label in ContactOutcome.choices],
+            # The same buttons on every row: rendered once, not 50 times by the template.
+            "outcome_buttons": format_html_join(
+                "",
+                '<button type="submit" name="outcome" value="{}">{}</button>',
+                ContactOutcome.choices,
+            ),
             "record_url": reverse("campaigns:task-record"),
             # The customer 360's address less its ID: one reverse() for the page, not a row.
             "customer_base": reverse("data:customer-detail", args=["0"]).removesuffix("0/"),
