@@ -9,6 +9,7 @@ from quanwang.core.forms import MAX_UPLOAD_BYTES
 from quanwang.core.tabular import CANDIDATE_ENCODINGS
 from quanwang.data.models import ImportMapping
 from quanwang.data.schema import TABLES, Table
+from quanwang.data.sources import ReadOptions
 
 SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".parquet")
 
@@ -30,6 +31,36 @@ class TableImportForm(forms.Form):
         label=_("Encoding"),
         required=False,
         choices=[("", _("Detect")), *[(e, e) for e in CANDIDATE_ENCODINGS]],
+    )
+    delimiter = forms.ChoiceField(
+        label=_("Separator"),
+        required=False,
+        choices=[
+            ("", _("Detect")),
+            ("comma", _("Comma")),
+            ("tab", _("Tab")),
+            ("semicolon", _("Semicolon")),
+            ("pipe", _("Vertical bar")),
+        ],
+    )
+    sheet = forms.CharField(
+        label=_("Sheet"),
+        required=False,
+        max_length=100,
+        help_text=_("A workbook with data on several sheets: the sheet's name, or all."),
+    )
+    header_row = forms.IntegerField(
+        label=_("Header row"),
+        required=False,
+        min_value=1,
+        max_value=1000,
+        help_text=_("The row holding the column names; found if left empty."),
+    )
+    allow_empty = forms.BooleanField(
+        label=_("Allow a file with no good row to empty the table"), required=False
+    )
+    confirm_replace = forms.BooleanField(
+        label=_("Confirm a replace that drops most of the table's rows"), required=False
     )
     mapping = MappingChoiceField(
         label=_("Column mapping"),
@@ -59,6 +90,15 @@ class TableImportForm(forms.Form):
         if mapping is not None and mapping.table != data.get("table"):
             self.add_error("mapping", _("This mapping is for another table."))
         return data
+
+    def read_options(self) -> ReadOptions:
+        data = self.cleaned_data
+        return ReadOptions.from_params(
+            encoding=data.get("encoding") or None,
+            delimiter=data.get("delimiter") or None,
+            sheet=(data.get("sheet") or "").strip() or None,
+            header_row=data.get("header_row"),
+        )
 
 
 MAPPING_EXAMPLE = """{"columns": {

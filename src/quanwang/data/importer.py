@@ -33,7 +33,7 @@ from quanwang.data.mapping import CompiledMapping, MappingError, compile_mapping
 from quanwang.data.rejects import REJECT_LABELS, Reject, collect_rejects, write_quarantine
 from quanwang.data.scan import Scan, file_order, scan_source
 from quanwang.data.schema import TABLES, LoadMode, Table
-from quanwang.data.sources import SourceError, open_source
+from quanwang.data.sources import ReadOptions, SourceError, open_source
 from quanwang.data.warehouse import (
     DUCKDB_TYPES,
     Warehouse,
@@ -91,13 +91,22 @@ def import_file(
     path: Path,
     mapping: dict[str, Any] | None = None,
     encoding: str | None = None,
+    options: ReadOptions | None = None,
+    allow_empty: bool = False,
+    confirm_replace: bool = False,
     warehouse: Warehouse | None = None,
     progress: Progress | None = None,
     quarantine_dir: Path | None = None,
     scope: RowScope | None = None,
 ) -> ImportReport:
     """Import one file into `table_name`. With `scope` (an importer below the root), rows
-    outside it are quarantined (data.import_scope); None checks no row's org."""
+    outside it are quarantined (data.import_scope); None checks no row's org.
+
+    `options` says how to read the file (or `encoding` alone, its shorthand). `allow_empty`
+    lets a replace with no good row empty the table; `confirm_replace` lets a replace drop
+    most of the table's rows."""
+    if options is None:
+        options = ReadOptions(encoding=encoding)
     table = TABLES[table_name]
     store = warehouse or Warehouse()
     started = time.monotonic()
@@ -112,7 +121,7 @@ def import_file(
         con.execute(f"SET memory_limit = '{settings.QUANWANG_IMPORT_MEMORY}'")
         notify(Stage.READING, 0, None)
         try:
-            source = open_source(path=path, encoding=encoding, work_dir=work_dir)
+            source = open_source(path=path, options=options, work_dir=work_dir)
         except SourceError as exc:
             raise ImportFailed(str(exc)) from exc
         compiled = _compile(table=table, staged_columns=source.columns, mapping=mapping, path=path)

@@ -18,7 +18,7 @@ from quanwang.data.importer import REJECT_LABELS, ImportFailed, Stage, import_fi
 from quanwang.data.mapping import MappingError
 from quanwang.data.schema import TABLES
 from quanwang.data.services import find_mapping
-from quanwang.data.sources import SourceError
+from quanwang.data.sources import ReadOptions, SourceError
 
 STAGES = {
     Stage.READING: gettext_lazy("Reading"),
@@ -57,8 +57,13 @@ def import_table(
     path: str,
     filename: str,
     encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
     mapping: str | None = None,
     mapping_id: int | None = None,
+    allow_empty: bool = False,
+    confirm_replace: bool = False,
     actor_id: int | None = None,
     scope_id: int | None = None,
 ) -> dict[str, Any]:
@@ -85,7 +90,11 @@ def import_table(
             table_name=table,
             path=source,
             mapping=spec,
-            encoding=encoding,
+            options=ReadOptions.from_params(
+                encoding=encoding, delimiter=delimiter, sheet=sheet, header_row=header_row
+            ),
+            allow_empty=allow_empty,
+            confirm_replace=confirm_replace,
             progress=report,
             scope=scope,
         )

@@ -18,6 +18,7 @@ from quanwang.data.import_scope import import_scope
 from quanwang.data.mapping import MappingError, validate_spec
 from quanwang.data.models import ImportMapping
 from quanwang.data.schema import TABLES
+from quanwang.data.sources import ReadOptions
 
 
 def save_mapping(
@@ -98,9 +99,11 @@ def start_import(
     path: Path,
     filename: str,
     org_unit: OrgUnit | None,
-    encoding: str | None = None,
+    options: ReadOptions | None = None,
     mapping_name: str | None = None,
     mapping_id: int | None = None,
+    allow_empty: bool = False,
+    confirm_replace: bool = False,
     background: bool = True,
 ) -> Job:
     """Queue (or with background=False, create for running here) an import of `path` into the
@@ -122,8 +125,10 @@ def start_import(
             "table": table,
             "path": str(path),
             "filename": filename,
-            "encoding": encoding,
+            **(options or ReadOptions()).as_params(),
             "mapping": mapping.name if mapping else None,
+            "allow_empty": allow_empty,
+            "confirm_replace": confirm_replace,
             "mapping_id": mapping.pk if mapping else None,
             # Who the rows are checked against when the job runs: a job whose user is gone
             # must not run as the system. The scope chosen in the console narrows it too.

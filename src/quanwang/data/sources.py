@@ -12,6 +12,7 @@ import codecs
 import csv
 import datetime
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import duckdb
@@ -25,6 +26,63 @@ CHUNK_BYTES = 16 << 20
 
 class SourceError(Exception):
     """The whole file cannot be read; the message names the file and what is wrong."""
+
+
+class Delimiter(StrEnum):
+    """The field separators a text file may use (`ReadOptions.delimiter`)."""
+
+    COMMA = ","
+    TAB = "\t"
+    SEMICOLON = ";"
+    PIPE = "|"
+
+
+# What the CLI's --delimiter and the console's choice call each separator.
+DELIMITER_NAMES = {
+    "comma": Delimiter.COMMA,
+    "tab": Delimiter.TAB,
+    "semicolon": Delimiter.SEMICOLON,
+    "pipe": Delimiter.PIPE,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadOptions:
+    """How to read the file, where the user names it rather than leaving it to detection."""
+
+    encoding: str | None = None  # utf-8, gbk, ...; detected when None
+    delimiter: Delimiter | None = None  # a text file's separator; detected when None
+    sheet: str | None = None  # a workbook's sheet by name, or ALL_SHEETS
+    header_row: int | None = None  # the header's row (1 = the first); found when None
+
+    def as_params(self) -> dict[str, str | int | None]:
+        """JSON-safe, for a job's params (`from_params` reads them back)."""
+        return {
+            "encoding": self.encoding,
+            "delimiter": self.delimiter.name.lower() if self.delimiter else None,
+            "sheet": self.sheet,
+            "header_row": self.header_row,
+        }
+
+    @classmethod
+    def from_params(
+        cls,
+        *,
+        encoding: str | None = None,
+        delimiter: str | None = None,
+        sheet: str | None = None,
+        header_row: int | None = None,
+    ) -> ReadOptions:
+        return cls(
+            encoding=encoding,
+            delimiter=DELIMITER_NAMES[delimiter] if delimiter else None,
+            sheet=sheet,
+            header_row=header_row,
+        )
+
+
+# `ReadOptions.sheet` for "every sheet, one after the other" (their headers must agree).
+ALL_SHEETS = "all"
 
 
 @dataclass
@@ -92,8 +150,17 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def open_source(*, path: Path, encoding: str | None, work_dir: Path) -> Source:
-    """Check the file and its header; transcode or convert it where DuckDB cannot read it."""
+def open_source(
+    *,
+    path: Path,
+    work_dir: Path,
+    options: ReadOptions | None = None,
+    encoding: str | None = None,
+) -> Source:
+    """Check the file and its header; transcode or convert it where DuckDB cannot read it.
+    `encoding` alone is shorthand for `options` naming only it."""
+    options = options or ReadOptions(encoding=encoding)
+    encoding = options.encoding
     if not path.is_file():
         raise SourceError(_("%(file)s: file not found") % {"file": path})
     if path.stat().st_size == 0:

@@ -49,8 +49,10 @@ def table_import(request: HttpRequest) -> HttpResponse:
                 path=target,
                 filename=upload.name,
                 org_unit=home,
-                encoding=form.cleaned_data["encoding"] or None,
+                options=form.read_options(),
                 mapping_id=mapping.pk if mapping else None,
+                allow_empty=form.cleaned_data["allow_empty"],
+                confirm_replace=form.cleaned_data["confirm_replace"],
             )
         except ServiceError as exc:
             target.unlink(missing_ok=True)  # no job will read it

@@ -15,6 +15,7 @@ from quanwang.core.terminal import command_actor, run_with_progress
 from quanwang.data.importer import REJECT_LABELS, Reject
 from quanwang.data.schema import TABLES
 from quanwang.data.services import start_import
+from quanwang.data.sources import DELIMITER_NAMES, ReadOptions
 
 ORG_TREE = "org-units"
 
@@ -30,7 +31,31 @@ class Command(BaseCommand):
         )
         parser.add_argument("file", type=Path)
         parser.add_argument("--encoding", help=_("utf-8 or gbk; detected if omitted"))
+        parser.add_argument(
+            "--delimiter",
+            choices=sorted(DELIMITER_NAMES),
+            help=_("the separator of a text file; detected if omitted"),
+        )
+        parser.add_argument(
+            "--sheet",
+            help=_("the sheet of a workbook to load, by name, or all (every sheet in turn)"),
+        )
+        parser.add_argument(
+            "--header-row",
+            type=int,
+            help=_("the row holding the column names (1 = the first); found if omitted"),
+        )
         parser.add_argument("--mapping", help=_("name of a saved column mapping"))
+        parser.add_argument(
+            "--allow-empty",
+            action="store_true",
+            help=_("let a file with no good row empty a table it replaces"),
+        )
+        parser.add_argument(
+            "--yes",
+            action="store_true",
+            help=_("confirm a replace that drops most of the table's rows"),
+        )
         parser.add_argument(
             "--user",
             "--as",
@@ -72,8 +97,15 @@ class Command(BaseCommand):
             path=source,
             filename=source.name,
             org_unit=org_unit,
-            encoding=options["encoding"],
+            options=ReadOptions.from_params(
+                encoding=options["encoding"],
+                delimiter=options["delimiter"],
+                sheet=options["sheet"],
+                header_row=options["header_row"],
+            ),
             mapping_name=options["mapping"],
+            allow_empty=options["allow_empty"],
+            confirm_replace=options["yes"],
             background=options["background"],
         )
 
