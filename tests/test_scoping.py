@@ -21,8 +21,8 @@ from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from quanwang.campaigns.choices import CampaignState, CampaignType
-from quanwang.campaigns.models import Campaign, ReplyReview, Segment, SegmentVersion
+from quanwang.campaigns.choices import CampaignState, CampaignType, OfferType
+from quanwang.campaigns.models import Campaign, Offer, ReplyReview, Segment, SegmentVersion
 from quanwang.core.choices import AuditAction, AuditTarget, JobKind, JobStatus, Role
 from quanwang.core.jobs import execute_job, quarantine_path
 from quanwang.core.models import ApiToken, AuditRecord, Job, OrgUnit, RoleAssignment, Staff
@@ -123,6 +123,11 @@ class Foreign:
             text=f"{FOREIGN_MARK}-reply", received_at=dt.datetime(2030, 1, 2, tzinfo=dt.UTC),
             campaign=self.campaign, org_unit=tree.grid_b,
         )  # fmt: skip
+        self.offer = Offer.objects.create(
+            code=f"{FOREIGN_MARK}-OFFER", name=f"{FOREIGN_MARK}-offer", offer_type=OfferType.GIFT,
+            valid_from=dt.date(2030, 1, 1), valid_until=dt.date(2030, 12, 31),
+            org_unit=tree.county_b,
+        )  # fmt: skip
 
     def by_model(self) -> dict[str, Any]:
         return {
@@ -138,6 +143,8 @@ class Foreign:
             "warehouse.subscriber": self.subscriber,
             "campaigns.campaign": self.campaign,
             "campaigns.replyreview": self.review,
+            "campaigns.offer": self.offer,
+            "campaigns.segment": self.campaign.segment_version.segment,
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -193,6 +200,12 @@ ROUTE_OBJECTS = {
     "campaigns:dispatch": "campaigns.campaign",
     "campaigns:responses": "campaigns.campaign",
     "campaigns:review-decide": "campaigns.replyreview",
+    "campaigns:offer-edit": "campaigns.offer",
+    "campaigns:offer-retire": "campaigns.offer",
+    "campaigns:offer-delete": "campaigns.offer",
+    "campaigns:segment": "campaigns.segment",
+    "campaigns:segment-copy": "campaigns.segment",
+    "campaigns:segment-delete": "campaigns.segment",
     "api:get_org_unit": "core.orgunit",
     "api:update_org_unit": "core.orgunit",
     "api:get_staff": "core.staff",
@@ -238,6 +251,11 @@ def concrete_routes(foreign: Foreign) -> list[tuple[str, str]]:
             url = f"/campaigns/{foreign.campaign.pk}/approve/"
         elif name == "campaigns:report":
             url = f"/campaigns/{foreign.campaign.pk}/report.pdf"
+        elif name == "campaigns:call-list":
+            url = f"/campaigns/{foreign.campaign.pk}/dispatch/s1/call-list.xlsx"
+        elif name == "campaigns:experiment-download":
+            # The figures live in the requester's own session: another user's are unreachable.
+            url = "/campaigns/experiments/evaluate/lifts.xlsx"
         elif name == "web:capability":
             url = "/c/support/"
         elif admin_match:

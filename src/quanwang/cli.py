@@ -22,6 +22,18 @@ COMMANDS = [
             "Build the customer wide table, e.g. quanwang run-pipeline --snapshot 2024-06"
         ),
     ),
+    (
+        "train-churn",
+        gettext_lazy("Train the churn model on the wide table, e.g. --snapshot 2024-12"),
+    ),
+    (
+        "train-model",
+        gettext_lazy("Train a yes/no model on any file or table, chosen by cross-validation"),
+    ),
+    (
+        "evaluate-experiment",
+        gettext_lazy("Lift of an experiment from a file, e.g. quanwang evaluate-experiment FILE"),
+    ),
     ("migrate", gettext_lazy("Create or upgrade the database tables")),
     ("createsuperuser", gettext_lazy("Create a platform superuser")),
     ("openapi", gettext_lazy("Write or check the committed OpenAPI schema")),
@@ -31,6 +43,7 @@ NO_DATABASE_COMMANDS = {
     "openapi",
     "datamodel",
     "generate",
+    "evaluate-experiment",
     "makemigrations",
     "makemessages",
     "compilemessages",
@@ -100,6 +113,11 @@ def _said_in(language: str, exc: Exception) -> str:
 def main(argv: list[str] | None = None) -> int:
     language, args = pick_language(list(sys.argv[1:] if argv is None else argv))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quanwang.settings")
+    # OpenMP threads (LightGBM's, scikit-learn's) that sleep when idle instead of spinning:
+    # on a busy two-core machine, 100 rounds of LightGBM on 80,000 rows took 50 s on two
+    # spinning threads against 3.5 s on one; passive, two took 3.5 s. Read when the OpenMP
+    # runtime loads, so before any model library is imported.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from quanwang.config import ConfigError
 
     try:

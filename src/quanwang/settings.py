@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "quanwang.data",
     "quanwang.insight",
     "quanwang.campaigns",
+    "quanwang.campaigns.sandbox",
     "quanwang.web",
 ]
 
@@ -150,6 +151,8 @@ MEDIA_ROOT = VAR_DIR / "media"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = config.env_flag("QUANWANG_SECURE_COOKIES", default=HARDENED)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A refused CSRF check shows the console's styled 403 page, not Django's English one.
+CSRF_FAILURE_VIEW = "quanwang.core.error_views.csrf_failure"
 # A console login lasts this long from sign-in; shorter for roles that can reveal or export
 # personal data (VIEW_PII/EXPORT_PII in core.permissions), set by SessionLifetimeMiddleware.
 SESSION_COOKIE_AGE = config.env_int("QUANWANG_SESSION_HOURS", default=12) * 3600
@@ -188,6 +191,14 @@ QUANWANG_PIPELINE_MEMORY = os.environ.get("QUANWANG_PIPELINE_MEMORY", "4GB")
 QUANWANG_MODEL_THREADS = int(os.environ.get("QUANWANG_MODEL_THREADS", "2"))
 # Channel gateways per deployment, as JSON (docs/campaigns-dispatch.md); none by default.
 QUANWANG_CHANNELS = json.loads(os.environ.get("QUANWANG_CHANNELS", "{}"))
+# Demo mode (campaigns.sandbox.mode): channels left out of QUANWANG_CHANNELS go to the demo's
+# sandbox gateways on loopback. Unset or "auto": on while var/ holds the demo operator; 1/0.
+QUANWANG_DEMO = (
+    None
+    if os.environ.get("QUANWANG_DEMO", "").strip().lower() in {"", "auto"}
+    else config.env_flag("QUANWANG_DEMO")
+)
+QUANWANG_SANDBOX_PORT = config.env_int("QUANWANG_SANDBOX_PORT", default=8025)
 # SMS replies that opt out (退订), as a JSON list; TD and 退订 always count (campaigns.opt_out).
 QUANWANG_OPT_OUT_WORDS = json.loads(
     os.environ.get("QUANWANG_OPT_OUT_WORDS")

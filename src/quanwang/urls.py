@@ -4,6 +4,12 @@ from django.urls import include, path
 
 from quanwang.api import api
 
+# The console's own error pages (core.error_views); Django uses them with DEBUG off.
+handler400 = "quanwang.core.error_views.bad_request"
+handler403 = "quanwang.core.error_views.forbidden"
+handler404 = "quanwang.core.error_views.not_found"
+handler500 = "quanwang.core.error_views.server_error"
+
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

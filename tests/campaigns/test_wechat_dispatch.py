@@ -182,8 +182,8 @@ def test_a_wechat_step_without_a_configured_template_is_refused_before_sending(
     frozen = _customers(tmp_path)
     del settings.QUANWANG_CHANNELS["wechat"]["template_id"]
 
-    # When a WeChat step is dispatched, then it is refused, naming the setting
-    with pytest.raises(DispatchError, match="template_id"):
+    # When a WeChat step is dispatched, then it is refused, saying what is missing
+    with pytest.raises(DispatchError, match="no approved WeChat template"):
         send_step(
             campaign_id=1, frozen=frozen, step="w1", channel=Channel.WECHAT, text="t",
             send_at=TEN_AM, policy=ContactPolicy(), ledger=LocalLedger(),

@@ -156,7 +156,7 @@ def test_the_console_says_when_no_worker_runs_waiting_jobs(
     # Then both say that no worker runs, and how many jobs wait
     for page in (home, jobs):
         assert BANNER in page
-        assert "后台任务进程未运行" in page or "job worker is not running" in page
+        assert "后台作业进程未运行" in page or "job worker is not running" in page
         assert "2" in page.split(BANNER, 1)[1].split("</p>", 1)[0]
 
 

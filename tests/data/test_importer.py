@@ -77,12 +77,12 @@ def test_a_gbk_file_is_detected_and_its_chinese_headers_are_understood(
 def test_dates_in_every_usual_form_are_read(plans: None, tmp_path: Path) -> None:
     text = SUBSCRIBER_HEADER + "".join(
         f"S{i},1380000000{i},个人,prepaid,{d},active,P2,\n"
-        for i, d in enumerate(["2024-01-05", "2024/1/5", "20240105", "45296"])
+        for i, d in enumerate(["2024-01-05", "2024/1/5", "20240105", "2024.01.05", "2024年1月5日"])
     )
 
     report = import_file(table_name="subscribers", path=_write(tmp_path, "s.csv", text))
 
-    assert report.loaded == 4
+    assert report.loaded == 5
     assert {str(row[7]) for row in _rows("subscribers")} == {"2024-01-05"}
 
 
@@ -519,24 +519,24 @@ def test_a_gbk_file_named_as_utf8_is_refused_with_a_clear_message(db: None, tmp_
         import_file(table_name="plans", path=path, encoding="utf-8")
 
 
-def test_gbk_bytes_after_the_first_megabyte_are_quarantined_with_the_encoding_hint(
+def test_gbk_bytes_after_the_first_megabyte_of_a_utf8_file_are_quarantined_as_another_encoding(
     db: None, tmp_path: Path
 ) -> None:
-    # Given a file that is ASCII for its first megabyte and GBK after it
+    # Given a file that is UTF-8 for its first megabyte and has a GBK row after it
     head = (
         "plan_id,name,plan_type,monthly_fee,is_5g"
         + "\n"
-        + "".join(f"P{i},plan{i},postpaid,10,true\n" for i in range(40_000))
+        + "".join(f"P{i},套餐{i},postpaid,10,true\n" for i in range(40_000))
     )
     path = tmp_path / "p.csv"
-    path.write_bytes(head.encode() + "P9,畅享,postpaid,10,true\n".encode("gbk"))
+    path.write_bytes(head.encode() + "PX,畅享,postpaid,10,true\n".encode("gbk"))
 
     report = import_file(table_name="plans", path=path)
 
     rejected = _quarantine(report)
     assert report.loaded == 40_000
     assert [(int(r["row"]), r["reason_code"]) for r in rejected] == [(40_002, "encoding")]
-    assert "--encoding gbk" in rejected[0]["reason_en"]
+    assert rejected[0]["reason_en"] == "this row is in another encoding"
 
 
 def test_rows_after_a_malformed_line_keep_their_own_row_numbers(

@@ -42,12 +42,22 @@ PLANS = [
 ]
 
 
+def _msisdn(subscriber_id: str) -> str:
+    """A valid mobile number (11 digits) made from the ID: its digits, or a hash of it."""
+    import zlib
+
+    tail = subscriber_id.rjust(8, "0")[-8:]
+    if not tail.isdigit():
+        tail = str(zlib.crc32(subscriber_id.encode()) % 10**8).rjust(8, "0")
+    return "139" + tail
+
+
 def subscriber(subscriber_id: str, **fields: Any) -> dict[str, Any]:
     import datetime as dt
 
     return {
         "subscriber_id": subscriber_id,
-        "msisdn": fields.pop("msisdn", "139" + subscriber_id.rjust(8, "0")[-8:]),
+        "msisdn": fields.pop("msisdn", _msisdn(subscriber_id)),
         "segment": "个人",
         "payment_type": "postpaid",
         "join_date": dt.date(2020, 1, 1),

@@ -98,7 +98,7 @@ def test_a_telco_churn_csv_trains_a_calibrated_model_that_ranks_churners_first(
         "gender", "SeniorCitizen", "tenure", "Contract", "MonthlyCharges", "TotalCharges"
     }  # fmt: skip
     assert model.notes == []  # a blank is missing, not a bad number
-    # ... its probabilities are calibrated on the validation rows
+    # ... its probabilities are calibrated, as measured on its out-of-fold scores
     bins = model.metrics["calibration"]
     predicted = sum(b["predicted"] * b["count"] for b in bins)
     observed = sum(b["observed"] * b["count"] for b in bins)
@@ -123,7 +123,8 @@ def test_the_same_split_and_model_come_back_for_the_same_seed(tmp_path: Path) ->
     second = train_model(data=training_input(text=str(path)), spec=spec, name="a").model
 
     assert first.metrics["auc"] == second.metrics["auc"]
-    assert first.metrics["validation_rows"] == 240
+    assert first.metrics["test_rows"] == 240  # held out, stratified
+    assert first.metrics["measured_on"] == "test"
 
 
 def test_a_gbk_csv_with_chinese_columns_trains_the_same_way(tmp_path: Path) -> None:
@@ -198,7 +199,7 @@ def test_a_time_split_validates_on_the_latest_rows(tmp_path: Path) -> None:
     model = train_model(data=training_input(text=str(path)), spec=parse_spec(spec), name="t").model
 
     assert model.metrics["split"]["validation_from"] == "2024-05"
-    assert model.metrics["validation_rows"] == 400
+    assert model.metrics["test_rows"] == 400
     assert "month" not in model.features
 
 
@@ -326,7 +327,7 @@ def test_the_command_trains_prints_and_scores_then_scores_a_new_file(tmp_path: P
     assert "Lift by decile" in text
     assert "tenure" in text
     first = (tmp_path / "scores.csv").read_text(encoding="utf-8").splitlines()
-    assert first[0] == '"customerID","probability"'
+    assert first[0] == '"id","probability"'  # whatever the input calls its id
     assert len(first) == 2001
     assert (tmp_path / "again.csv").read_text(encoding="utf-8").splitlines() == first
     assert str(find_model(name="telco").path) in text

@@ -1,14 +1,18 @@
 from django.contrib import admin
 
 from quanwang.campaigns.models import Campaign, CustomerList, Offer, Segment, TaskOutcome
-from quanwang.core.admin import ReadOnlyAdmin, ScopedAdmin
+from quanwang.core.admin import ReadOnlyAdmin
 
 
 @admin.register(Offer)
-class OfferAdmin(ScopedAdmin):
-    """The offer catalogue (优惠目录) is kept here: one entry per offer of a promotion tool."""
+class OfferAdmin(ReadOnlyAdmin):
+    """The offer catalogue (优惠目录) is kept in the console (营销策划 → 优惠目录), where its rules
+    hold (a used offer is retired, not deleted) and every change is audited."""
 
-    list_display = ("code", "name", "offer_type", "cost_per_taker", "valid_from", "valid_until")
+    list_display = (
+        "code", "name", "offer_type", "org_unit", "cost_per_taker", "valid_from", "valid_until",
+        "retired_at",
+    )  # fmt: skip
     list_filter = ("offer_type",)
     search_fields = ("code", "name")
 

@@ -2,8 +2,9 @@
 service, serialise.
 
 The inbound SMS webhook is called by the SMS gateway, which is not a user: it authenticates
-with the shared secret `inbound_token` of the sms section of QUANWANG_CHANNELS, sent in the
-X-Quanwang-Inbound-Token header, instead of the API's bearer tokens.
+with the shared secret `inbound_token` of the sms section of QUANWANG_CHANNELS (in demo mode,
+the sandbox's), sent in the X-Quanwang-Inbound-Token header, instead of the API's bearer
+tokens.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
@@ -21,6 +21,7 @@ from ninja.errors import HttpError
 from ninja.security import APIKeyHeader
 
 from quanwang.campaigns.channels.base import config_from_mapping
+from quanwang.campaigns.channels.config import channels_config
 from quanwang.campaigns.channels.sms import SmsConfig
 from quanwang.campaigns.choices import Channel
 from quanwang.campaigns.responses import (
@@ -38,8 +39,9 @@ GATEWAY = "sms-gateway"
 
 
 def inbound_token() -> str:
-    """The configured shared secret, or "" when inbound SMS is not set up."""
-    section = settings.QUANWANG_CHANNELS.get(str(Channel.SMS))
+    """The configured shared secret, or "" when inbound SMS is not set up (in demo mode the
+    sandbox's, generated into the var folder, when the setting has no SMS section)."""
+    section = channels_config().get(str(Channel.SMS))
     if not isinstance(section, Mapping):
         return ""
     # Read through the adapter's own config, so a typo in the section fails the same way.

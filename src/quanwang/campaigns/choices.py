@@ -49,6 +49,22 @@ class OfferType(models.TextChoices):
     DISTRIBUTION = "distribution", _("Distribution (分销)")
 
 
+class PaymentType(models.TextChoices):
+    """A subscriber's payment type (subscribers.payment_type), as an offer's eligibility."""
+
+    PREPAID = "prepaid", _("Prepaid (预付费)")
+    POSTPAID = "postpaid", _("Postpaid (后付费)")
+
+
+class OfferStatus(models.TextChoices):
+    """Where an offer of the catalogue stands today: only an available one (not retired, valid
+    until today or later) can be attached to a new campaign."""
+
+    ACTIVE = "active", _("Available")
+    EXPIRED = "expired", _("Expired")
+    RETIRED = "retired", _("Retired")
+
+
 class ContactOutcome(models.TextChoices):
     CONTACTED = "contacted", _("Contacted")
     ACCEPTED = "accepted", _("Accepted")

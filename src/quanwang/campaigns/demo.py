@@ -1,4 +1,5 @@
-"""The demo operator's campaigns: the offer catalogue, a segment and a draft campaign."""
+"""The demo operator's campaigns: the offer catalogue (the province's, a city's and a
+district's), a segment and a draft campaign."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from quanwang.campaigns.choices import CampaignType, Channel, OfferType
 from quanwang.campaigns.models import Campaign, Offer
 from quanwang.campaigns.segments import save_segment
 from quanwang.campaigns.services import Design, create_campaign
+from quanwang.core.choices import OrgLevel
 from quanwang.core.models import OrgUnit
 
 DEMO_CAMPAIGN = "合约到期维系（示例）"
@@ -28,6 +30,40 @@ CATALOGUE = (
     ("BDL-BB", "融合宽带首年半价", OfferType.BUNDLED_SALE, "120", "39"),
     ("DIST-SHOP", "社会渠道分销酬金", OfferType.DISTRIBUTION, "50", "0"),
 )
+# The first city's and its first district's own offers (what the demo's city marketer and
+# county manager log in to), coded after the unit: suffix, name, tool, cost, monthly change.
+CITY_OFFER = ("SUB-20", "本市合约续约话费补贴20元", OfferType.SUBSIDY, "20", "0")
+COUNTY_OFFER = ("GIFT-STORE", "到本区营业厅办理送礼品", OfferType.GIFT, "25", "0")
+
+
+def seed_offer_catalogue(*, root: OrgUnit, today: dt.date) -> list[Offer]:
+    """The province's catalogue (one offer per promotion tool), one offer of the first city
+    and one of that city's first district. Run again, it updates them in place."""
+    owned = [(root, *row) for row in CATALOGUE]
+    city = OrgUnit.objects.filter(level=OrgLevel.CITY).order_by("path").first()
+    if city is not None:
+        suffix, *rest = CITY_OFFER
+        owned.append((city, f"{city.code}-{suffix}", *rest))
+        county = (
+            OrgUnit.objects.filter(level=OrgLevel.COUNTY, path__startswith=city.path)
+            .order_by("path")
+            .first()
+        )
+        if county is not None:
+            suffix, *rest = COUNTY_OFFER
+            owned.append((county, f"{county.code}-{suffix}", *rest))
+    seeded = []
+    for unit, code, name, tool, cost, monthly in owned:
+        offer, _created = Offer.objects.update_or_create(
+            code=code,
+            defaults={
+                "name": name, "offer_type": tool, "cost_per_taker": Decimal(cost),
+                "monthly_revenue_change": Decimal(monthly), "valid_from": today,
+                "valid_until": today + dt.timedelta(days=365), "org_unit": unit,
+            },
+        )  # fmt: skip
+        seeded.append(offer)
+    return seeded
 
 
 def build_campaign_demo(*, say: Callable[[str], Any]) -> None:
@@ -36,15 +72,7 @@ def build_campaign_demo(*, say: Callable[[str], Any]) -> None:
         say("  no org tree: campaigns skipped")
         return
     today = timezone.localdate()
-    for code, name, tool, cost, monthly in CATALOGUE:
-        Offer.objects.update_or_create(
-            code=code,
-            defaults={
-                "name": name, "offer_type": tool, "cost_per_taker": Decimal(cost),
-                "monthly_revenue_change": Decimal(monthly), "valid_from": today,
-                "valid_until": today + dt.timedelta(days=365), "org_unit": root,
-            },
-        )  # fmt: skip
+    seed_offer_catalogue(root=root, today=today)
     if Campaign.objects.filter(name=DEMO_CAMPAIGN).exists():
         say(f"  campaign {DEMO_CAMPAIGN} already there")
         return

@@ -25,6 +25,9 @@ each customer with the store of their grid that serves them, or with their accou
 
 A WeChat step goes to the customers' openids (subscribers.wechat_openid) as a template message
 (模板消息): the template id of QUANWANG_CHANNELS["wechat"], the step's text in its text field.
+
+The adapters come from the effective channels config (channels.config.channels_config): in
+demo mode, channels the setting leaves out go to the demo's sandbox gateways.
 A customer without an openid is held back by the policy (ExclusionRule.NO_RECIPIENT).
 """
 
@@ -33,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +47,6 @@ import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
 from quanwang.campaigns.channels import (
@@ -51,13 +54,16 @@ from quanwang.campaigns.channels import (
     OutboundMessage,
     SendResult,
     SendStatus,
-    adapter_from_config,
 )
+from quanwang.campaigns.channels.base import ChannelNotConfigured, ConfigProblem
+from quanwang.campaigns.channels.config import configured_adapter, not_configured_message
 from quanwang.campaigns.channels.wechat import WechatAdapter
 from quanwang.campaigns.choices import BatchState, Channel, ContactOutcome, ExclusionRule
 from quanwang.campaigns.issuing import ACCOUNT_MANAGER, campaign_dir
 from quanwang.campaigns.policy import ContactPolicy, apply_policy
 from quanwang.data.warehouse import Warehouse, sql_literal
+
+logger = logging.getLogger("quanwang.dispatch")
 
 BATCH_SIZE = 500
 Progress = Callable[[int, int], None]
@@ -411,26 +417,19 @@ def _send(
 ) -> None:
     """Send the batches `todo`, each claimed in the ledger before the gateway sees it."""
     try:
-        sender = adapter or adapter_from_config(channel=channel, config=settings.QUANWANG_CHANNELS)
-    except ImproperlyConfigured as exc:
-        # The setting's own words name the key at fault: they follow a translated sentence.
-        raise DispatchError(
-            _("The %(channel)s channel is not set up on the server (%(detail)s).")
-            % {"channel": channel.label, "detail": exc}
-        ) from exc
+        sender = adapter or configured_adapter(channel)
+    except ChannelNotConfigured as exc:
+        # The page shows a plain line; the setting's own words (the key at fault) go to the
+        # operator's log.
+        logger.warning("dispatch of %s refused: %s", channel, exc)
+        raise DispatchError(not_configured_message(channel, exc.problem)) from exc
     template_id, text_field = "", ""
     if isinstance(sender, WechatAdapter):
         template_id, text_field = sender.config.template_id, sender.config.text_field
         if not template_id:
             sender.close()
             # Every message would fail: say so once, before anything is sent.
-            raise DispatchError(
-                _("The %(channel)s channel is not set up on the server (%(detail)s).")
-                % {
-                    "channel": channel.label,
-                    "detail": 'QUANWANG_CHANNELS["wechat"] has no template_id',
-                }
-            )
+            raise DispatchError(not_configured_message(channel, ConfigProblem.NO_TEMPLATE))
     step_key = f"c{campaign_id}-{folder.name}"
     try:
         for index in todo:

@@ -46,6 +46,12 @@ class SegmentForm(forms.Form):
     rule = RuleField(label=_("Rule (JSON)"))
 
 
+class SegmentEditForm(SegmentForm):
+    """An edit of a saved segment, opened at version `base` (saving adds the next version)."""
+
+    base = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
 class PreviewForm(forms.Form):
     rule = RuleField(label=_("Rule (JSON)"))
 
@@ -127,6 +133,8 @@ class CampaignForm(forms.Form):
         field.label_from_instance = lambda v: f"{v.segment.name} v{v.number} · {v.text_zh}"
         offer_field: Any = self.fields["offers"]
         offer_field.queryset = offers
+        # Whose offer it is: the unit's own, or one from the levels above.
+        offer_field.label_from_instance = lambda o: f"{o.code} {o.name} · {o.org_unit.name}"
         # Only evaluated campaigns the user may see (services.uplift_sources).
         source_field: Any = self.fields["uplift_source"]
         source_field.queryset = sources if sources is not None else Campaign.objects.none()

@@ -6,6 +6,7 @@ Parquet files the records point to, never a million ORM rows.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import ClassVar
 
@@ -21,7 +22,9 @@ from quanwang.campaigns.choices import (
     Channel,
     ContactOutcome,
     DispatchState,
+    OfferStatus,
     OfferType,
+    PaymentType,
     ReviewState,
     Targeting,
     TaskSplit,
@@ -30,6 +33,7 @@ from quanwang.campaigns.choices import (
 from quanwang.core.choices import Resource
 from quanwang.core.models import Job, OrgUnit, Staff
 from quanwang.core.querysets import ScopedModel
+from quanwang.insight.choices import ValueTier
 
 USER = settings.AUTH_USER_MODEL
 
@@ -59,7 +63,8 @@ class CustomerList(ScopedModel):
 
 
 class Segment(ScopedModel):
-    """A named target group (目标客户); each save adds a version, old versions stay."""
+    """A named target group (目标客户); each save adds a version, old versions stay. The units
+    below its unit may use it and copy it (campaigns.saved_segments)."""
 
     scope_resource: ClassVar[Resource] = Resource.CAMPAIGN
     scope_org_path: ClassVar[str | None] = "org_unit__path"
@@ -71,6 +76,16 @@ class Segment(ScopedModel):
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # The version this segment was copied from (a unit below copies a province segment to
+    # change it); kept, not required, when that segment is deleted.
+    copied_from = models.ForeignKey(
+        "SegmentVersion",
+        verbose_name=_("copied from"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="copies",
+    )
 
     class Meta:
         verbose_name = _("segment")
@@ -111,14 +126,18 @@ class SegmentVersion(models.Model):
 
 
 class Offer(ScopedModel):
-    """An entry of the offer catalogue (优惠目录): one of the nine promotion tools."""
+    """An entry of the offer catalogue (优惠目录): one of the nine promotion tools, owned by an
+    org unit. Its unit manages it; campaigns of that unit and the units below it may use it
+    (campaigns.services.offers). Retired, never deleted once a campaign used it."""
 
-    scope_resource: ClassVar[Resource] = Resource.CAMPAIGN
+    scope_resource: ClassVar[Resource] = Resource.OFFER
     scope_org_path: ClassVar[str | None] = "org_unit__path"
 
+    # Unique over the whole catalogue: orders and call lists name offers by code.
     code = models.CharField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
     offer_type = models.CharField(_("promotion tool"), max_length=20, choices=OfferType.choices)
+    description = models.TextField(_("description"), blank=True)
     cost_per_taker = models.DecimalField(
         _("cost per taker (yuan)"), max_digits=10, decimal_places=2, default=Decimal("0")
     )
@@ -131,8 +150,24 @@ class Offer(ScopedModel):
     )
     valid_from = models.DateField(_("valid from"))
     valid_until = models.DateField(_("valid until"))
-    eligibility = models.TextField(_("eligibility"), blank=True)
+    # Who may take the offer: value tiers (empty: every tier) and a payment type (blank: both),
+    # and anything else in words. Shown wherever the offer is chosen; the campaign's segment,
+    # not this, decides whom a campaign contacts.
+    eligible_tiers = models.JSONField(_("eligible value tiers"), default=list, blank=True)
+    eligible_payment = models.CharField(
+        _("eligible payment type"), max_length=20, choices=PaymentType.choices, blank=True
+    )
+    eligibility = models.TextField(_("other conditions"), blank=True)
     org_unit = models.ForeignKey(OrgUnit, verbose_name=_("org unit"), on_delete=models.PROTECT)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+    retired_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("offer")
@@ -141,6 +176,20 @@ class Offer(ScopedModel):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def status(self, *, today: dt.date) -> OfferStatus:
+        if self.retired_at is not None:
+            return OfferStatus.RETIRED
+        return OfferStatus.EXPIRED if self.valid_until < today else OfferStatus.ACTIVE
+
+    def eligibility_labels(self) -> list[str]:
+        """Who may take it, in words of the active language: tiers, payment type, the rest."""
+        labels = [str(ValueTier(t).label) for t in self.eligible_tiers if t in ValueTier.values]
+        if self.eligible_payment:
+            labels.append(str(PaymentType(self.eligible_payment).label))
+        if self.eligibility:
+            labels.append(self.eligibility)
+        return labels
 
 
 class Campaign(ScopedModel):

@@ -10,13 +10,17 @@ A rule is JSON, saved with each segment version:
     ]}
 
 `check_rule` validates it against a snapshot's columns (unknown fields, operators that do not
-fit the column's type, values of the wrong type); `compile_rule` turns it into one Ibis boolean
-expression over the snapshot table; `describe` reads it back as text people use
+fit the column's type, values of the wrong type) and names the condition by its number
+("条件 2.1": the first of the second condition's group) and the field by its label;
+`normalise_rule` turns the words people type for yes and no (是/否, true/false, 1/0) into
+booleans first; `compile_rule` turns it into one Ibis boolean expression over the snapshot
+table; `describe` reads it back as text people use
 ("近3月ARPU ≥ 80 且 合约3个月内到期 且 非主顾客").
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -25,11 +29,17 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from quanwang.insight.catalog import LABELS
-from quanwang.insight.choices import LifecycleStage, ValueTier
+from quanwang.campaigns.rule_words import (
+    CODES,
+    NO_WORDS,
+    SELF_NAMED,
+    YES_WORDS,
+    code_text,
+    field_label,
+)
 from quanwang.insight.churn import NEGATED
 
 MAX_DEPTH = 8
@@ -37,10 +47,13 @@ MAX_CONDITIONS = 60
 # A rule's numbers are compared by DuckDB (or Spark) as BIGINT or DOUBLE: an integer past 64
 # bits, or an infinite or NaN float (JSON's 1e400 reads as one), has no literal there.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+GROUPS = ("all", "any")
+
+Path = tuple[int, ...]
 
 
 class RuleError(Exception):
-    """The rule cannot be used; the message names the condition's path and field."""
+    """The rule cannot be used; the message names the condition's number and field."""
 
 
 class Op(StrEnum):
@@ -62,38 +75,58 @@ class Kind(StrEnum):
     NUMBER = "number"
     TEXT = "text"
     YES_NO = "yes_no"
+    DATE = "date"
 
 
+_ORDERED = {Op.EQ, Op.NE, Op.GT, Op.GE, Op.LT, Op.LE, Op.BETWEEN, Op.IS_NULL, Op.NOT_NULL}
 OPS_BY_KIND = {
-    Kind.NUMBER: {Op.EQ, Op.NE, Op.GT, Op.GE, Op.LT, Op.LE, Op.BETWEEN, Op.IS_NULL, Op.NOT_NULL},
+    Kind.NUMBER: _ORDERED,
+    Kind.DATE: _ORDERED,
     Kind.TEXT: {Op.EQ, Op.NE, Op.IN, Op.NOT_IN, Op.IS_NULL, Op.NOT_NULL},
     Kind.YES_NO: {Op.IS},
 }
+# The builder's order of the operators, and their names (the column headed 运算符).
+OP_ORDER = tuple(Op)
+OP_LABELS = {
+    Op.EQ: gettext_lazy("equals"),
+    Op.NE: gettext_lazy("does not equal"),
+    Op.GT: gettext_lazy("greater than"),
+    Op.GE: gettext_lazy("at least"),
+    Op.LT: gettext_lazy("less than"),
+    Op.LE: gettext_lazy("at most"),
+    Op.BETWEEN: gettext_lazy("between"),
+    Op.IN: gettext_lazy("is one of"),
+    Op.NOT_IN: gettext_lazy("is none of"),
+    Op.IS: gettext_lazy("is (yes or no)"),
+    Op.IS_NULL: gettext_lazy("is empty"),
+    Op.NOT_NULL: gettext_lazy("is not empty"),
+}
 SYMBOLS = {Op.EQ: "=", Op.NE: "≠", Op.GT: ">", Op.GE: "≥", Op.LT: "<", Op.LE: "≤"}
-# Coded columns and how their codes read.
-CODED: dict[str, Mapping[str, Any]] = {
-    "value_tier": {t.value: t for t in ValueTier},
-    "lifecycle_stage": {s.value: s for s in LifecycleStage},
-}
-ZH_TIER_SHORT = {
-    ValueTier.KEY: "主顾客",
-    ValueTier.LARGE: "大顾客",
-    ValueTier.REGULAR: "普通顾客",
-    ValueTier.SMALL: "小顾客",
-    LifecycleStage.ACQUIRE: "拉新期",
-    LifecycleStage.ACTIVATE: "促活期",
-    LifecycleStage.CONVERT: "转化期",
-    LifecycleStage.RETAIN: "留存期",
-}
 
 
 def column_kind(duckdb_type: str) -> Kind:
     upper = duckdb_type.upper()
     if upper == "BOOLEAN":
         return Kind.YES_NO
-    if upper in {"VARCHAR", "DATE"} or upper.startswith("VARCHAR"):
+    if upper == "DATE":
+        return Kind.DATE
+    if upper == "VARCHAR" or upper.startswith("VARCHAR"):
         return Kind.TEXT
     return Kind.NUMBER
+
+
+def op_label(op: Op) -> str:
+    return str(OP_LABELS[op])
+
+
+def _where(path: Path) -> str:
+    if not path:
+        return _("The rule")
+    return _("Condition %(number)s") % {"number": ".".join(str(i + 1) for i in path)}
+
+
+def _error(message: str, path: Path, **values: Any) -> RuleError:
+    return RuleError(message % ({"where": _where(path)} | values))
 
 
 def check_rule(
@@ -102,7 +135,7 @@ def check_rule(
     """Raise RuleError naming the first problem; `columns` maps names to DuckDB types, `lists`
     says whether an ID list exists."""
     count = [0]
-    _check(rule, columns=columns, lists=lists, path="rule", depth=0, count=count)
+    _check(rule, columns=columns, lists=lists, path=(), depth=0, count=count)
 
 
 def _check(
@@ -110,120 +143,236 @@ def _check(
     *,
     columns: Mapping[str, str],
     lists: Callable[[int], bool] | None,
-    path: str,
+    path: Path,
     depth: int,
     count: list[int],
 ) -> None:
     if depth > MAX_DEPTH:
-        raise RuleError(f"{path}: nested deeper than {MAX_DEPTH} levels")
+        raise _error(_("%(where)s: nested deeper than %(n)s levels"), path, n=MAX_DEPTH)
     if not isinstance(node, dict) or len(node) == 0:
-        raise RuleError(f"{path}: a condition is an object such as {{'field': …, 'op': …}}")
+        raise _error(_("%(where)s: a condition needs a field, an operator and a value"), path)
     count[0] += 1
     if count[0] > MAX_CONDITIONS:
-        raise RuleError(f"{path}: more than {MAX_CONDITIONS} conditions")
-    for group in ("all", "any"):
+        raise _error(_("%(where)s: more than %(n)s conditions"), path, n=MAX_CONDITIONS)
+    for group in GROUPS:
         if group in node:
             children = node[group]
             if set(node) != {group} or not isinstance(children, list) or not children:
-                raise RuleError(f"{path}.{group}: give a non-empty list of conditions")
+                raise _error(_("%(where)s: a group takes a non-empty list of conditions"), path)
             for index, child in enumerate(children):
                 _check(
-                    child, columns=columns, lists=lists, path=f"{path}.{group}[{index}]",
-                    depth=depth + 1, count=count,
+                    child, columns=columns, lists=lists, path=(*path, index), depth=depth + 1,
+                    count=count,
                 )  # fmt: skip
             return
     if "not" in node:
         if set(node) != {"not"}:
-            raise RuleError(f"{path}.not: 'not' takes one condition and nothing beside it")
-        _check(
-            node["not"], columns=columns, lists=lists, path=f"{path}.not", depth=depth + 1,
-            count=count,
-        )  # fmt: skip
+            raise _error(_("%(where)s: NOT takes one condition and nothing beside it"), path)
+        _check(node["not"], columns=columns, lists=lists, path=path, depth=depth + 1, count=count)
         return
     if "list" in node:
         list_id = node["list"]
         if set(node) != {"list"} or not isinstance(list_id, int) or isinstance(list_id, bool):
-            raise RuleError(f"{path}: an ID list condition is {{'list': <list number>}}")
+            raise _error(_("%(where)s: an ID list condition names one list by its number"), path)
         if lists is not None and not lists(list_id):
-            raise RuleError(f"{path}: ID list {list_id} does not exist or is not yours")
+            raise _error(
+                _("%(where)s: ID list %(id)s does not exist or is not yours"), path, id=list_id
+            )
         return
     _check_condition(node, columns=columns, path=path)
 
 
-def _check_condition(node: dict[str, Any], *, columns: Mapping[str, str], path: str) -> None:
+def _check_condition(node: dict[str, Any], *, columns: Mapping[str, str], path: Path) -> None:
     unknown = set(node) - {"field", "op", "value"}
     if unknown:
-        raise RuleError(f"{path}: unknown keys {sorted(unknown)}")
+        raise _error(_("%(where)s: unknown keys %(keys)s"), path, keys="、".join(sorted(unknown)))
     field = str(node.get("field"))
     if field not in columns:
-        raise RuleError(
-            f"{path}: field {field!r} is not a column of the wide table "
-            "(it may have been renamed or removed since the segment was saved)"
+        raise _error(
+            _(
+                "%(where)s: “%(field)s” is not a column of the customer wide table (it may have "
+                "been renamed or removed since the segment was saved)"
+            ),
+            path,
+            field=field,
         )
+    label = field_label(field)
     kind = column_kind(columns[field])
     try:
         op = Op(str(node.get("op")))
     except ValueError:
-        raise RuleError(f"{path}: unknown operator {node.get('op')!r} for {field}") from None
+        raise _error(
+            _("%(where)s: “%(field)s” has no operator %(op)s"), path, field=label, op=node.get("op")
+        ) from None
     if op not in OPS_BY_KIND[kind]:
-        allowed = ", ".join(sorted(o.value for o in OPS_BY_KIND[kind]))
-        raise RuleError(f"{path}: {field} takes the operators {allowed}, not {op.value}")
+        allowed = "、".join(op_label(o) for o in OP_ORDER if o in OPS_BY_KIND[kind])
+        raise _error(
+            _("%(where)s: “%(field)s” takes the operators %(allowed)s, not %(op)s"),
+            path,
+            field=label,
+            allowed=allowed,
+            op=op_label(op),
+        )
     value = node.get("value")
     if op in {Op.IS_NULL, Op.NOT_NULL}:
         return
+    if value is None:
+        raise _error(_("%(where)s: “%(field)s” needs a value"), path, field=label)
     if op is Op.IS:
         if not isinstance(value, bool):
-            raise RuleError(f"{path}: {field} is yes/no: give true or false")
+            raise _error(
+                _("%(where)s: “%(field)s” is yes or no: give true or false"), path, field=label
+            )
         return
     if op is Op.BETWEEN:
-        if not (isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))):
-            raise RuleError(f"{path}: {field} between takes [low, high] numbers")
-        for end in value:
-            _check_range(end, field=field, path=path)
-        if value[0] > value[1]:
-            raise RuleError(f"{path}: {field} between: the low end is above the high end")
+        _check_between(value, kind=kind, field=field, path=path)
         return
     if op in {Op.IN, Op.NOT_IN}:
         if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
-            raise RuleError(f"{path}: {field} {op.value} takes a non-empty list of texts")
+            raise _error(
+                _("%(where)s: “%(field)s” %(op)s takes a non-empty list of values"),
+                path,
+                field=label,
+                op=op_label(op),
+            )
         for text in value:
             _check_text(text, field=field, path=path)
-        coded = CODED.get(field)
-        if coded is not None:
-            wrong = [v for v in value if v not in coded]
-            if wrong:
-                raise RuleError(f"{path}: {field} has no codes {wrong}; it has {sorted(coded)}")
+        _check_codes(value, field=field, path=path)
         return
-    if kind is Kind.NUMBER and not _is_number(value):
-        raise RuleError(f"{path}: {field} is a number: {value!r} is not")
+    _check_single(value, kind=kind, field=field, path=path)
+
+
+def _check_single(value: Any, *, kind: Kind, field: str, path: Path) -> None:
+    label = field_label(field)
     if kind is Kind.NUMBER:
+        if not _is_number(value):
+            raise _error(
+                _("%(where)s: “%(field)s” is a number: %(value)s is not"),
+                path,
+                field=label,
+                value=value,
+            )
         _check_range(value, field=field, path=path)
-    if kind is Kind.TEXT and not isinstance(value, str):
-        raise RuleError(f"{path}: {field} is text: give a text value")
-    if kind is Kind.TEXT:
+    elif kind is Kind.DATE:
+        _check_date(value, field=field, path=path)
+    else:
+        if not isinstance(value, str):
+            raise _error(_("%(where)s: “%(field)s” is text: give a text value"), path, field=label)
         _check_text(value, field=field, path=path)
+        _check_codes([value], field=field, path=path)
+
+
+def _check_between(value: Any, *, kind: Kind, field: str, path: Path) -> None:
+    label = field_label(field)
+    if not (isinstance(value, list) and len(value) == 2):
+        raise _error(
+            _("%(where)s: “%(field)s” between takes two values, the low end and the high end"),
+            path,
+            field=label,
+        )
+    for end in value:
+        _check_single(end, kind=kind, field=field, path=path)
+    if value[0] > value[1]:
+        raise _error(
+            _("%(where)s: “%(field)s” between: the low end is above the high end"),
+            path,
+            field=label,
+        )
+
+
+def _check_codes(values: list[str], *, field: str, path: Path) -> None:
+    codes = CODES.get(field)
+    if codes is None:
+        return
+    wrong = [v for v in values if v not in codes]
+    if wrong:
+        raise _error(
+            _("%(where)s: “%(field)s” has no codes %(wrong)s; it has %(codes)s"),
+            path,
+            field=field_label(field),
+            wrong="、".join(wrong),
+            codes="、".join(f"{code_text(field, c)}（{c}）" for c in codes),
+        )
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _check_range(value: Any, *, field: str, path: str) -> None:
+def _check_range(value: Any, *, field: str, path: Path) -> None:
     inside = INT64_MIN <= value <= INT64_MAX if isinstance(value, int) else math.isfinite(value)
     if not inside:
-        raise RuleError(
-            _("%(path)s: %(field)s: the number is too large or not finite")
-            % {"path": path, "field": field}
+        raise _error(
+            _("%(where)s: “%(field)s”: the number is too large or not finite"),
+            path,
+            field=field_label(field),
         )
 
 
-def _check_text(value: Any, *, field: str, path: str) -> None:
+def _check_date(value: Any, *, field: str, path: Path) -> None:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return
+    raise _error(
+        _("%(where)s: “%(field)s” is a date: give it as year-month-day, e.g. 2024-08-15"),
+        path,
+        field=field_label(field),
+    )
+
+
+def _check_text(value: Any, *, field: str, path: Path) -> None:
     # A NUL byte cannot be stored in PostgreSQL (the saved rule and its description hold it).
     if any(unicodedata.category(char) in {"Cc", "Cs"} for char in value):
-        raise RuleError(
-            _("%(path)s: %(field)s: control characters such as NUL are not allowed")
-            % {"path": path, "field": field}
+        raise _error(
+            _("%(where)s: “%(field)s”: control characters such as NUL are not allowed"),
+            path,
+            field=field_label(field),
         )
+
+
+def normalise_rule(rule: Any, *, columns: Mapping[str, str]) -> Any:
+    """The rule with the yes and no people type in yes/no conditions (是/否, true/false, 1/0,
+    as text or number) made booleans; anything else is left for `check_rule` to refuse. A
+    copy: the caller's rule is not changed."""
+    if not isinstance(rule, dict):
+        return rule
+    if any(group in rule for group in GROUPS) or "not" in rule:
+        return {
+            key: (
+                [normalise_rule(child, columns=columns) for child in value]
+                if key in GROUPS and isinstance(value, list)
+                else normalise_rule(value, columns=columns)
+                if key == "not"
+                else value
+            )
+            for key, value in rule.items()
+        }
+    field = rule.get("field")
+    if not isinstance(field, str) or columns.get(field) is None or rule.get("op") != Op.IS:
+        return dict(rule)
+    if column_kind(columns[field]) is not Kind.YES_NO:
+        return dict(rule)
+    return rule | {"value": yes_no(rule.get("value"))} if "value" in rule else dict(rule)
+
+
+def yes_no(value: Any) -> Any:
+    """True or False for what people type as yes or no; `value` unchanged where it is neither
+    (so that the check names it)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in {0, 1}:
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in YES_WORDS:
+            return True
+        if word in NO_WORDS:
+            return False
+    return value
 
 
 def fields_of(rule: Any) -> set[str]:
@@ -231,7 +380,7 @@ def fields_of(rule: Any) -> set[str]:
     if not isinstance(rule, dict):
         return set()
     found: set[str] = set()
-    for group in ("all", "any"):
+    for group in GROUPS:
         for child in rule.get(group, []) or []:
             found |= fields_of(child)
     if "not" in rule:
@@ -246,7 +395,7 @@ def lists_of(rule: Any) -> set[int]:
     if not isinstance(rule, dict):
         return set()
     found: set[int] = set()
-    for group in ("all", "any"):
+    for group in GROUPS:
         for child in rule.get(group, []) or []:
             found |= lists_of(child)
     if "not" in rule:
@@ -281,11 +430,14 @@ def compile_rule(
     value: Any = rule.get("value")
     if value is None and op not in {Op.IS_NULL, Op.NOT_NULL}:
         raise RuleError(f"{rule['field']} {op.value} needs a value")
-    condition: ir.BooleanValue
     if op is Op.IS_NULL:
         return column.isnull()
     if op is Op.NOT_NULL:
         return column.notnull()
+    if column.type().is_date():
+        # A date column compares with dates; the rule holds them as "2024-08-15".
+        value = [ibis.date(v) for v in value] if isinstance(value, list) else ibis.date(value)
+    condition: ir.BooleanValue
     if op is Op.IS:
         condition = column == value
     elif op is Op.BETWEEN:
@@ -341,7 +493,7 @@ def _describe(
 
 def _condition(node: dict[str, Any], *, zh: bool, negate: bool) -> str:
     field = str(node["field"])
-    label = LABELS.get(field, (field, field))[0 if zh else 1]
+    label = field_label(field, zh=zh)
     op = Op(node["op"])
     value: Any = node.get("value")
     if op is Op.IS:
@@ -354,15 +506,15 @@ def _condition(node: dict[str, Any], *, zh: bool, negate: bool) -> str:
         return f"非{label}" if zh else f"not {label}"
     if op in {Op.IN, Op.NOT_IN}:
         outside = (op is Op.NOT_IN) != negate
-        names = [_code_text(field, v, zh=zh) for v in value]
+        names = [code_text(field, v, zh=zh) for v in value]
         if zh:
             joined = "、".join(names)
             return (
                 ("非" if outside else "") + joined
-                if field in CODED
+                if field in SELF_NAMED
                 else (f"{label}{'不是' if outside else '是'}{joined}")
             )
-        if field in CODED:
+        if field in SELF_NAMED:
             return ("not " if outside else "") + " or ".join(names)
         return f"{label} {'not ' if outside else ''}in {', '.join(names)}"
     if op is Op.IS_NULL:
@@ -372,17 +524,8 @@ def _condition(node: dict[str, Any], *, zh: bool, negate: bool) -> str:
     if op is Op.BETWEEN:
         low, high = value
         return f"{label} {_number(low)}–{_number(high)}"
-    return f"{label} {SYMBOLS[op]} {_number(value) if _is_number(value) else value}"
-
-
-def _code_text(field: str, code: str, *, zh: bool) -> str:
-    choice = CODED.get(field, {}).get(code)
-    if choice is None:
-        return code
-    if zh:
-        return ZH_TIER_SHORT.get(choice, code)
-    with translation.override("en"):
-        return str(choice.label).split(" (")[0]
+    shown = code_text(field, value, zh=zh) if isinstance(value, str) else _number(value)
+    return f"{label} {SYMBOLS[op]} {shown}"
 
 
 def _number(value: Any) -> str:

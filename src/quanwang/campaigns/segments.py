@@ -22,8 +22,9 @@ import ibis
 import ibis.expr.types as ir
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from quanwang.campaigns.models import CustomerList, Segment, SegmentVersion
 from quanwang.campaigns.rules import (
@@ -33,16 +34,27 @@ from quanwang.campaigns.rules import (
     describe,
     fields_of,
     lists_of,
+    normalise_rule,
 )
 from quanwang.core.choices import Action, OrgLevel, Resource
 from quanwang.core.errors import ServiceError
 from quanwang.core.models import OrgUnit
+from quanwang.core.permissions import reach
+from quanwang.core.querysets import RestrictedQuerySet, active_assignments, scope_filter
 from quanwang.data.customers import Scope, customer_scope
 from quanwang.data.sources import SourceError, open_source
 from quanwang.data.warehouse import quote, sql_literal
+from quanwang.insight.choices import ValueTier
 from quanwang.insight.snapshots import Snapshot, SnapshotStore
 
 RISK_BANDS = (0.01, 0.02, 0.05, 0.10)
+RISK_BAND_NAMES = (
+    gettext_lazy("Very low risk"),
+    gettext_lazy("Low risk"),
+    gettext_lazy("Medium risk"),
+    gettext_lazy("High risk"),
+    gettext_lazy("Very high risk"),
+)
 GRIDS_SHOWN = 20
 
 
@@ -110,10 +122,42 @@ def upload_list(*, actor: Any, name: str, path: Path, org_unit: OrgUnit) -> Cust
     )
 
 
+def unit_and_ancestor_paths(path: str) -> list[str]:
+    """The paths of a unit and of every unit above it: "/P/CA/CA-1/" → "/P/", "/P/CA/",
+    "/P/CA/CA-1/" (a path is its ancestors' codes in order)."""
+    codes = [code for code in path.split("/") if code]
+    return ["/" + "/".join(codes[: n + 1]) + "/" for n in range(len(codes))]
+
+
+def usable(queryset: RestrictedQuerySet, user: Any) -> Any:
+    """The segments or ID lists `user` may use: those their campaign grants reach (their units
+    and below), and those of the units above, which the cities and counties below them build
+    on (read-only: changing needs a grant over the owner's unit). All of them for the system."""
+    if user is None:
+        return queryset
+    model: Any = queryset.model
+    q = scope_filter(
+        user,
+        resource=model.scope_resource,
+        action=Action.VIEW,
+        org_path_field=model.scope_org_path,
+        owner_field=None,
+    )
+    if q is None:
+        return queryset
+    above = {
+        path
+        for assignment in active_assignments(user)
+        if reach(role=assignment.role, resource=model.scope_resource, action=Action.VIEW)
+        for path in unit_and_ancestor_paths(assignment.org_unit.path)
+    }
+    return queryset.filter(q | Q(org_unit__path__in=above))
+
+
 def _list_checker(user: Any) -> Any:
     """Whether the user may use an ID list; the lists are read once, on the first question
     (most rules name none, and a live preview checks a rule on every change)."""
-    visible = CustomerList.objects.all() if user is None else CustomerList.objects.restrict(user)
+    visible = usable(CustomerList.objects.all(), user)
     ids: set[int] | None = None
 
     def check(list_id: int) -> bool:
@@ -137,6 +181,14 @@ def checked(rule: Any, *, user: Any, snapshot: Snapshot) -> None:
         ) from exc
 
 
+def prepared(rule: Any, *, user: Any, snapshot: Snapshot) -> Any:
+    """The rule with the yes and no people type made booleans (rules.normalise_rule), checked
+    on the snapshot: what is saved and previewed."""
+    rule = normalise_rule(rule, columns=snapshot.columns)
+    checked(rule, user=user, snapshot=snapshot)
+    return rule
+
+
 def save_segment(
     *,
     actor: Any,
@@ -145,10 +197,10 @@ def save_segment(
     org_unit: OrgUnit,
     description: str = "",
 ) -> SegmentVersion:
-    """Create the segment or add a version to it, after checking the rule on the newest snapshot."""
-    snapshot = newest_snapshot()
-    checked(rule, user=actor, snapshot=snapshot)
-    names = dict(CustomerList.objects.filter(pk__in=lists_of(rule)).values_list("pk", "name"))
+    """Create the segment or add a version to it, after checking the rule on the newest
+    snapshot. The same rule as the newest version adds none: that version is returned (a form
+    sent twice saves once)."""
+    rule = prepared(rule, user=actor, snapshot=newest_snapshot())
     with transaction.atomic():
         segment, _created = Segment.objects.select_for_update().get_or_create(
             org_unit=org_unit,
@@ -158,15 +210,25 @@ def save_segment(
         if description and segment.description != description:
             segment.description = description
             segment.save(update_fields=["description", "updated_at"])
-        number = (segment.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-        return SegmentVersion.objects.create(
-            segment=segment,
-            number=number,
-            rule=rule,
-            text_zh=describe(rule, language="zh", lists=names),
-            text_en=describe(rule, language="en", lists=names),
-            created_by=actor,
-        )
+        return add_version(segment=segment, rule=rule, actor=actor)
+
+
+def add_version(*, segment: Segment, rule: dict[str, Any], actor: Any) -> SegmentVersion:
+    """The segment's next version of a checked rule, or its newest one where that has the same
+    rule. The caller holds the segment's row lock."""
+    newest = segment.versions.order_by("-number").first()
+    if newest is not None and newest.rule == rule:
+        return newest
+    names = dict(CustomerList.objects.filter(pk__in=lists_of(rule)).values_list("pk", "name"))
+    number = (segment.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    return SegmentVersion.objects.create(
+        segment=segment,
+        number=number,
+        rule=rule,
+        text_zh=describe(rule, language="zh", lists=names),
+        text_en=describe(rule, language="en", lists=names),
+        created_by=actor,
+    )
 
 
 _thread = threading.local()
@@ -261,6 +323,17 @@ def _rule_sql(
     return ibis_con.con, selected
 
 
+def risk_band_labels() -> list[str]:
+    """The churn-risk bands of the preview in words: "Low risk (1–2%)" (低风险（1–2%）)."""
+    edges = [0.0, *RISK_BANDS]
+    ranges = [f"{100 * lo:g}–{100 * hi:g}%" for lo, hi in zip(edges, RISK_BANDS, strict=False)]
+    ranges.append(f"≥ {100 * RISK_BANDS[-1]:g}%")
+    return [
+        _("%(name)s (%(range)s)") % {"name": name, "range": span}
+        for name, span in zip(RISK_BAND_NAMES, ranges, strict=True)
+    ]
+
+
 @dataclass(frozen=True)
 class Preview:
     count: int
@@ -269,13 +342,22 @@ class Preview:
     by_risk_band: list[tuple[str, int]]
     snapshot_month: str
     milliseconds: float
+    rule: dict[str, Any]  # as counted: yes and no typed as words made booleans
+
+    @property
+    def tiers(self) -> list[tuple[str, int]]:
+        """(The tier's name, customers), highest tier first; customers without a tier last."""
+        rows = [(str(t.label), self.by_tier[t.value]) for t in ValueTier if t.value in self.by_tier]
+        known = {t.value for t in ValueTier}
+        missing = sum(n for code, n in self.by_tier.items() if code not in known)
+        return rows + ([(_("No tier"), missing)] if missing else [])
 
 
 def preview(*, user: Any | None, rule: dict[str, Any], snapshot: Snapshot | None = None) -> Preview:
     """How many customers the rule selects in the user's scope, by tier, grid and risk band."""
     began = time.perf_counter()
     used = snapshot or newest_snapshot()
-    checked(rule, user=user, snapshot=used)
+    rule = prepared(rule, user=user, snapshot=used)
     has_risk = "churn_risk" in used.columns
     con, selected = _rule_sql(
         rule=rule,
@@ -305,9 +387,7 @@ def preview(*, user: Any | None, rule: dict[str, Any], snapshot: Snapshot | None
         bands[row["band"]] = bands.get(row["band"], 0) + row["n"]
     names = dict(OrgUnit.objects.filter(code__in=list(grids)).values_list("code", "name"))
     top = sorted(grids.items(), key=lambda item: (-item[1], item[0]))[:GRIDS_SHOWN]
-    edges = [0.0, *RISK_BANDS]
-    labels = [f"{100 * lo:g}–{100 * hi:g}%" for lo, hi in zip(edges, RISK_BANDS, strict=False)]
-    labels.append(f"≥ {100 * RISK_BANDS[-1]:g}%")
+    labels = risk_band_labels()
     return Preview(
         count=sum(tiers.values()),
         by_tier=tiers,
@@ -317,4 +397,5 @@ def preview(*, user: Any | None, rule: dict[str, Any], snapshot: Snapshot | None
         else [],
         snapshot_month=used.month,
         milliseconds=round(1000 * (time.perf_counter() - began), 1),
+        rule=rule,
     )

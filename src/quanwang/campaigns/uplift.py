@@ -9,10 +9,10 @@ Two meta-learners over LightGBM, for a randomised (or random hold-out) campaign:
   propensity is that share everywhere, so it is not modelled. The X-learner gains when
   the groups are unequal (a 10% hold-out): τ₁, fitted on the big group, gets most weight.
 
-`qini_curve` and `qini_coefficient` judge a ranking on observed outcomes (Radcliffe's Qini);
-`compare_with_truth` adds the generator's true effects (ground_truth/treatment_effects), the
-oracle ranking, and random targeting. `simulate_trial` draws a randomised campaign from those
-true probabilities, so the learners can be tested where the right answer is known.
+Text columns are one-hot encoded (`uplift_features`). The Qini curve, coefficient and its
+noise baseline live in `qini` (re-exported here); `true_effects` reads the generator's true
+effects (ground_truth/treatment_effects) and `simulate_trial` draws a randomised campaign
+from those true probabilities, so the learners can be tested where the right answer is known.
 """
 
 from __future__ import annotations
@@ -24,19 +24,25 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import ibis
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped]
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from scipy.stats import spearmanr
 
 from quanwang.campaigns.choices import CampaignType
 from quanwang.campaigns.evaluation import Group
+from quanwang.campaigns.qini import QiniBaseline, qini_baseline
+from quanwang.campaigns.qini import QiniCurve as QiniCurve
+from quanwang.campaigns.qini import TruthComparison as TruthComparison
+from quanwang.campaigns.qini import compare_with_truth as compare_with_truth
+from quanwang.campaigns.qini import qini_coefficient as qini_coefficient
+from quanwang.campaigns.qini import qini_curve as qini_curve
+from quanwang.campaigns.qini import true_gain_coefficient as true_gain_coefficient
+from quanwang.campaigns.uplift_features import Encoding, FeatureError
+from quanwang.campaigns.uplift_features import uplift_features as uplift_features
 from quanwang.data.warehouse import sql_literal
-from quanwang.insight.churn import LGBM_PARAMS, feature_columns, settings_threads, to_matrix
-from quanwang.insight.history import HISTORY_COLUMNS
+from quanwang.insight.churn import LGBM_PARAMS, settings_threads
 
 Array = npt.NDArray[np.float64]
 Flags = npt.NDArray[np.bool_]
@@ -82,20 +88,26 @@ class TrueEffect(models.TextChoices):
 @dataclass
 class UpliftModel:
     learner: Learner
-    features: list[str]
+    features: list[str]  # the table's columns; a text column is one-hot (`encoding`)
     outcome_kind: OutcomeKind
     treated_share: float
     trained_rows: int
     seconds: float
     # "treated"/"control" outcome models; the X-learner adds "effect_treated"/"effect_control".
     boosters: dict[str, Any] = field(repr=False, default_factory=dict)
+    encoding: Encoding = field(default_factory=lambda: Encoding(columns=[]))
+
+    def matrix(self, table: pa.Table) -> npt.NDArray[np.float32]:
+        """The rows of `table` (which holds the model's feature columns) as the boosters read
+        them."""
+        try:
+            return self.encoding.matrix(table)
+        except FeatureError as exc:
+            raise UpliftError(str(exc)) from exc
 
     def predict(self, table: pa.Table) -> Array:
         """Predicted uplift per row of `table` (which holds the model's feature columns)."""
-        missing = [f for f in self.features if f not in table.column_names]
-        if missing:
-            raise UpliftError("the table lacks the model's features: " + ", ".join(missing))
-        return self.predict_matrix(to_matrix(table, self.features))
+        return self.predict_matrix(self.matrix(table))
 
     def predict_matrix(self, matrix: npt.NDArray[Any]) -> Array:
         def run(name: str) -> Array:
@@ -108,14 +120,6 @@ class UpliftModel:
             return run("treated") - run("control")
         g = self.treated_share
         return g * run("effect_control") + (1 - g) * run("effect_treated")
-
-
-def uplift_features(*, table: pa.Table) -> list[str]:
-    """The table's numeric and yes/no columns, less identifiers and the campaign history (for
-    segment rules, not models: `insight.history`); sorted, because LightGBM's column sampling
-    follows the order and engines order the wide table differently."""
-    schema = dict(ibis.Schema.from_pyarrow(table.schema).items())
-    return sorted(name for name in feature_columns(schema) if name not in HISTORY_COLUMNS)
 
 
 def fit_uplift(
@@ -148,17 +152,18 @@ def fit_uplift(
         OutcomeKind.BINARY if np.isin(y, (0.0, 1.0)).all() else OutcomeKind.CONTINUOUS
     )
     names = list(feature_names) if feature_names is not None else uplift_features(table=features)
-    missing = [f for f in names if f not in features.column_names]
-    if missing:
-        raise UpliftError("the table lacks the features: " + ", ".join(missing))
-    matrix = to_matrix(features, names)
+    try:
+        encoding = Encoding.fit(table=features, columns=names)
+        matrix = encoding.matrix(features)
+    except FeatureError as exc:
+        raise UpliftError(str(exc)) from exc
     threads = {"num_threads": settings_threads()}
     base = dict(params or UPLIFT_PARAMS)
     outcome_params = base | threads | {"objective": str(_objective(kind))}
     effect_params = base | threads | {"objective": "regression"}
 
     def fit(rows: Flags, target: Array, settings: dict[str, Any]) -> Any:
-        data = lightgbm.Dataset(matrix[rows], label=target, feature_name=names)
+        data = lightgbm.Dataset(matrix[rows], label=target, feature_name=encoding.booster_names)
         return lightgbm.train(settings, data, num_boost_round=rounds)
 
     boosters = {
@@ -179,126 +184,12 @@ def fit_uplift(
         trained_rows=features.num_rows,
         seconds=time.perf_counter() - began,
         boosters=boosters,
+        encoding=encoding,
     )
 
 
 def _objective(kind: OutcomeKind) -> str:
     return "binary" if kind == OutcomeKind.BINARY else "regression"
-
-
-# --- Qini ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QiniCurve:
-    """Incremental responders (per audience member) when targeting the top `share`."""
-
-    share: Array  # 0 … 1
-    gain: Array  # Qini(share) / N
-
-    @property
-    def coefficient(self) -> float:
-        """Area between the curve and the straight line of random targeting."""
-        area = float(np.sum(np.diff(self.share) * (self.gain[1:] + self.gain[:-1]) / 2))
-        return area - float(self.gain[-1]) / 2
-
-
-def qini_curve(
-    *, uplift_scores: npt.ArrayLike, treatment: npt.ArrayLike, outcome: npt.ArrayLike
-) -> QiniCurve:
-    """Qini curve: Q(k) = Y_t(k) − Y_c(k) · N_t(k) / N_c(k) over the top k by score.
-
-    Rows with equal scores are taken together (a point only at the end of each tie), so a
-    constant score gives the straight random line."""
-    scores = np.asarray(uplift_scores, dtype=np.float64)
-    treated = np.asarray(treatment, dtype=bool)
-    y = np.asarray(outcome, dtype=np.float64)
-    if not scores.shape == treated.shape == y.shape:
-        raise UpliftError("scores, treatment and outcome need the same length")
-    n = scores.size
-    if n == 0:
-        return QiniCurve(share=np.zeros(1), gain=np.zeros(1))
-    order = np.argsort(-scores, kind="stable")
-    t, yy = treated[order], y[order]
-    n_t = np.cumsum(t)
-    n_c = np.cumsum(~t)
-    y_t = np.cumsum(np.where(t, yy, 0.0))
-    y_c = np.cumsum(np.where(t, 0.0, yy))
-    # Until the first control row there is nothing to subtract: count the control side as 0.
-    scaled_c = np.divide(y_c * n_t, n_c, out=np.zeros(n), where=n_c > 0)
-    ends = np.r_[np.flatnonzero(np.diff(scores[order]) != 0), n - 1]
-    gain = (y_t - scaled_c)[ends] / n
-    return QiniCurve(share=np.r_[0.0, (ends + 1) / n], gain=np.r_[0.0, gain])
-
-
-def qini_coefficient(
-    *, uplift_scores: npt.ArrayLike, treatment: npt.ArrayLike, outcome: npt.ArrayLike
-) -> float:
-    return qini_curve(uplift_scores=uplift_scores, treatment=treatment, outcome=outcome).coefficient
-
-
-def true_gain_coefficient(*, uplift_scores: npt.ArrayLike, true_uplift: npt.ArrayLike) -> float:
-    """The Qini coefficient a ranking would have on expected outcomes: the curve is the sum
-    of TRUE uplifts of the top k, per audience member. No sampling noise, so it compares
-    rankings exactly."""
-    scores = np.asarray(uplift_scores, dtype=np.float64)
-    truth = np.asarray(true_uplift, dtype=np.float64)
-    n = scores.size
-    if n == 0:
-        return 0.0
-    order = np.argsort(-scores, kind="stable")
-    cumulative = np.cumsum(truth[order])
-    ends = np.r_[np.flatnonzero(np.diff(scores[order]) != 0), n - 1]
-    curve = QiniCurve(share=np.r_[0.0, (ends + 1) / n], gain=np.r_[0.0, cumulative[ends] / n])
-    return curve.coefficient
-
-
-@dataclass(frozen=True)
-class TruthComparison:
-    """One ranking judged against the oracle (true uplift) and random targeting."""
-
-    qini: float
-    qini_random: float  # mean over `random_draws` random orders
-    qini_oracle: float
-    true_gain: float  # `true_gain_coefficient` of the ranking
-    true_gain_oracle: float
-    rank_correlation: float  # Spearman, predicted against true uplift
-    top_decile_true_uplift: float  # mean true uplift of the top 10% by prediction
-    mean_true_uplift: float
-
-    @property
-    def qini_share_of_oracle(self) -> float:
-        return self.qini / self.qini_oracle if self.qini_oracle else float("nan")
-
-
-def compare_with_truth(
-    *,
-    uplift_scores: npt.ArrayLike,
-    true_uplift: npt.ArrayLike,
-    treatment: npt.ArrayLike,
-    outcome: npt.ArrayLike,
-    seed: int = 0,
-    random_draws: int = 20,
-) -> TruthComparison:
-    scores = np.asarray(uplift_scores, dtype=np.float64)
-    truth = np.asarray(true_uplift, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    observed = {"treatment": treatment, "outcome": outcome}
-    randoms = [
-        qini_coefficient(uplift_scores=rng.random(scores.size), **observed)
-        for _ in range(random_draws)
-    ]
-    top = np.argsort(-scores, kind="stable")[: max(1, scores.size // 10)]
-    return TruthComparison(
-        qini=qini_coefficient(uplift_scores=scores, **observed),
-        qini_random=float(np.mean(randoms)),
-        qini_oracle=qini_coefficient(uplift_scores=truth, **observed),
-        true_gain=true_gain_coefficient(uplift_scores=scores, true_uplift=truth),
-        true_gain_oracle=true_gain_coefficient(uplift_scores=truth, true_uplift=truth),
-        rank_correlation=float(spearmanr(scores, truth).statistic),
-        top_decile_true_uplift=float(truth[top].mean()),
-        mean_true_uplift=float(truth.mean()),
-    )
 
 
 # --- the generator's ground truth ---------------------------------------------------------
@@ -408,6 +299,26 @@ class Holdout:
     treated: int
     control: int
     qini: float
+    # What random orderings of the same held-out customers give (`qini.QiniBaseline`): a Qini
+    # inside noise_low–noise_high is no better than noise. None in facts written before.
+    noise_mean: float | None = None
+    noise_low: float | None = None
+    noise_high: float | None = None
+    ci_low: float | None = None  # bootstrap interval of `qini`
+    ci_high: float | None = None
+
+    @classmethod
+    def judged(cls, *, treated: int, control: int, baseline: QiniBaseline) -> Holdout:
+        return cls(
+            treated=treated,
+            control=control,
+            qini=baseline.qini,
+            noise_mean=baseline.noise_mean,
+            noise_low=baseline.noise_low,
+            noise_high=baseline.noise_high,
+            ci_low=baseline.ci_low,
+            ci_high=baseline.ci_high,
+        )
 
 
 @dataclass(frozen=True)
@@ -526,7 +437,7 @@ def target_by_uplift(
     )  # fmt: skip
     uplift = response = np.zeros(0)
     if segment.num_rows:
-        matrix = to_matrix(segment, names)
+        matrix = model.matrix(segment)
         uplift = model.predict_matrix(matrix)
         response = np.asarray(
             model.boosters["treated"].predict(matrix, num_threads=settings_threads()), np.float64
@@ -597,9 +508,10 @@ def _holdout_qini(
         rounds=rounds,
         params=_sized_params(treatment[fit_rows]),
     )
-    qini = qini_coefficient(
+    baseline = qini_baseline(
         uplift_scores=model.predict(features.take(test_rows)),
         treatment=treatment[test_rows],
         outcome=outcome[test_rows],
+        seed=seed,
     )
-    return Holdout(treated=tested.treated, control=tested.control, qini=qini)
+    return Holdout.judged(treated=tested.treated, control=tested.control, baseline=baseline)

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from quanwang.campaigns.channels import OutboundMessage, SendResult, adapter_from_config
+from quanwang.campaigns.channels.config import channels_config
 from quanwang.campaigns.choices import CampaignState, Channel, WarningDelivery
 from quanwang.campaigns.models import Campaign, EarlyWarning
 from quanwang.campaigns.services import UnitProgress, execution_progress
@@ -107,7 +108,7 @@ def unit_managers(*, unit: OrgUnit) -> list[Manager]:
 
 
 def _sms_configured() -> bool:
-    return isinstance(settings.QUANWANG_CHANNELS.get(str(Channel.SMS)), Mapping)
+    return isinstance(channels_config().get(str(Channel.SMS)), Mapping)
 
 
 def account_manager_recipients(*, staff: Staff) -> list[Manager]:
@@ -249,7 +250,7 @@ def warning_text(warning: EarlyWarning) -> str:
 def _warning_channels() -> dict[str, Any]:
     """QUANWANG_CHANNELS with the SMS section's opt-out instruction left off: a warning to
     staff is not marketing, so it carries no 回TD退订."""
-    channels = dict(settings.QUANWANG_CHANNELS)
+    channels = channels_config()
     sms = channels.get(str(Channel.SMS))
     if isinstance(sms, Mapping):
         channels[str(Channel.SMS)] = {**sms, "opt_out_suffix": ""}

@@ -50,6 +50,9 @@ class Resource(models.TextChoices):
     REFERENCE_DATA = "reference_data", _("Reference data (org units, grids, plans)")
     # Channel stores and their sales, scoped by the store's grid.
     CHANNEL = "channel", _("Channel stores and sales")
+    # The offer catalogue (优惠目录): each level manages its own offers; campaigns use their own
+    # unit's and its ancestors' (campaigns.services.offers).
+    OFFER = "offer", _("Offer catalogue")
 
 
 class Action(models.TextChoices):
@@ -83,11 +86,17 @@ class AuditAction(models.TextChoices):
     VIEW_PII = "view_pii", _("Viewed personal data in full")
     EXPORT_PII = "export_pii", _("Exported personal data")
     EXPORT = "export", _("Exported records")
+    # Changes to the offer catalogue: what an offer costs decides a campaign's estimate and ROI.
+    OFFER_CREATED = "offer_created", _("Created an offer")
+    OFFER_CHANGED = "offer_changed", _("Changed an offer")
+    OFFER_RETIRED = "offer_retired", _("Retired an offer")
+    OFFER_DELETED = "offer_deleted", _("Deleted an offer")
 
 
 class AuditTarget(models.TextChoices):
     STAFF = "staff", _("Staff member")
     SUBSCRIBER = "subscriber", _("Subscriber")
+    OFFER = "offer", _("Offer")
 
 
 class JobKind(models.TextChoices):

@@ -52,6 +52,7 @@ RESULT_LABELS = {
     "version": gettext_lazy("Table version"),
     "by_reason": gettext_lazy("Quarantined by reason"),
     "unused_columns": gettext_lazy("Columns not loaded"),
+    "notes": gettext_lazy("Notes"),
 }
 
 
@@ -232,7 +233,12 @@ def execute_job(*, job_id: int, listener: ProgressListener | None = None) -> Job
         _finish(ctx, status=JobStatus.CANCELLED)
     except Exception as exc:
         _stop(keeper)
-        logger.exception("job %s failed", job_id)
+        if isinstance(exc, tuple(USER_FACING_ERRORS)):
+            # The user's to fix, and said on the job page: no traceback (the CLI's stderr is
+            # this log, and must read as one line of cause).
+            logger.info("job %s failed: %s", job_id, exc)
+        else:
+            logger.exception("job %s failed", job_id)
         _finish(ctx, status=JobStatus.FAILED, error=error_text(exc, job_id=job_id))
     except BaseException:
         # Ctrl+C in a terminal, or a worker told to stop now: the job did not finish, and is

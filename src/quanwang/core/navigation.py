@@ -25,15 +25,6 @@ class Capability(models.TextChoices):
     SUPPORT = "support", _("Support")
 
 
-CAPABILITY_SUMMARY = {
-    Capability.ANALYSE: _("Customer 360, value tiers, churn risk, switching cost, win-over pool"),
-    Capability.PLAN: _("Campaigns (营销案): hypothesis, target, offer, revenue estimate"),
-    Capability.PROMOTE: _("SMS, WeChat, app, outbound calls, store and grid tasks"),
-    Capability.EXECUTE: _("Issuing down the organisation, quotas, progress, early warning"),
-    Capability.SUPPORT: _("Org tree, staff, jobs, audit, enterprise, channels, loyalty, KPIs"),
-}
-
-
 @dataclass(frozen=True)
 class NavItem:
     capability: Capability

@@ -39,6 +39,10 @@ _TASKS_OWN = {Action.VIEW: OWN, Action.CHANGE: OWN}
 # Replies that may be an opt-out (退订): the marketers of the customer's unit decide (CHANGE);
 # auditors read the decisions.
 _OPT_OUT_REVIEW = {Action.VIEW: S, Action.CHANGE: S}
+# The offer catalogue: marketers manage their unit's offers (and those below it); delete only
+# removes an offer no campaign used (campaigns.services.offers). Seeing the offers of the
+# units above, which their campaigns may use, follows from VIEW (services.offers.catalogue).
+_OFFERS = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S}
 
 GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
     Role.PROVINCE_ADMIN: {
@@ -67,6 +71,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.CAMPAIGN: _CAMPAIGN_ALL,
         Resource.CAMPAIGN_TASK: _TASKS_WORK,
         Resource.OPT_OUT_REVIEW: _OPT_OUT_REVIEW,
+        Resource.OFFER: _OFFERS,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.CITY_MARKETER: {
@@ -81,6 +86,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.CAMPAIGN: _CAMPAIGN_DESIGN,
         Resource.CAMPAIGN_TASK: _TASKS_WORK,
         Resource.OPT_OUT_REVIEW: _OPT_OUT_REVIEW,
+        Resource.OFFER: _OFFERS,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.COUNTY_MANAGER: {
@@ -95,6 +101,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.CAMPAIGN: _CAMPAIGN_DESIGN | {Action.APPROVE: S},
         Resource.CAMPAIGN_TASK: _TASKS_WORK,
         Resource.OPT_OUT_REVIEW: _OPT_OUT_REVIEW,
+        Resource.OFFER: _OFFERS,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.GRID_MANAGER: {
@@ -104,6 +111,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.CUSTOMER: _CUSTOMERS,
         Resource.INSIGHT: _READ,
         Resource.CAMPAIGN: _READ,
+        Resource.OFFER: _READ,
         Resource.CAMPAIGN_TASK: _TASKS_WORK,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
@@ -142,6 +150,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.CAMPAIGN: _READ,
         Resource.CAMPAIGN_TASK: _READ,
         Resource.OPT_OUT_REVIEW: _READ,
+        Resource.OFFER: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
 }

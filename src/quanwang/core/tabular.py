@@ -1,6 +1,6 @@
 """Tabular files in and out: operators' CSV exports read, and every CSV and XLSX we write.
 
-Reading: UTF-8 (with or without BOM) or GBK/GB18030.
+Reading: UTF-8 (with or without BOM), GBK/GB18030 or UTF-16 with a BOM.
 
 Writing: every CSV and XLSX file the product writes (staff export, rejected rows, insight and
 task-list workbooks, campaign reports, call lists, scores) goes through the writers here, so
@@ -14,6 +14,7 @@ subscribers' data) and appear whole: written beside the target, then renamed ove
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -28,8 +29,9 @@ from typing import IO, Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-CANDIDATE_ENCODINGS = ("utf-8-sig", "gb18030")
+CANDIDATE_ENCODINGS = ("utf-8-sig", "gb18030", "utf-16")
 SNIFF_BYTES = 1 << 20
+SNIFF_LIMIT = 64 << 20  # how far into a file that is ASCII so far detection looks
 #: A text cell starting with one of these is read by spreadsheets as a formula (OWASP).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 #: ...unless the whole cell is a plain number such as -5 or +1.5e3: a spreadsheet reads that
@@ -60,17 +62,53 @@ class RowError:
 
 
 def detect_encoding(path: Path) -> str:
-    """UTF-8 when the first megabyte decodes as UTF-8, else GB18030 (a superset of GBK)."""
+    """utf-16 where the file starts with a UTF-16 byte-order mark. Otherwise UTF-8 (utf-8-sig)
+    or GB18030 (a superset of GBK), by a vote of the lines that hold non-ASCII text in the first
+    megabyte that has any (within SNIFF_LIMIT; a file that is ASCII so far is UTF-8): UTF-8
+    where at least as many of them decode as UTF-8 as do not. A vote rather than "does the
+    sample decode" keeps one GBK row from making a UTF-8 file read as GBK, which would garble
+    all its other rows."""
     with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES + 1)
-    if len(head) > SNIFF_BYTES:
-        # Do not judge a multi-byte character cut in half at the boundary.
-        head = head[: SNIFF_BYTES - 4]
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return "gb18030"
+        if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"
+        handle.seek(0)
+        tail, looked = b"", 0
+        while looked < SNIFF_LIMIT:
+            chunk = handle.read(SNIFF_BYTES)
+            looked += len(chunk)
+            if chunk and chunk.isascii() and tail.isascii():
+                # Nothing to judge yet; only what follows the last line break is carried.
+                cut = chunk.rfind(b"\n")
+                tail = chunk[cut + 1 :] if cut >= 0 else (tail + chunk)[-SNIFF_BYTES:]
+                continue
+            sample = tail + chunk
+            cut = sample.rfind(b"\n") + 1 if chunk else len(sample)
+            if len(sample) - cut > SNIFF_BYTES:
+                cut = len(sample)  # a line longer than a megabyte: judge what there is of it
+            lines, tail = sample[:cut], sample[cut:]
+            if not lines.isascii():
+                utf8, other = _utf8_votes(lines)
+                if utf8 or other:
+                    return "utf-8-sig" if utf8 >= other else "gb18030"
+            if not chunk:
+                break
     return "utf-8-sig"
+
+
+def _utf8_votes(lines: bytes) -> tuple[int, int]:
+    """How many of the lines with non-ASCII bytes decode as UTF-8, and how many do not (a line
+    cut short at the end of the sample is judged on what there is of it)."""
+    utf8 = other = 0
+    for line in lines.split(b"\n"):
+        if line.isascii():
+            continue
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(line, final=False)
+        except UnicodeDecodeError:
+            other += 1
+        else:
+            utf8 += 1
+    return utf8, other
 
 
 def normalise_encoding(name: str) -> str:
@@ -79,6 +117,8 @@ def normalise_encoding(name: str) -> str:
         return "gb18030"
     if lowered in {"utf8", "utf-8", "utf-8-sig"}:
         return "utf-8-sig"
+    if lowered in {"utf16", "utf-16", "unicode"}:
+        return "utf-16"
     return lowered
 
 

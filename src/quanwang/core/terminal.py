@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -83,3 +84,20 @@ def run_or_fail(job: Job) -> dict[str, Any]:
     if finished.status != JobStatus.SUCCEEDED:
         raise CommandError(finished.error or finished.get_status_display())
     return dict(finished.result or {})
+
+
+class OneLineErrors:
+    """A management command mixin: run from the command line, a CommandError is its message
+    alone on stderr, one line in the user's language (no "CommandError:", no traceback unless
+    --traceback), and the command exits with the error's returncode."""
+
+    _called_from_command_line: bool | None
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        try:
+            return super().execute(*args, **options)  # type: ignore[misc]
+        except CommandError as exc:
+            if not getattr(self, "_called_from_command_line", False) or options.get("traceback"):
+                raise
+            sys.stderr.write(" ".join(str(exc).split()) + "\n")
+            sys.exit(exc.returncode)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
@@ -11,10 +12,12 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from quanwang.core.choices import Action, JobKind, OrgLevel, PiiKind, Resource
+from quanwang.core.error_views import part_refused
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.filtersets import (
     AuditRecordFilterSet,
@@ -177,7 +180,13 @@ def staff_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     if not Staff.objects.restrict(request.user, Action.VIEW_PII).filter(pk=pk).exists():
         raise Http404
     if not form.is_valid():
-        return render(request, "core/_reveal.html", {"form": form, "pk": pk}, status=400)
+        return part_refused(
+            request,
+            form=form,
+            template="core/_reveal.html",
+            context={"pk": pk},
+            page=reverse("core:staff-detail", args=[pk]),
+        )
     mobile = staff_services.reveal_mobile(
         actor=request.user,
         staff_id=pk,
@@ -264,7 +273,10 @@ def job_quarantine(request: HttpRequest, pk: int) -> FileResponse:
     path = quarantine_path(name) if name else None
     if path is None or not path.is_file():
         raise Http404
-    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+    # Named after the user's own file, not the stored one (an upload's is a random name).
+    uploaded = Path(str((job.params or {}).get("filename") or "")).stem
+    filename = f"{uploaded}-rejected.csv" if uploaded else path.name
+    return FileResponse(path.open("rb"), as_attachment=True, filename=filename)
 
 
 def _job_action(request: HttpRequest, pk: int, action: Callable[..., Job]) -> HttpResponse:

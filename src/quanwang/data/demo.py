@@ -171,6 +171,8 @@ def build_operator_demo(
             path=path,
             filename=path.name,
             org_unit=None,
+            # A rebuild of another size replaces the demo operator's tables, by design.
+            confirm_replace=True,
             background=False,
         )
         result = _run(job.pk, table)

@@ -11,7 +11,7 @@ from quanwang.data.models import ImportMapping
 from quanwang.data.schema import TABLES, Table
 from quanwang.data.sources import ReadOptions
 
-SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".parquet")
+SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet")
 
 
 class MappingChoiceField(forms.ModelChoiceField):
@@ -26,7 +26,7 @@ class TableImportForm(forms.Form):
     """The upload form, offering only the tables the user may import (`tables`)."""
 
     table = forms.ChoiceField(label=_("Table"))
-    file = forms.FileField(label=_("File (CSV, XLSX or Parquet)"))
+    file = forms.FileField(label=_("File (CSV, XLSX, XLS or Parquet)"))
     encoding = forms.ChoiceField(
         label=_("Encoding"),
         required=False,
@@ -108,12 +108,22 @@ MAPPING_EXAMPLE = """{"columns": {
 }}"""
 
 
+class ExampleJSONField(forms.JSONField):
+    """A JSON box left empty when there is no value yet, so that its placeholder (an example)
+    shows: Django's own writes `null` into it."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if value is None:
+            return ""
+        return super().prepare_value(value)
+
+
 class MappingForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     table = forms.ChoiceField(
         label=_("Table"), choices=[(t.name, f"{t.zh} · {t.en}") for t in TABLES.values()]
     )
-    spec = forms.JSONField(
+    spec = ExampleJSONField(
         label=_("Mapping (JSON)"),
         widget=forms.Textarea(attrs={"rows": 14, "class": "code", "placeholder": MAPPING_EXAMPLE}),
         help_text=_(

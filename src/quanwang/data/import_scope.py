@@ -150,10 +150,12 @@ def flag_out_of_scope(
     store: Warehouse,
     scope: RowScope,
     missing: list[str],
+    absent: frozenset[str] = frozenset(),
 ) -> str:
     """Create `_scope(rid, col)`: the rows of `checked` outside `scope`, set-wise. Returns its
     name. `missing` names the importer's tables of rows whose reference is missing
-    (`_ref_<column>`).
+    (`_ref_<column>`); `absent` the columns the file lacks (an upsert keeps the stored value
+    there, so a stored row is where it was: only a new row's, NULL, is checked "after").
 
     After: the row as the file has it must reach a grid in scope; a row naming a record the
     warehouse lacks is left to the reference check. Before: where the row replaces a stored one
@@ -182,6 +184,8 @@ def flag_out_of_scope(
         after = f"SELECT c.rowid AS rid, c.{column} AS v FROM checked c"
         if f"_ref_{link.column}" in missing:
             after += f" ANTI JOIN {quote('_ref_' + link.column)} m ON m.rid = c.rowid"
+        if stored and link.column in absent:
+            after += f" ANTI JOIN {store.relation(table.name)} o ON {keys}"
         sources = [after]
         if stored and link.column not in table.key:
             sources.append(

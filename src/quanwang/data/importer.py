@@ -3,6 +3,13 @@
 Good rows load; bad rows go to a quarantine CSV with file, row, column, value and the reason in
 Chinese and English. The table changes in one atomic step or not at all, and importing the same
 file twice gives the same table.
+
+An upsert changes only the columns the file carries: a stored row keeps its other values (an
+extract without the consent flags must not make opted-out customers contactable), and a new
+row gets NULL there, or is quarantined `required` where such a column is required. A replace
+that would empty a table, or drop most of its rows, is refused unless the caller says so
+(`allow_empty`, `confirm_replace`). The rejected rows are on disk, complete, before the version
+they belong to is committed.
 """
 
 from __future__ import annotations
@@ -29,19 +36,20 @@ from django.utils.translation import gettext
 
 from quanwang.core.uploads import private_dir
 from quanwang.data.import_scope import RowScope, flag_out_of_scope
+from quanwang.data.load_modes import ImportFailed, Modes, find_errors, guard_replace, merged
 from quanwang.data.mapping import CompiledMapping, MappingError, compile_mapping
-from quanwang.data.rejects import REJECT_LABELS, Reject, collect_rejects, write_quarantine
+from quanwang.data.rejects import (
+    REJECT_LABELS,
+    Reject,
+    collect_rejects,
+    rows_by_reason,
+    write_quarantine,
+)
 from quanwang.data.scan import Scan, file_order, scan_source
 from quanwang.data.schema import TABLES, LoadMode, Table
 from quanwang.data.sources import ReadOptions, SourceError, open_source
-from quanwang.data.warehouse import (
-    DUCKDB_TYPES,
-    Warehouse,
-    clustering,
-    quote,
-    scalar_int,
-    sql_literal,
-)
+from quanwang.data.warehouse import Warehouse, new_version, quote, scalar_int, sql_literal
+from quanwang.data.workbooks import WorkbookSource, header_names
 
 __all__ = ["REJECT_LABELS", "ImportFailed", "ImportReport", "Reject", "Stage", "import_file"]
 
@@ -64,12 +72,13 @@ class Stage(StrEnum):
     WRITING = "writing"
 
 
-class ImportFailed(Exception):
-    """Nothing was loaded; the message names the file and, where it can, the row and column."""
-
-
 @dataclass
 class ImportReport:
+    """`quarantined` counts rows; `by_reason` counts each rejected row once under each distinct
+    reason it has (a row with two bad dates and a duplicate key: once `type`, once
+    `duplicate`). `updated_columns`: the table's columns the file carries, the only ones an
+    upsert changes in stored rows."""
+
     table: str
     file: str
     rows_read: int
@@ -80,6 +89,8 @@ class ImportReport:
     version: str = ""
     quarantine_file: str = ""
     unused_columns: list[str] = field(default_factory=list)
+    updated_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how a workbook was read (data.workbooks)
 
     def as_result(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,19 +109,62 @@ def import_file(
     progress: Progress | None = None,
     quarantine_dir: Path | None = None,
     scope: RowScope | None = None,
+    file_name: str | None = None,
 ) -> ImportReport:
     """Import one file into `table_name`. With `scope` (an importer below the root), rows
     outside it are quarantined (data.import_scope); None checks no row's org.
 
     `options` says how to read the file (or `encoding` alone, its shorthand). `allow_empty`
     lets a replace with no good row empty the table; `confirm_replace` lets a replace drop
-    most of the table's rows."""
+    most of the table's rows. `file_name`: what the user calls the file (an upload is stored
+    under another name), in messages and the rejected rows."""
     if options is None:
         options = ReadOptions(encoding=encoding)
-    table = TABLES[table_name]
-    store = warehouse or Warehouse()
+    shown = file_name or path.name
+    try:
+        return _import(
+            table=TABLES[table_name],
+            path=path,
+            shown=shown,
+            mapping=mapping,
+            options=options,
+            modes=Modes(allow_empty=allow_empty, confirm_replace=confirm_replace),
+            store=warehouse or Warehouse(),
+            notify=progress or (lambda _stage, _done, _total: None),
+            quarantine_dir=quarantine_dir,
+            scope=scope,
+        )
+    except SourceError as exc:
+        raise ImportFailed(_renamed(str(exc), path, shown)) from exc
+    except ImportFailed as exc:
+        renamed = _renamed(str(exc), path, shown)
+        if renamed == str(exc):
+            raise
+        raise ImportFailed(renamed) from exc
+
+
+def _renamed(message: str, path: Path, shown: str) -> str:
+    """`message` naming the file as the user knows it, not as it is stored (an upload's random
+    name, or the full path of one)."""
+    if shown == path.name:
+        return message
+    return message.replace(str(path), shown).replace(path.name, shown)
+
+
+def _import(
+    *,
+    table: Table,
+    path: Path,
+    shown: str,
+    mapping: dict[str, Any] | None,
+    options: ReadOptions,
+    modes: Modes,
+    store: Warehouse,
+    notify: Progress,
+    quarantine_dir: Path | None,
+    scope: RowScope | None,
+) -> ImportReport:
     started = time.monotonic()
-    notify = progress or (lambda _stage, _done, _total: None)
     with scratch_dir() as work_dir:
         # Up to a size, an in-memory database that spills to work_dir; beyond it, a scratch
         # database file whose tables live on disk with the memory limit as their cache (in
@@ -120,29 +174,22 @@ def import_file(
         con.execute(f"SET temp_directory = {sql_literal(str(work_dir / 'spill'))}")
         con.execute(f"SET memory_limit = '{settings.QUANWANG_IMPORT_MEMORY}'")
         notify(Stage.READING, 0, None)
-        try:
-            source = open_source(path=path, options=options, work_dir=work_dir)
-        except SourceError as exc:
-            raise ImportFailed(str(exc)) from exc
-        compiled = _compile(table=table, staged_columns=source.columns, mapping=mapping, path=path)
+        source = _open(
+            path=path, options=options, work_dir=work_dir, shown=shown,
+            names=header_names(table, mapping),
+        )  # fmt: skip
+        # A workbook's rows set aside before the scan (totals rows, Excel errors) and its sheets.
+        book = source if isinstance(source, WorkbookSource) else None
+        compiled = _compile(
+            table=table, staged_columns=source.columns, mapping=mapping, shown=shown, store=store
+        )
         try:
             scan = scan_source(
                 con=con, table=table, sources=compiled.sources, source=source, work_dir=work_dir
             )
         except duckdb.Error as exc:
-            if "unicode" in str(exc).lower():
-                raise ImportFailed(
-                    gettext(
-                        "%(file)s: the file is not valid UTF-8 throughout; name the file's "
-                        "encoding (e.g. gbk)"
-                    )
-                    % {"file": path.name}
-                ) from exc
-            # DuckDB's own words cannot be translated: they follow a translated sentence.
-            raise ImportFailed(
-                gettext("%(file)s: the file cannot be read (%(detail)s)")
-                % {"file": path.name, "detail": str(exc).splitlines()[0]}
-            ) from exc
+            raise _unreadable(exc, shown) from exc
+        carried = [c.name for c in table.columns if c.name in compiled.sources]
         malformed = scan.malformed
         rows = scalar_int(con, "SELECT count(*) FROM checked")
         # Row order is fixed now (the rowid of `checked`); letting DuckDB reorder from here on
@@ -150,36 +197,105 @@ def import_file(
         con.execute("SET preserve_insertion_order = false")
         notify(Stage.VALIDATING, 0, rows)
         with store.lock(table.name):
-            _find_bad_rows(con=con, table=table, store=store, rows=rows, scan=scan, scope=scope)
+            _find_bad_rows(
+                con=con, table=table, store=store, rows=rows, scan=scan, scope=scope,
+                carried=carried,
+            )  # fmt: skip
             rejects = collect_rejects(con=con, table=table, scan=scan, scoped=scope is not None)
-            notify(Stage.WRITING, rows, rows)
+            if book is not None:
+                rejects = book.with_set_aside(rejects)
             loaded = rows - scalar_int(con, "SELECT count(*) FROM bad_rows")
-            kept = store.count(table.name) if table.mode is LoadMode.UPSERT else 0
-            version = store.commit(
-                con=con, table=table, select_where=_merged(table, store), rows=loaded + kept
+            guard_replace(
+                con=con, table=table, store=store, loaded=loaded, rejects=rejects, modes=modes,
+                shown=shown,
+            )  # fmt: skip
+            notify(Stage.WRITING, rows, rows)
+            version = new_version()
+            # The rejected rows are complete on disk before their version is committed: a
+            # process killed after the commit leaves a whole file (one killed before leaves a
+            # file of no version, which the next commit removes).
+            target = _quarantine_target(
+                store=store, quarantine_dir=quarantine_dir, table=table, version=version
             )
-        by_reason: dict[str, int] = {}
-        for _row, _col, _val, code, _zh, _en in rejects:
-            by_reason[code] = by_reason.get(code, 0) + 1
-        quarantine_file = ""
-        if rejects:
-            target_dir = quarantine_dir or Path(settings.VAR_DIR) / "quarantine"
-            target = target_dir / f"{table.name}-{version}.csv"
-            private_dir(target_dir)  # rejected values are subscribers' data
-            write_quarantine(target, path.name, rejects)
-            quarantine_file = str(target)
+            if rejects:
+                private_dir(target.parent)  # rejected values are subscribers' data
+                write_quarantine(
+                    target, shown, rejects, place=book.labelled if book is not None else None
+                )
+            kept = store.count(table.name) if table.mode is LoadMode.UPSERT else 0
+            try:
+                store.commit(
+                    con=con,
+                    table=table,
+                    select_where=merged(table, store, carried),
+                    rows=loaded + kept,
+                    version=version,
+                )
+            except BaseException:
+                target.unlink(missing_ok=True)  # its version never came to be
+                raise
         return ImportReport(
             table=table.name,
-            file=path.name,
-            rows_read=rows + len({r for r, _ in malformed}),
+            file=shown,
+            rows_read=rows
+            + len({r for r, _ in malformed})
+            + (book.set_aside_rows if book is not None else 0),
             loaded=loaded,
             quarantined=len({r[0] for r in rejects}),
-            by_reason=by_reason,
+            by_reason=rows_by_reason(rejects),
             seconds=round(time.monotonic() - started, 3),
             version=version,
-            quarantine_file=quarantine_file,
+            quarantine_file=str(target) if rejects else "",
             unused_columns=compiled.unused,
+            updated_columns=carried,
+            notes=book.notes if book is not None else [],
         )
+
+
+def _open(
+    *, path: Path, options: ReadOptions, work_dir: Path, shown: str, names: frozenset[str]
+) -> Any:
+    """The source, or ImportFailed in one line: a file that cannot be opened is the user's
+    to fix, whatever part of the readers found it out (a corrupt workbook, a garbled Parquet
+    footer, a file the process may not read)."""
+    try:
+        return open_source(path=path, options=options, work_dir=work_dir, header_names=names)
+    except SourceError:
+        raise
+    except PermissionError as exc:
+        raise ImportFailed(
+            gettext("%(file)s: the file cannot be read (permission denied)") % {"file": shown}
+        ) from exc
+    except Exception as exc:  # a reader library's own error type: python-calamine, pyarrow
+        raise _unreadable(exc, shown) from exc
+
+
+def _unreadable(exc: Exception, shown: str) -> ImportFailed:
+    if "unicode" in str(exc).lower():
+        return ImportFailed(
+            gettext(
+                "%(file)s: the file is not valid UTF-8 throughout; name the file's encoding "
+                "(e.g. gbk)"
+            )
+            % {"file": shown}
+        )
+    # The reader's own words cannot be translated: they follow a translated sentence.
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return ImportFailed(
+        gettext("%(file)s: the file cannot be read (%(detail)s)")
+        % {"file": shown, "detail": detail}
+    )
+
+
+def _quarantine_target(
+    *, store: Warehouse, quarantine_dir: Path | None, table: Table, version: str
+) -> Path:
+    name = f"{table.name}-{version}.csv"
+    if quarantine_dir is not None:
+        return quarantine_dir / name
+    return store.quarantine_file(table.name, version) or (
+        Path(settings.VAR_DIR) / "quarantine" / name
+    )
 
 
 @contextmanager
@@ -233,21 +349,32 @@ def _remove_stale_scratch(var_dir: Path) -> None:
 
 
 def _compile(
-    *, table: Table, staged_columns: list[str], mapping: dict[str, Any] | None, path: Path
+    *,
+    table: Table,
+    staged_columns: list[str],
+    mapping: dict[str, Any] | None,
+    shown: str,
+    store: Warehouse,
 ) -> CompiledMapping:
+    """The mapping, compiled. A required column the file lacks refuses the import, except in
+    an upsert into a stored table where it is not part of the key: stored rows keep their
+    value, and new rows are quarantined `required` (`_find_bad_rows`)."""
     try:
         compiled = compile_mapping(table=table, source_columns=staged_columns, spec=mapping)
     except MappingError as exc:
         raise ImportFailed(
             gettext("%(file)s: the column mapping cannot be used: %(error)s")
-            % {"file": path.name, "error": exc}
+            % {"file": shown, "error": exc}
         ) from exc
     missing = [c.name for c in table.columns if c.required and c.name not in compiled.sources]
+    keeps_stored = table.mode is LoadMode.UPSERT and store.current_file(table.name) is not None
+    if keeps_stored:
+        missing = [name for name in missing if name in table.key]
     if missing:
         labels = ", ".join(f"{n} ({table.by_name[n].zh})" for n in missing)
         raise ImportFailed(
             gettext("%(file)s: row 1 has no column for the required %(columns)s")
-            % {"file": path.name, "columns": labels}
+            % {"file": shown, "columns": labels}
         )
     return compiled
 
@@ -260,12 +387,15 @@ def _find_bad_rows(
     rows: int,
     scan: Scan,
     scope: RowScope | None = None,
+    carried: list[str] | None = None,
 ) -> None:
     """`errors`, `duplicates`, `_ref_<column>`, `_scope` (with a scope) and their union
-    `bad_rows`, by rowid of `checked`."""
-    con.execute(
-        "CREATE TABLE errors AS SELECT rowid AS rid, _errors FROM checked WHERE _errors IS NOT NULL"
-    )
+    `bad_rows`, by rowid of `checked`.
+
+    `carried`: the columns the file has (None: all). A required one it lacks is `required`
+    only in the rows that are new; a stored row keeps its value there (`_merged`)."""
+    absent = [c.name for c in table.columns if carried is not None and c.name not in carried]
+    find_errors(con=con, table=table, store=store, absent=absent)
     keys = ", ".join(quote(k) for k in table.key)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # numpy sorts the key hashes on one core while DuckDB checks the references.
@@ -274,7 +404,12 @@ def _find_bad_rows(
         if scope is not None:
             references.append(
                 flag_out_of_scope(
-                    con=con, table=table, store=store, scope=scope, missing=references
+                    con=con,
+                    table=table,
+                    store=store,
+                    scope=scope,
+                    missing=references,
+                    absent=frozenset(absent),
                 )
             )
         repeated = repeats.result()
@@ -363,35 +498,3 @@ def _repeated_hashes(
 def _repeats_in(hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     hashes.sort()
     return np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
-
-
-def _merged(table: Table, store: Warehouse) -> Callable[[str], str]:
-    """SQL for the table's next rows that meet a condition: the new rows, plus for upserts the
-    current rows not replaced."""
-    columns = ", ".join(quote(c.name) for c in table.columns)
-    if table.mode is LoadMode.REPLACE or store.current_file(table.name) is None:
-        return lambda where: f"SELECT {columns} FROM good WHERE {where}"
-    keys = ", ".join(quote(k) for k in table.key)
-    # A version stored before a column was added to the schema lacks it: null there.
-    probe = duckdb.sql(f"SELECT * FROM {store.relation(table.name)} LIMIT 0")
-    assert probe is not None  # a SELECT always gives a relation
-    stored = set(probe.columns)
-    old = ", ".join(
-        quote(c.name)
-        if c.name in stored
-        else f"CAST(NULL AS {DUCKDB_TYPES[c.type]}) AS {quote(c.name)}"
-        for c in table.columns
-    )
-    # The commit selects a range of the first clustering column at a time: a current row can
-    # only be replaced by a new row in the same range where that column is part of the key.
-    same_range = clustering(table)[0] in table.key
-
-    def select(where: str) -> str:
-        new_keys = f"(SELECT {keys} FROM good WHERE {where})" if same_range else "good"
-        return (
-            f"SELECT {columns} FROM good WHERE {where} UNION ALL SELECT {old} FROM "
-            f"(SELECT * FROM {store.relation(table.name)} WHERE {where}) old "
-            f"ANTI JOIN {new_keys} new USING ({keys})"
-        )
-
-    return select

@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy
 
 from quanwang.core.choices import JobKind
 from quanwang.core.errors import NotFound, ServiceError
-from quanwang.core.jobs import RESULT_CODE_LABELS, USER_FACING_ERRORS, JobContext, register
+from quanwang.core.jobs import (
+    RESULT_CODE_LABELS,
+    RESULT_LABELS,
+    USER_FACING_ERRORS,
+    JobContext,
+    register,
+)
 from quanwang.core.services.scope import choose_scope
 from quanwang.core.uploads import is_upload, release_upload, sweep_uploads
 from quanwang.data.import_scope import import_scope
@@ -28,6 +34,7 @@ STAGES = {
 
 
 RESULT_CODE_LABELS["by_reason"] = {str(code): label for code, label in REJECT_LABELS.items()}
+RESULT_LABELS["updated_columns"] = gettext_lazy("Columns updated")
 
 # Their messages are translated and name the file, row or column at fault: the job page shows them.
 USER_FACING_ERRORS.extend([ImportFailed, SourceError, MappingError])
@@ -97,11 +104,11 @@ def import_table(
             confirm_replace=confirm_replace,
             progress=report,
             scope=scope,
+            file_name=filename,
         )
     finally:
         release_upload(source)
         sweep_uploads()
     return result.as_result() | {
-        "quarantine_file": Path(result.quarantine_file).name if result.quarantine_file else "",
-        "file": filename,
+        "quarantine_file": Path(result.quarantine_file).name if result.quarantine_file else ""
     }

@@ -7,16 +7,23 @@ A mapping is JSON, saved by name and reused:
         "payment_type": {"const": "postpaid"},
         "status": {"from": "Churn", "map": {"Yes": "churned", "No": "active"}},
         "monthly_fee": {"from": "MonthlyCharges", "unit": "fen"},
-        "join_date": {"expr": "DATE '2024-06-01' - CAST(tenure AS INTEGER) * 30"}
+        "join_date": {"expr": "DATE '2024-06-01' - CAST(tenure AS INTEGER) * 30"},
+        "churn_date": {"from": "离网日期", "format": "%d/%m/%Y"}
     }}
 
 Without a mapping, a target column is read from the source column of the same name, or of
-its Chinese or English label. Expressions are checked: only column names, literals,
-arithmetic, comparisons, CASE and a short list of functions pass.
+its Chinese or English label, compared as `header_key` writes them (出账收入（元） is
+出账收入(元)); two source columns for one target are an error, not a choice. A date column's
+"format" names a form its values are read in besides the unambiguous ones (data.values):
+a strptime format with the day, month and four-digit year, or "excel_serial". Expressions
+are checked: only column names, literals, arithmetic, comparisons, CASE and a short list of
+functions pass.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +31,7 @@ import sqlglot
 from django.utils.translation import gettext as _
 from sqlglot import exp
 
-from quanwang.data.schema import Column, Table
+from quanwang.data.schema import Column, ColumnType, Table
 from quanwang.data.warehouse import quote, sql_literal
 
 ALLOWED_FUNCTIONS = frozenset(
@@ -43,8 +50,23 @@ ALLOWED_NODES = (
 )  # fmt: skip
 
 
+# A date column's format where its values are Excel's day numbers (45296 = 2024-01-05); a
+# five-digit number is read so only where the mapping says.
+EXCEL_SERIAL = "excel_serial"
+# The strptime directives a date format uses: the day, month and four-digit year once each
+# (%y, a two-digit year, would be a guess at the century), and perhaps a time of day, once each.
+DATE_DIRECTIVES = "dmY"
+TIME_DIRECTIVES = "HMS"
+
+
 class MappingError(Exception):
     """The mapping cannot be used; the message names the target column."""
+
+
+def header_key(name: str) -> str:
+    """A header as it is compared with a column's name and labels: NFKC (full-width letters,
+    digits, brackets and spaces as plain ones), without case or whitespace."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,7 @@ class ColumnSource:
     sql: str  # a VARCHAR expression over the staging table `raw`
     origin: str  # what the user sees: the source column, constant or expression
     unit: str = "yuan"
+    format: str = ""  # a date column's: a strptime format or EXCEL_SERIAL
 
 
 @dataclass
@@ -110,12 +133,17 @@ def compile_mapping(
     by_label: dict[str, str] = {}
     for column in table.columns:
         for label in (column.name, column.zh, column.en):
-            by_label.setdefault(label.strip().lower(), column.name)
+            by_label.setdefault(header_key(label), column.name)
+    found: dict[str, list[str]] = {}
+    for name in source_columns:
+        target = by_label.get(header_key(name))
+        if target is not None:
+            found.setdefault(target, []).append(name)
     compiled = CompiledMapping()
     used: set[str] = set()
     for column in table.columns:
         rule = declared.get(column.name)
-        source = _resolve(column, rule, source_columns, by_label)
+        source = _resolve(column, rule, source_columns, found.get(column.name, []))
         if source is None:
             continue
         compiled.sources[column.name] = source
@@ -127,14 +155,25 @@ def compile_mapping(
     return compiled
 
 
+def _one_of(column: Column, names: list[str]) -> str:
+    if len(names) > 1:
+        raise MappingError(
+            _("%(column)s: the file has several columns for it: %(names)s; keep one")
+            % {"column": column.name, "names": ", ".join(names)}
+        )
+    return names[0]
+
+
 def _resolve(
-    column: Column, rule: Any, source_columns: list[str], by_label: dict[str, str]
+    column: Column, rule: Any, source_columns: list[str], headers: list[str]
 ) -> ColumnSource | None:
+    """How `column` is read; `headers` are the source columns whose header is its name or a
+    label."""
     if rule is None:
-        for name in source_columns:
-            if by_label.get(name.strip().lower()) == column.name:
-                return ColumnSource(sql=f"raw.{quote(name)}", origin=name)
-        return None
+        if not headers:
+            return None
+        name = _one_of(column, headers)
+        return ColumnSource(sql=f"raw.{quote(name)}", origin=name)
     if not isinstance(rule, dict):
         raise MappingError(
             _('%(column)s: a rule is an object like {"from": "col"}') % {"column": column.name}
@@ -145,24 +184,69 @@ def _resolve(
             _("%(column)s: unit is yuan or fen, not %(unit)s")
             % {"column": column.name, "unit": unit}
         )
+    date_format = check_format(column, rule["format"]) if "format" in rule else ""
     if "const" in rule:
-        return ColumnSource(sql=sql_literal(str(rule["const"])), origin="=" + str(rule["const"]))
+        return ColumnSource(
+            sql=sql_literal(str(rule["const"])),
+            origin="=" + str(rule["const"]),
+            format=date_format,
+        )
     if "expr" in rule:
         checked = _check_expression(column.name, str(rule["expr"]), source_columns)
         sql = f"CAST(({checked}) AS VARCHAR)"
-        return ColumnSource(sql=sql, origin=str(rule["expr"]), unit=unit)
+        return ColumnSource(sql=sql, origin=str(rule["expr"]), unit=unit, format=date_format)
     if "from" in rule:
-        name = str(rule["from"])
-        if name not in source_columns:
+        wanted = str(rule["from"])
+        # The header as written, or else the one header that differs from it only as
+        # `header_key` ignores.
+        matches = (
+            [wanted]
+            if wanted in source_columns
+            else [c for c in source_columns if header_key(c) == header_key(wanted)]
+        )
+        if not matches:
             raise MappingError(
                 _("%(column)s: the file has no column %(name)s")
-                % {"column": column.name, "name": name}
+                % {"column": column.name, "name": wanted}
             )
+        name = _one_of(column, matches)
         sql = f"raw.{quote(name)}"
         if isinstance(rule.get("map"), dict):
             sql = _value_map(sql, rule["map"])
-        return ColumnSource(sql=sql, origin=name, unit=unit)
+        return ColumnSource(sql=sql, origin=name, unit=unit, format=date_format)
     raise MappingError(_("%(column)s: give one of from, const or expr") % {"column": column.name})
+
+
+def check_format(column: Column, value: Any) -> str:
+    """A rule's "format", checked: a date column's strptime format naming the day, month and
+    four-digit year once each (%d/%m/%Y), or EXCEL_SERIAL."""
+    if column.type is not ColumnType.DATE:
+        raise MappingError(
+            _("%(column)s: a format can only be given for a date column") % {"column": column.name}
+        )
+    text = str(value)
+    if text == EXCEL_SERIAL:
+        return text
+    used = re.findall(r"%(.)", text)
+    known = re.fullmatch(f"(?:[^%]|%[{DATE_DIRECTIVES}{TIME_DIRECTIVES}])+", text) is not None
+    if (
+        not known
+        or sorted(d for d in used if d in DATE_DIRECTIVES) != sorted(DATE_DIRECTIVES)
+        or any(used.count(d) > 1 for d in TIME_DIRECTIVES)
+    ):
+        raise MappingError(
+            _(
+                "%(column)s: a date format names the day, month and four-digit year once "
+                "each, as in %(example)s, or is %(serial)s; not %(format)s"
+            )
+            % {
+                "column": column.name,
+                "example": "%d/%m/%Y",
+                "serial": EXCEL_SERIAL,
+                "format": text,
+            }
+        )
+    return text
 
 
 def validate_spec(*, table: Table, spec: Any) -> None:
@@ -183,5 +267,7 @@ def validate_spec(*, table: Table, spec: Any) -> None:
             )
         if rule.get("unit", "yuan") not in {"yuan", "fen"}:
             raise MappingError(_("%(column)s: unit is yuan or fen") % {"column": target})
+        if "format" in rule:
+            check_format(table.by_name[target], rule["format"])
         if "expr" in rule:
             _check_expression(target, str(rule["expr"]), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from enum import StrEnum
@@ -13,24 +14,54 @@ from django.utils.translation import gettext_lazy
 
 from quanwang.core.tabular import write_csv
 from quanwang.data.import_scope import out_of_scope_values
-from quanwang.data.schema import Column, ColumnType, Table
+from quanwang.data.schema import Column, ColumnType, Table, TextFormat
+from quanwang.data.text_files import megabytes
 from quanwang.data.warehouse import quote
 
 INT64_MAX = 2**63 - 1
+# The CSV reader's message for a row longer than its max_line_size (sources.csv_relation).
+LINE_TOO_LONG = re.compile(r"Maximum line size of (\d+) bytes exceeded\. Actual Size: ?(\d+)")
+# One rejected value: (file row, column, value, reason code, reason in Chinese, in English).
+RejectRow = tuple[int, str, str, str, str, str]
 TYPE_NAMES = {
     ColumnType.STRING: ("文本", "text"),
     ColumnType.INT: ("整数", "a whole number"),
-    ColumnType.FLOAT: ("数值", "a number"),
-    ColumnType.MONEY: ("金额", "an amount"),
-    ColumnType.DATE: ("日期", "a date (2024-01-05, 2024/1/5, 20240105 or an Excel serial)"),
+    ColumnType.FLOAT: (
+        "数值（如 1234.5、1,234.5；逗号只用于每三位分隔）",
+        "a number (e.g. 1234.5 or 1,234.5; a comma only between groups of three digits)",
+    ),
+    ColumnType.MONEY: (
+        "金额（以元计最多两位小数，以分计须为整数）",
+        "an amount (at most two decimals in yuan, a whole number in fen)",
+    ),
+    ColumnType.DATE: (
+        "日期（2024-01-05、2024/1/5、20240105、2024.01.05 或 2024年1月5日）",
+        "a date (2024-01-05, 2024/1/5, 20240105, 2024.01.05 or 2024年1月5日)",
+    ),
     ColumnType.BOOL: ("是/否", "yes/no"),
 }
+FORMAT_NAMES = {
+    TextFormat.MSISDN: (
+        "手机号码（11 位数字，以 1 开头）",
+        "a mobile number (11 digits starting with 1)",
+    ),
+    TextFormat.MONTH: (
+        "账期（如 2024-06、202406、2024年6月）",
+        "a month (e.g. 2024-06, 202406, 2024年6月)",
+    ),
+}
+# Rejected texts worth a hint of their own: Excel's scientific notation for a long number, a
+# day and month in an order that cannot be told, and Excel's day numbers.
+SCIENTIFIC = re.compile(r"\s*[0-9](\.[0-9]+)?[eE]\+?[0-9]+\s*")
+DAY_MONTH_YEAR = re.compile(r"\s*[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2,4}\s*")
+SERIAL_DAY = re.compile(r"\s*[0-9]{5}(\.[0-9]+)?\s*")
 
 
 class RowPlaces(Protocol):
     """Where the scanned rows lie in the file (`scan.Scan`)."""
 
     malformed: list[tuple[int, str]]
+    excerpts: dict[int, str]  # row → the start of its text, for the malformed rows
 
     def row_of(self) -> Callable[[int], int]: ...
 
@@ -50,6 +81,7 @@ class Reject(StrEnum):
     ENCODING = "encoding"
     MALFORMED = "malformed"
     SCOPE = "scope"
+    TOTALS = "totals"  # a workbook's 合计/总计/Total row (data.workbooks)
 
 
 REJECT_LABELS = {
@@ -65,6 +97,7 @@ REJECT_LABELS = {
     Reject.ENCODING: gettext_lazy("Wrong text encoding"),
     Reject.MALFORMED: gettext_lazy("Malformed row"),
     Reject.SCOPE: gettext_lazy("Outside your scope"),
+    Reject.TOTALS: gettext_lazy("Totals row"),
 }
 
 
@@ -73,8 +106,7 @@ def reason_text(code: Reject, column: Column | None, detail: str = "") -> tuple[
     if code is Reject.REQUIRED:
         return "必填字段为空", "required value is empty"
     if code is Reject.TYPE and column is not None:
-        zh, en = TYPE_NAMES[column.type]
-        return f"不是有效的{zh}", f"not {en}"
+        return type_reason(column, detail)
     if code is Reject.NOT_FINITE:
         return "不是有限的数值（NaN 或无穷大）", "not a finite number (NaN or infinity)"
     if code is Reject.TOO_LARGE:
@@ -99,16 +131,41 @@ def reason_text(code: Reject, column: Column | None, detail: str = "") -> tuple[
     if code is Reject.REFERENCE:
         return f"引用的记录不存在（{detail}）", f"refers to a missing record ({detail})"
     if code is Reject.ENCODING:
-        return (
-            "不是有效的 UTF-8 文本，请用 --encoding gbk 等指定文件编码",
-            "not valid UTF-8 text; name the file's encoding, e.g. --encoding gbk",
-        )
+        # Naming the encoding would not help: the file's other rows are in the one found.
+        return "此行的编码与文件其余部分不同", "this row is in another encoding"
     if code is Reject.MALFORMED:
         zh, en = malformed_reason(detail)
         return f"行格式错误：{zh}", f"malformed row: {en}"
     if code is Reject.SCOPE:
         return "超出您的管辖范围", "outside your scope"
+    if code is Reject.TOTALS:
+        return "合计行，不是数据", "a totals row, not data"
     return str(code), str(code)
+
+
+def type_reason(column: Column, value: str) -> tuple[str, str]:
+    """Why `value` is not of the column's type, with what to do where the value shows it."""
+    zh, en = FORMAT_NAMES[column.format] if column.format else TYPE_NAMES[column.type]
+    zh, en = f"不是有效的{zh}", f"not {en}"
+    if column.format is TextFormat.MSISDN and SCIENTIFIC.fullmatch(value):
+        return (
+            f"{zh}：Excel 以科学计数法显示了这个号码，请在 Excel 中把该列设置为文本格式后重新导出",
+            f"{en}: Excel wrote it in scientific notation; format the column as text in Excel "
+            "and export it again",
+        )
+    if column.type is ColumnType.DATE and DAY_MONTH_YEAR.fullmatch(value):
+        return (
+            '日期有歧义（日/月/年还是月/日/年？），请在字段映射中写明格式，如 "format": "%d/%m/%Y"',
+            "ambiguous date (day/month/year or month/day/year?): name its format in the column "
+            'mapping, e.g. "format": "%d/%m/%Y"',
+        )
+    if column.type is ColumnType.DATE and SERIAL_DAY.fullmatch(value):
+        return (
+            f'{zh}；若是 Excel 的日期序号，请在字段映射中写明 "format": "excel_serial"',
+            f'{en}; if it is an Excel serial date, name "format": "excel_serial" in the '
+            "column mapping",
+        )
+    return zh, en
 
 
 def bound_text(value: float | None) -> str:
@@ -118,6 +175,13 @@ def bound_text(value: float | None) -> str:
 
 def malformed_reason(message: str) -> tuple[str, str]:
     """The CSV reader's message for a row it could not read, in Chinese and English."""
+    too_long = LINE_TOO_LONG.search(message)
+    if too_long is not None:
+        limit, size = megabytes(int(too_long[1])), megabytes(int(too_long[2]))
+        return (
+            f"这一行有 {size} MB，超过了一行最多 {limit} MB 的限制",
+            f"a row of {size} MB is longer than the {limit} MB a row may have",
+        )
     counted = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
     if counted is not None:
         expected, found = int(counted[1]), int(counted[2])
@@ -141,17 +205,20 @@ def malformed_reason(message: str) -> tuple[str, str]:
 
 def collect_rejects(
     *, con: duckdb.DuckDBPyConnection, table: Table, scan: RowPlaces, scoped: bool = False
-) -> list[tuple[int, str, str, str, str, str]]:
+) -> list[RejectRow]:
     row_of = scan.row_of()
-    found: list[tuple[int, str, str, str, str, str]] = []
+    found: list[RejectRow] = []
     for row, message in scan.malformed:
         code = Reject.ENCODING if "unicode" in message.lower() else Reject.MALFORMED
         zh, en = reason_text(code, None, message)
-        found.append((row, "", "", code, zh, en))
+        found.append((row, "", scan.excerpts.get(row, ""), code, zh, en))
+    # The value as the file has it: a typed read's own text where it kept one (scan.py).
     for rid, name, value, code in con.sql(
-        "SELECT rid, c, v, e FROM (SELECT rid, unnest(_errors, recursive := true) FROM errors)"
+        "SELECT e.rid, e.c, coalesce(t.v, e.v), e.e FROM "
+        "(SELECT rid, unnest(_errors, recursive := true) FROM errors) e "
+        "LEFT JOIN file_texts t ON t.rid = e.rid AND t.c = e.c"
     ).fetchall():
-        zh, en = reason_text(Reject(code), table.by_name[name])
+        zh, en = reason_text(Reject(code), table.by_name[name], value or "")
         found.append((row_of(rid), name, value or "", code, zh, en))
     key_name = "+".join(table.key)
     key_values = " || '|' || ".join(
@@ -180,12 +247,41 @@ def collect_rejects(
     return found
 
 
+def rows_by_reason(rejects: list[RejectRow]) -> dict[str, int]:
+    """Rejected rows by reason: each row counted once under each distinct reason it has (a row
+    with three bad values of one kind counts once), in the order of `Reject`."""
+    found: dict[str, set[int]] = {}
+    for row, _column, _value, code, _zh, _en in rejects:
+        found.setdefault(str(code), set()).add(row)
+    order = [str(code) for code in Reject if code in found]
+    order += sorted(code for code in found if code not in order)
+    return {code: len(found[code]) for code in order}
+
+
 def write_quarantine(
-    target: Path, file_name: str, rejects: list[tuple[int, str, str, str, str, str]]
+    target: Path,
+    file_name: str,
+    rejects: list[RejectRow],
+    *,
+    place: Callable[[str, int], tuple[str, int]] | None = None,
 ) -> None:
+    """The rejected rows as CSV, `file_name` naming the user's file. On disk, whole, when this
+    returns: written beside `target` and renamed (core.tabular), then flushed to the disk, so
+    that the version committed after it never names a partial file, even after a power cut.
+    `place` gives a row's file and row where they are not `file_name` and the row itself (a
+    workbook's sheet, data.workbooks)."""
     # The shared writer: values are the operator's, and a spreadsheet opens this file.
     write_csv(
         target,
         header=["file", "row", "column", "value", "reason_code", "reason_zh", "reason_en"],
-        rows=([file_name, *reject] for reject in rejects),
+        rows=(
+            [*(place(file_name, reject[0]) if place else (file_name, reject[0])), *reject[1:]]
+            for reject in rejects
+        ),
     )
+    for synced in (target, target.parent):
+        handle = os.open(synced, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)

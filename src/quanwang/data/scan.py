@@ -14,7 +14,14 @@ import duckdb
 
 from quanwang.data.mapping import ColumnSource
 from quanwang.data.schema import Table
-from quanwang.data.sources import Source, csv_relation, malformed_lines
+from quanwang.data.sources import (
+    REJECT_MESSAGE_SQL,
+    Source,
+    csv_relation,
+    excerpt,
+    line_excerpts,
+    malformed_lines,
+)
 from quanwang.data.values import (
     READ_TYPES,
     broken_sql,
@@ -34,6 +41,9 @@ PROBE_MAX_FAILURES = 0.01
 # Failed casts one typed read may record (each keeps its line in memory) before the whole file
 # is read again as text.
 TYPED_READ_MAX_REJECTS = 100_000
+# The reader keeps this many bytes of a rejected row's text: a longer row that failed a cast
+# cannot be recovered from it (its value would be cut), so the file is read as text.
+READER_LINE_BYTES = 10_000
 
 
 @dataclass
@@ -49,6 +59,7 @@ class Scan:
     skipped: list[int] = field(default_factory=list)  # file rows, sorted
     recovered: list[int] = field(default_factory=list)  # file row of each row after `scanned`
     typed: tuple[str, ...] = ()  # target columns read with their own type
+    excerpts: dict[int, str] = field(default_factory=dict)  # row → its text, of `malformed`
 
     def row_of(self) -> Callable[[int], int]:
         """rowid of `checked` → row in the file (header = 1)."""
@@ -68,7 +79,7 @@ def _checked_sql(
 
     The columns in `typed` arrive typed from the reader (an empty one as NULL; text that does
     not convert never arrives), so for them "empty" is NULL, and the text of a value that breaks
-    a rule is the typed value's: -5.0 for "-5" (the file's own text would cost a second read).
+    a rule is the typed value's (-5.0 for "-5"), until `_file_texts` finds the file's own.
     """
     texts, converted, names, broken, errors = [], [], [], [], []
     for column in table.columns:
@@ -111,6 +122,7 @@ def scan_source(
 ) -> Scan:
     """Read the file into `checked`: typed where a probe of its first rows says it pays, as text
     otherwise or where the typed read rejected too many rows."""
+    con.execute("CREATE TABLE file_texts (rid BIGINT, c VARCHAR, v VARCHAR)")
     types = _probe(source=source, types=_read_types(table=table, sources=sources, source=source))
     if types:
         scan = _typed_scan(
@@ -125,6 +137,7 @@ def scan_source(
         malformed=malformed,
         scanned=scalar_int(con, "SELECT count(*) FROM checked"),
         skipped=sorted({line for line, _ in malformed}),
+        excerpts=line_excerpts(con) if source.is_csv else {},
     )
 
 
@@ -137,14 +150,15 @@ def _read_types(
     *, table: Table, sources: dict[str, ColumnSource], source: Source
 ) -> dict[str, str]:
     """Source column → the type the reader could read it as: those mapped straight to number,
-    date or yes/no columns only, and not named in an expression or value map (which take text).
+    date or yes/no columns only, and not named in an expression or value map (which take text)
+    nor given a format (the reader knows ISO dates only).
     """
     if source.csv_path is None:
         return {}
     wanted: dict[str, set[str]] = {}
     for column in table.columns:
         mapped = sources.get(column.name)
-        if mapped is not None and _is_direct(mapped):
+        if mapped is not None and _is_direct(mapped) and not mapped.format:
             wanted.setdefault(mapped.origin, set()).add(READ_TYPES.get(column.type, "VARCHAR"))
     indirect = " ".join(s.sql for s in sources.values() if not _is_direct(s)).lower()
     return {
@@ -206,13 +220,31 @@ def _typed_scan(
     scanned = scalar_int(con, "SELECT count(*) FROM checked")
     rejected = con.sql(
         "SELECT line, bool_and(error_type = 'CAST'), "
-        "min(error_message) FILTER (WHERE error_type <> 'CAST'), any_value(csv_line) "
+        f"{REJECT_MESSAGE_SQL} FILTER (WHERE error_type <> 'CAST'), any_value(csv_line) "
         "FROM typed_errors GROUP BY line ORDER BY line"
     ).fetchall()
     malformed = [(int(line), str(message)) for line, cast, message, _ in rejected if not cast]
     failed = [(int(line), str(text)) for line, cast, _, text in rejected if cast]
+    if any(len(text.encode()) >= READER_LINE_BYTES for _, text in failed):
+        con.execute("DROP TABLE checked")
+        return None
     recovered, unreadable = _recover(
         con=con, table=table, sources=sources, source=source, failed=failed, work_dir=work_dir
+    )
+    lost = {row for row, _ in unreadable}
+    excerpts = {
+        int(line): excerpt(str(text))
+        for line, cast, _, text in rejected
+        if not cast or int(line) in lost
+    }
+    _file_texts(
+        con=con,
+        sources=sources,
+        source=source,
+        typed=typed,
+        scanned=scanned,
+        skipped=[int(line) for line, *_ in rejected],
+        malformed=[line for line, _ in malformed],
     )
     return Scan(
         malformed=sorted(malformed + unreadable),
@@ -220,6 +252,55 @@ def _typed_scan(
         skipped=[int(line) for line, *_ in rejected],
         recovered=recovered,
         typed=tuple(sorted(typed)),
+        excerpts=excerpts,
+    )
+
+
+def _file_texts(
+    *,
+    con: duckdb.DuckDBPyConnection,
+    sources: dict[str, ColumnSource],
+    source: Source,
+    typed: frozenset[str],
+    scanned: int,
+    skipped: list[int],
+    malformed: list[int],
+) -> None:
+    """Add to `file_texts` (rid, column, text) the file's own text of each typed value that
+    breaks a rule, so that the rejected-rows file shows "-5.00" rather than the -5.0 read.
+
+    Only where there are such values, the file is read once more as text, and only their rows
+    are kept: the n-th row that read (0-based) is the file's row n + 2 less the malformed rows
+    before it, which it leaves out as the typed read did.
+    """
+    if not typed or source.csv_path is None:
+        return  # a typed read is of a CSV only
+    names = ", ".join(sql_literal(n) for n in sorted(typed))
+    rids = [
+        int(rid)
+        for (rid,) in con.sql(
+            f"SELECT rowid FROM checked WHERE rowid < {scanned} AND _errors IS NOT NULL "
+            f"AND len(list_filter(_errors, lambda x: x.c IN ({names}))) > 0 ORDER BY rowid"
+        ).fetchall()
+    ]
+    if not rids:
+        return
+    row_of = _row_numbers(skipped)
+    places = [row_of(rid) - 2 - bisect.bisect_left(malformed, row_of(rid)) for rid in rids]
+    con.execute(
+        "CREATE TABLE text_rows AS SELECT unnest(?::BIGINT[]) AS rid, unnest(?::BIGINT[]) AS place",
+        [rids, places],
+    )
+    columns = sorted(typed)
+    relation = csv_relation(
+        source.csv_path, source.columns, rejects="texts", delimiter=source.delimiter
+    )
+    read = ", ".join(f"{quote(sources[c].origin)} AS {quote('_t_' + c)}" for c in columns)
+    texts = ", ".join(f"{{'c': {sql_literal(c)}, 'v': {quote('_t_' + c)}}}" for c in columns)
+    con.execute(
+        f"INSERT INTO file_texts SELECT rid, unnest([{texts}], recursive := true) FROM "
+        f"(SELECT row_number() OVER () - 1 AS place, {read} FROM {relation}) "
+        "JOIN text_rows USING (place)"
     )
 
 
@@ -241,11 +322,11 @@ def _recover(
         return [], []
     path = work_dir / "recovered.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerow(source.columns)
+        csv.writer(handle, lineterminator="\n", delimiter=source.delimiter).writerow(source.columns)
         for _row, line in failed:
             # The reader keeps the line break before a line in its text where lines end in \r\n.
             handle.write(line.strip("\r\n") + "\n")
-    relation = csv_relation(path, source.columns, rejects="recovered")
+    relation = csv_relation(path, source.columns, rejects="recovered", delimiter=source.delimiter)
     sql = _checked_sql(table=table, sources=sources, relation=relation, typed=frozenset())
     con.execute(f"INSERT INTO checked {sql}")
     # Line n of recovered.csv (its header is line 1) is failed[n - 2].

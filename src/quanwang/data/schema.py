@@ -26,6 +26,14 @@ class LoadMode(StrEnum):
     UPSERT = "upsert"
 
 
+class TextFormat(StrEnum):
+    """A text column whose values have one written form: the importer normalises each value to
+    it or quarantines the row (data.values)."""
+
+    MSISDN = "msisdn"  # 11 digits starting with 1: 13800138000
+    MONTH = "month"  # YYYY-MM: 2024-06
+
+
 class Pii(StrEnum):
     MSISDN = "msisdn"
     NAME = "name"
@@ -46,6 +54,11 @@ class Column:
     references: tuple[str, str] | None = None  # (table, column)
     pii: Pii | None = None
     not_future: bool = False  # a date that cannot lie after the import day
+    format: TextFormat | None = None  # text columns only
+
+    def __post_init__(self) -> None:
+        if self.format is not None and self.type is not ColumnType.STRING:
+            raise ValueError(f"{self.name}: a format is for text columns only")
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,7 @@ class Table:
             raise ValueError(f"{self.name}: key columns {missing} are not columns")
 
 
+MSISDN, MONTH = TextFormat.MSISDN, TextFormat.MONTH
 STR, INT, FLT, MON, DAT, BOOL = (
     ColumnType.STRING,
     ColumnType.INT,
@@ -158,7 +172,15 @@ TABLES: dict[str, Table] = {
             "Subscribers",
             (
                 c("subscriber_id", STR, "用户编号", "Subscriber ID", required=True),
-                c("msisdn", STR, "手机号码", "MSISDN", required=True, pii=Pii.MSISDN),
+                c(
+                    "msisdn",
+                    STR,
+                    "手机号码",
+                    "MSISDN",
+                    required=True,
+                    pii=Pii.MSISDN,
+                    format=MSISDN,
+                ),
                 c("name", STR, "姓名", "Name", pii=Pii.NAME),
                 c("gender", STR, "性别", "Gender", choices=("男", "女")),
                 c("birth_date", DAT, "出生日期", "Birth date", not_future=True),
@@ -247,7 +269,7 @@ TABLES: dict[str, Table] = {
                     required=True,
                     references=("subscribers", "subscriber_id"),
                 ),
-                c("month", STR, "账期(YYYY-MM)", "Month (YYYY-MM)", required=True),
+                c("month", STR, "账期(YYYY-MM)", "Month (YYYY-MM)", required=True, format=MONTH),
                 c(
                     "arpu",
                     MON,
@@ -300,7 +322,7 @@ TABLES: dict[str, Table] = {
                     required=True,
                     references=("subscribers", "subscriber_id"),
                 ),
-                c("month", STR, "账期(YYYY-MM)", "Month (YYYY-MM)", required=True),
+                c("month", STR, "账期(YYYY-MM)", "Month (YYYY-MM)", required=True, format=MONTH),
                 c("peer_hash", STR, "对端号码哈希", "Peer number hash", required=True),
                 c(
                     "peer_operator",
@@ -421,7 +443,7 @@ TABLES: dict[str, Table] = {
                     required=True,
                     references=("stores", "store_id"),
                 ),
-                c("month", STR, "账期(YYYY-MM)", "Month (YYYY-MM)", required=True),
+                c("month", STR, "账期(YYYY-MM)", "Month (YYYY-MM)", required=True, format=MONTH),
                 c("product", STR, "产品", "Product", required=True),
                 c("units", INT, "销量", "Units", minimum=0),
                 c("revenue", MON, "收入(元)", "Revenue (yuan)", minimum=0),

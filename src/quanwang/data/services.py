@@ -33,7 +33,9 @@ def save_mapping(
     """Create the mapping `name` of `org_unit`, or (with `replace`) change the one it holds.
 
     Names are unique per org unit: whatever other orgs have named their mappings makes no
-    difference here, so nothing about them can be learnt by saving one.
+    difference here, so nothing about them can be learnt by saving one. The system (`actor`
+    None: the CLI without a user) saving to a unit takes over a unit-less mapping of that name
+    (one saved before the org tree existed), so that one name means one mapping.
     """
     if table not in TABLES:
         raise ServiceError(_("Unknown table %(t)s.") % {"t": table}, field="table")
@@ -49,6 +51,13 @@ def save_mapping(
     with transaction.atomic():
         existing = ImportMapping.objects.select_for_update().filter(org_unit=org_unit, name=name)
         mapping = existing.first()
+        if mapping is None and actor is None and org_unit is not None:
+            mapping = (
+                ImportMapping.objects.select_for_update().filter(org_unit=None, name=name).first()
+            )
+            if mapping is not None:
+                mapping.org_unit = org_unit
+                mapping.save(update_fields=["org_unit"])
         if mapping is not None and not replace:
             raise ServiceError(_("A mapping with this name exists; edit it instead."), field="name")
         if mapping is None:

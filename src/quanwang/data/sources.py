@@ -1,16 +1,15 @@
 """Reading an operator's file as rows of text columns in file order, whatever its format.
 
-CSV (UTF-8 with or without BOM, GBK/GB18030 transcoded in a stream), XLSX (streamed with
-calamine) and Parquet. The file is opened as a DuckDB relation that the importer scans once;
-memory stays bounded because transcoding and XLSX conversion go through temporary files in
-fixed-size chunks and DuckDB spills to disk.
+CSV and TXT (data.text_files: UTF-8 read in place, GBK/GB18030 and UTF-16 transcoded in a
+stream; comma, tab, semicolon or pipe separated), Excel workbooks (data.workbooks: .xlsx,
+.xlsm and .xls, streamed with calamine) and Parquet. The file is opened as a DuckDB relation
+that the importer scans once; memory stays bounded because transcoding and workbook conversion
+go through temporary files in fixed-size chunks and DuckDB spills to disk.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import datetime
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -18,14 +17,19 @@ from pathlib import Path
 import duckdb
 from django.utils.translation import gettext as _
 
-from quanwang.core.tabular import detect_encoding, normalise_encoding
+from quanwang.data import text_files
+from quanwang.data.text_files import SourceError as SourceError  # raised there too
+from quanwang.data.text_files import file_encoding, sniff_separator, utf8_copy
 from quanwang.data.warehouse import quote, sql_literal
 
-CHUNK_BYTES = 16 << 20
-
-
-class SourceError(Exception):
-    """The whole file cannot be read; the message names the file and what is wrong."""
+# The reader's kinds of error for a row it rejects, the one that names the row's fault first:
+# a row too long or in another encoding may break other rules only because of it.
+_ERROR_PRIORITY = (
+    "CASE error_type WHEN 'LINE SIZE OVER MAXIMUM' THEN 0 WHEN 'INVALID ENCODING' THEN 1 ELSE 2 END"
+)
+REJECT_MESSAGE_SQL = f"arg_min(error_message, {_ERROR_PRIORITY})"
+# The text of a rejected row kept for the quarantine file (the reader keeps 10,000 bytes).
+EXCERPT_CHARS = 2048
 
 
 class Delimiter(StrEnum):
@@ -97,6 +101,7 @@ class Source:
     relation: str
     is_csv: bool
     csv_path: Path | None = None  # the UTF-8 CSV that `relation` reads, for reads with types
+    delimiter: str = ","  # the CSV's separator, for every read of csv_path
 
     def typed_relation(self, *, types: dict[str, str], rejects: str, rejects_limit: int) -> str:
         """`relation` with the named columns read as DuckDB types; a row whose value does not
@@ -109,45 +114,8 @@ class Source:
             types=types,
             rejects=rejects,
             rejects_limit=rejects_limit,
+            delimiter=self.delimiter,
         )
-
-
-def _transcode(path: Path, encoding: str, target: Path) -> None:
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    with path.open("rb") as source, target.open("w", encoding="utf-8", newline="") as sink:
-        offset = 0
-        while chunk := source.read(CHUNK_BYTES):
-            try:
-                sink.write(decoder.decode(chunk))
-            except UnicodeDecodeError as exc:
-                raise SourceError(
-                    _(
-                        "%(file)s: byte %(byte)d is not valid %(encoding)s; name the file's "
-                        "encoding (e.g. gbk)"
-                    )
-                    % {"file": path.name, "byte": offset + exc.start, "encoding": encoding}
-                ) from exc
-            offset += len(chunk)
-        sink.write(decoder.decode(b"", final=True))
-
-
-def _xlsx_to_csv(path: Path, target: Path) -> None:
-    from python_calamine import CalamineWorkbook
-
-    workbook = CalamineWorkbook.from_path(str(path))
-    sheet = workbook.get_sheet_by_index(0)
-    with target.open("w", encoding="utf-8", newline="") as sink:
-        writer = csv.writer(sink)
-        for row in sheet.iter_rows():
-            writer.writerow(["" if v is None else _cell_text(v) for v in row])
-
-
-def _cell_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime.date):  # a datetime is a date too; keep the day only
-        return value.isoformat()[:10]
-    return str(value)
 
 
 def open_source(
@@ -156,9 +124,11 @@ def open_source(
     work_dir: Path,
     options: ReadOptions | None = None,
     encoding: str | None = None,
+    header_names: Collection[str] = (),
 ) -> Source:
     """Check the file and its header; transcode or convert it where DuckDB cannot read it.
-    `encoding` alone is shorthand for `options` naming only it."""
+    `encoding` alone is shorthand for `options` naming only it. `header_names`: what the
+    header may say (the target's columns and labels), to find a workbook's header row."""
     options = options or ReadOptions(encoding=encoding)
     encoding = options.encoding
     if not path.is_file():
@@ -169,19 +139,26 @@ def open_source(
     if suffix == ".parquet":
         return _parquet_source(path)
     csv_path = path
-    if suffix in {".xlsx", ".xlsm"}:
-        csv_path = work_dir / "source.csv"
-        _xlsx_to_csv(path, csv_path)
+    if suffix in {".xlsx", ".xlsm", ".xls"}:
+        # Sheets, header row, merged cells, totals rows: data.workbooks (imported here, as it
+        # builds on this module).
+        from quanwang.data.workbooks import workbook_source
+
+        return workbook_source(
+            path=path, work_dir=work_dir, options=options, header_names=header_names
+        )
     elif suffix not in {".csv", ".txt"}:
-        raise SourceError(_("%(file)s: use a .csv, .xlsx or .parquet file") % {"file": path.name})
+        raise SourceError(
+            _("%(file)s: use a .csv, .xlsx, .xls or .parquet file") % {"file": path.name}
+        )
     else:
-        chosen = normalise_encoding(encoding) if encoding else detect_encoding(path)
-        if chosen != "utf-8-sig":
-            csv_path = work_dir / "source.csv"
-            _transcode(path, chosen, csv_path)
-    names = _header(csv_path, path.name)
-    relation = csv_relation(csv_path, names)
-    return Source(columns=names, relation=relation, is_csv=True, csv_path=csv_path)
+        csv_path = utf8_copy(path, encoding=file_encoding(path, named=encoding), work_dir=work_dir)
+    delimiter = options.delimiter or sniff_separator(csv_path)
+    names = _header(csv_path, path.name, delimiter)
+    relation = csv_relation(csv_path, names, delimiter=delimiter)
+    return Source(
+        columns=names, relation=relation, is_csv=True, csv_path=csv_path, delimiter=delimiter
+    )
 
 
 def csv_relation(
@@ -191,11 +168,14 @@ def csv_relation(
     types: dict[str, str] | None = None,
     rejects: str | None = None,
     rejects_limit: int = 0,
+    delimiter: str = ",",
 ) -> str:
     """read_csv of a UTF-8 CSV with a header, its columns VARCHAR unless `types` names them.
 
     Rows that cannot be parsed are left out and recorded in `reject_errors`, or in
-    `<rejects>_errors` where named, so that two scans' rejects stay apart.
+    `<rejects>_errors` where named, so that two scans' rejects stay apart. So is a row longer
+    than text_files.ROW_MAX_BYTES: DuckDB's default limit (2 MB) lets a row longer than its
+    32 MB buffer vanish from both the rows and the rejects.
     """
     types = types or {}
     columns = (
@@ -216,19 +196,13 @@ def csv_relation(
     return (
         f"read_csv({sql_literal(str(path))}, header=true, columns={columns}, "
         "ignore_errors=true, store_rejects=true, quote='\"', escape='\"', "
-        f"null_padding=false, auto_detect=false, delim=','{options})"
+        f"null_padding=false, auto_detect=false, delim={sql_literal(delimiter)}, "
+        f"max_line_size={text_files.ROW_MAX_BYTES}{options})"
     )
 
 
-def _header(path: Path, display_name: str) -> list[str]:
-    try:
-        with path.open("r", encoding="utf-8-sig", newline="") as handle:
-            first = next(csv.reader(handle), None)
-    except UnicodeDecodeError as exc:
-        raise SourceError(
-            _("%(file)s: row 1 is not valid UTF-8; name the file's encoding (e.g. gbk)")
-            % {"file": display_name}
-        ) from exc
+def _header(path: Path, display_name: str, delimiter: str = ",") -> list[str]:
+    first = text_files.first_row(path, display_name=display_name, delimiter=delimiter)
     if not first:
         raise SourceError(_("%(file)s: row 1 (the header) is empty") % {"file": display_name})
     names = [name.strip() for name in first]
@@ -252,9 +226,26 @@ def malformed_lines(
 ) -> list[tuple[int, str]]:
     """(row, message) for each CSV row the scans left out, header = row 1."""
     rows = con.sql(
-        f"SELECT line, min(error_message) FROM {quote(errors_table)} GROUP BY line ORDER BY line"
+        f"SELECT line, {REJECT_MESSAGE_SQL} FROM {quote(errors_table)} GROUP BY line ORDER BY line"
     ).fetchall()
     return [(int(line), str(message)) for line, message in rows]
+
+
+def line_excerpts(
+    con: duckdb.DuckDBPyConnection, *, errors_table: str = "reject_errors"
+) -> dict[int, str]:
+    """Row → the start of its text, for each CSV row the scans left out."""
+    rows = con.sql(
+        f"SELECT line, left(any_value(csv_line), {EXCERPT_CHARS + 2}) "
+        f"FROM {quote(errors_table)} GROUP BY line"
+    ).fetchall()
+    return {int(line): excerpt(str(text or "")) for line, text in rows}
+
+
+def excerpt(line: str) -> str:
+    """The start of a rejected row's text, without the line breaks the reader keeps around it
+    (before it where lines end in CR LF)."""
+    return line.strip("\r\n")[:EXCERPT_CHARS]
 
 
 def _parquet_source(path: Path) -> Source:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from quanwang.core.choices import Action, Resource
+from quanwang.core.error_views import part_refused
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.forms import ReasonForm
 from quanwang.core.querysets import has_grant
@@ -161,11 +163,12 @@ def customer_reveal(request: HttpRequest, subscriber_id: str) -> HttpResponse:
     _customer_guard(request)
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        return render(
+        return part_refused(
             request,
-            "data/_customer_reveal.html",
-            {"form": form, "subscriber_id": subscriber_id},
-            status=400,
+            form=form,
+            template="data/_customer_reveal.html",
+            context={"subscriber_id": subscriber_id},
+            page=reverse("data:customer-detail", args=[subscriber_id]),
         )
     try:
         full = customers.reveal(

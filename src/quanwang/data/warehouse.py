@@ -3,6 +3,9 @@
 `<root>/<table>/<version>/data.parquet` is written in full, then `<root>/<table>/CURRENT` is
 swapped to name it (an atomic rename). A reader sees the old version or the new one, never a
 half-written one, and a process killed mid-import leaves the table as it was.
+
+A version's rejected rows, `<quarantine>/<table>-<version>.csv`, are written before the
+version is made current and pruned with it.
 """
 
 from __future__ import annotations
@@ -72,10 +75,27 @@ def clustering(table: Table) -> tuple[str, ...]:
     return table.key
 
 
+def new_version() -> str:
+    """A version name: sorts by the time it was made (UTC, to the microsecond)."""
+    return datetime.now(UTC).strftime("v%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:8]
+
+
 class Warehouse:
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, quarantine_dir: Path | None = None) -> None:
+        """`quarantine_dir`: where this warehouse's versions keep their rejected rows. The
+        default warehouse's is `<VAR_DIR>/quarantine`; one at another root has none unless
+        named (its versions must not prune files another warehouse's versions own)."""
         self.root = Path(root or Path(settings.VAR_DIR) / "warehouse")
         self.root.mkdir(parents=True, exist_ok=True)
+        if quarantine_dir is None and root is None:
+            quarantine_dir = Path(settings.VAR_DIR) / "quarantine"
+        self.quarantine_dir = quarantine_dir
+
+    def quarantine_file(self, table: str, version: str) -> Path | None:
+        """Where the rejected rows of `version` of `table` go (None: this warehouse keeps none)."""
+        if self.quarantine_dir is None:
+            return None
+        return self.quarantine_dir / f"{table}-{version}.csv"
 
     def _table_dir(self, table: str) -> Path:
         if table not in TABLES:
@@ -121,15 +141,18 @@ class Warehouse:
         table: Table,
         select_where: Callable[[str], str],
         rows: int = 0,
+        version: str | None = None,
     ) -> str:
         """Write the table's next version, in clustering order, and make it current. Call under
         lock.
 
         `select_where(condition)` is SQL for its rows that meet an SQL condition ("true" for all
         of them); `rows`, where known, about how many there are in all (0: not known).
+        `version`: its name, from `new_version()`, where something (its rejected rows) must be
+        written under that name before it is committed.
         """
         directory = self._table_dir(table.name)
-        version = datetime.now(UTC).strftime("v%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:8]
+        version = version or new_version()
         staging = directory / f".{version}.tmp"
         staging.mkdir(parents=True)
         try:
@@ -170,9 +193,9 @@ class Warehouse:
         self._prune(directory, keep=settings.QUANWANG_WAREHOUSE_KEEP)
         return version
 
-    @staticmethod
-    def _prune(directory: Path, *, keep: int) -> None:
-        """Drop all but the newest `keep` versions, and what killed writers left. Call under lock.
+    def _prune(self, directory: Path, *, keep: int) -> None:
+        """Drop all but the newest `keep` versions with their rejected rows, and what killed
+        writers left. Call under lock.
 
         Readers hold a version for one query, so the previous one or two are enough to keep.
         """
@@ -188,6 +211,22 @@ class Warehouse:
         )
         for old in older[: max(0, len(older) - (keep - 1))]:
             shutil.rmtree(old, ignore_errors=True)
+        self._prune_quarantine(directory.name, current=current)
+
+    def _prune_quarantine(self, table: str, *, current: str) -> None:
+        """Remove the rejected rows of versions no longer on disk: pruned ones, and those of
+        imports killed between writing their rejected rows and committing (older than the
+        current version, since writers hold the table's lock from one to the other)."""
+        if self.quarantine_dir is None or not self.quarantine_dir.is_dir():
+            return
+        kept = {p.name for p in (self.root / table).iterdir() if p.is_dir()}
+        for path in self.quarantine_dir.glob(f"{table}-v*.csv"):
+            version = path.name.removeprefix(f"{table}-").removesuffix(".csv")
+            if version not in kept and version < current:
+                path.unlink(missing_ok=True)
+        # Half-written ones (core.tabular.private_file writes beside the target, then renames).
+        for partial in self.quarantine_dir.glob(f".{table}-v*.csv.*.part"):
+            partial.unlink(missing_ok=True)
 
 
 def _write_in_ranges(

@@ -9,7 +9,9 @@ from typing import Any
 
 import duckdb
 import shapely.wkt
+from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from shapely.errors import ShapelyError
 from shapely.geometry import mapping
 
@@ -193,23 +195,61 @@ def switching_band_labels() -> list[str]:
     return [f"{b * 10}–{b * 10 + 10}" for b in range(10)]
 
 
-GONE, NEW = "gone", "new"
+class Migration(models.TextChoices):
+    """Where a customer of the tier migration came from or went, besides a value tier."""
+
+    NEW = "new", gettext_lazy("New")  # in the later snapshot only: joined
+    MOVED_IN = "moved_in", gettext_lazy("Moved into your scope")  # from a grid outside it
+    LEFT = "left", gettext_lazy("Left")  # in the earlier snapshot only: left the network
+    MOVED_OUT = "moved_out", gettext_lazy("Moved out of your scope")  # to a grid outside it
 
 
-def tier_migration(*, user: Any, before: Snapshot, after: Snapshot) -> dict[tuple[str, str], int]:
-    """Customers in scope by (tier before, tier after); `gone` and `new` for those in only one."""
-    condition, params = insight_scope(user).sql("coalesce(b.grid_id, a.grid_id)")
+@dataclass(frozen=True)
+class TierMigration:
+    """Customers of the user's scope by where they were in `before` (`sources`: a tier, new,
+    moved in) and in `after` (`targets`: a tier, left, moved out). Every customer in scope in
+    either snapshot is in exactly one cell: a tier's row adds up to its customers before, a
+    tier's column to its customers after."""
+
+    sources: list[str]
+    targets: list[str]
+    cells: dict[tuple[str, str], int]
+
+    def rows(self) -> list[tuple[str, list[int]]]:
+        return [(s, [self.cells.get((s, t), 0) for t in self.targets]) for s in self.sources]
+
+
+def tier_migration(*, user: Any, before: Snapshot, after: Snapshot) -> TierMigration:
+    """How the customers of the user's scope moved between value tiers from `before` to
+    `after`. Each snapshot is scoped by its own grids, so a customer who changed grid across
+    the scope's edge has moved in or out, not joined or left."""
+    scope = insight_scope(user)
+    mine, params = scope.sql("grid_id")
     rows = (
         duckdb.connect()
         .execute(
-            f"SELECT coalesce(a.value_tier, '{GONE}'), coalesce(b.value_tier, '{NEW}'), "
-            f"count(*) FROM {before.relation} a FULL JOIN {after.relation} b "
-            f"USING (subscriber_id) WHERE {condition} GROUP BY ALL",
-            params,
+            f"WITH b AS (SELECT subscriber_id, value_tier, coalesce({mine}, false) AS mine "
+            f"FROM {before.relation}), "
+            f"a AS (SELECT subscriber_id, value_tier, coalesce({mine}, false) AS mine "
+            f"FROM {after.relation}) "
+            f"SELECT CASE WHEN b.subscriber_id IS NULL THEN '{Migration.NEW}' "
+            f"WHEN NOT b.mine THEN '{Migration.MOVED_IN}' ELSE b.value_tier END, "
+            f"CASE WHEN a.subscriber_id IS NULL THEN '{Migration.LEFT}' "
+            f"WHEN NOT a.mine THEN '{Migration.MOVED_OUT}' ELSE a.value_tier END, count(*) "
+            "FROM b FULL JOIN a USING (subscriber_id) "
+            "WHERE coalesce(b.mine, false) OR coalesce(a.mine, false) GROUP BY ALL",
+            params * 2,
         )
         .fetchall()
     )
-    return {(str(f), str(t)): int(n) for f, t, n in rows}
+    # Moving across the scope's edge needs an edge: the whole operator has none.
+    moves = scope.grids is not None
+    tiers = [str(t) for t in ValueTier]
+    return TierMigration(
+        sources=[*tiers, *([Migration.MOVED_IN] if moves else []), Migration.NEW],
+        targets=[*tiers, *([Migration.MOVED_OUT] if moves else []), Migration.LEFT],
+        cells={(str(f), str(t)): int(n) for f, t, n in rows},
+    )
 
 
 def _share(part: float, whole: float) -> float:

@@ -33,7 +33,8 @@ from quanwang.insight.choices import LifecycleStage, ValueTier
 
 SUMMARY = "summary.json"
 # Raised when what the file holds changes; an older file is then rebuilt, never misread.
-FORMAT = 1
+# 2: the month's revenue (`revenue_m1`, the home page's figure).
+FORMAT = 2
 RISK_BANDS = (0.01, 0.02, 0.05, 0.10)
 SWITCHING_BANDS = 10
 # The look-alike probability above which a rule-qualified customer counts as a strong target.
@@ -96,6 +97,8 @@ class Has:
     risk: bool
     lifecycle: bool
     funnel: bool
+    #: The snapshot month's revenue (the sum of `arpu_m1`), measure "revenue_m1".
+    month_revenue: bool = False
 
     @classmethod
     def of(cls, columns: Mapping[str, str] | Iterable[str]) -> Has:
@@ -105,6 +108,7 @@ class Has:
             risk="churn_risk" in names,
             lifecycle="lifecycle_stage" in names,
             funnel="upgrade_5g_propensity" in names,
+            month_revenue="arpu_m1" in names,
         )
 
 
@@ -134,6 +138,8 @@ def funnel_measure(step: int) -> str:
 def _measures(has: Has) -> list[tuple[str, str]]:
     """(name, DuckDB aggregate) of every additive figure, over the wide table's rows."""
     measures = [("customers", "count(*)"), ("revenue", "coalesce(sum(revenue_window), 0)")]
+    if has.month_revenue:
+        measures.append(("revenue_m1", "coalesce(sum(arpu_m1), 0)"))
     for tier in ValueTier.values:
         where = f"value_tier = {sql_literal(tier)}"
         measures += [
@@ -288,7 +294,13 @@ def build(
     return {
         "format": FORMAT,
         "run_id": run_id,
-        "has": {"clv": has.clv, "risk": has.risk, "lifecycle": has.lifecycle, "funnel": has.funnel},
+        "has": {
+            "clv": has.clv,
+            "risk": has.risk,
+            "lifecycle": has.lifecycle,
+            "funnel": has.funnel,
+            "month_revenue": has.month_revenue,
+        },
         "everyone": everyone.as_json(),
         "grids": grids,
         "units": unit_rows,
@@ -321,6 +333,7 @@ def parse(data: Mapping[str, Any]) -> Summary:
             risk=bool(has["risk"]),
             lifecycle=bool(has["lifecycle"]),
             funnel=bool(has["funnel"]),
+            month_revenue=bool(has.get("month_revenue", False)),
         ),
         everyone=Figures.from_json(data["everyone"]),
         grids={

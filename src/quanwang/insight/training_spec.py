@@ -22,11 +22,15 @@ from quanwang.data.schema import Column, ColumnType, Table
 from quanwang.insight.churn import ModelError
 
 DEFAULT_POSITIVE = ("1", "true", "yes", "y", "是")
-ROUNDS = 200
+# The most boosting rounds a LightGBM candidate may grow; early stopping within the folds picks
+# how many it keeps.
+ROUNDS = 1000
+FOLDS = 5
+TIME_TEST_SHARE = 0.25  # a time split without validation_from tests on its latest quarter
 SPEC_KEYS = frozenset(
     {"id", "target", "features", "exclude", "categorical", "numeric", "columns", "split", "rounds"}
 )
-SPLIT_KEYS = frozenset({"validation_share", "seed", "time", "validation_from"})
+SPLIT_KEYS = frozenset({"folds", "validation_share", "seed", "time", "validation_from"})
 
 
 class TrainingError(ModelError):
@@ -35,7 +39,7 @@ class TrainingError(ModelError):
 
 class SplitMethod(StrEnum):
     RANDOM = "random"  # stratified by target, seeded
-    TIME = "time"  # the latest rows validate
+    TIME = "time"  # the latest rows test
 
 
 class Role(StrEnum):
@@ -48,10 +52,15 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class SplitSpec:
+    """How the rows are used: every labelled row is cross-validated in `folds` stratified folds
+    to choose the model, unless a share (random) or the latest rows (time) are held out to test
+    the chosen model once."""
+
     method: SplitMethod = SplitMethod.RANDOM
-    share: float = 0.25
-    seed: int = 7
-    validation_from: str | None = None  # time split: rows at or after this value validate
+    share: float | None = None  # held out to test; None: no row is held out
+    seed: int = 7  # of the folds, the held-out rows and the models
+    validation_from: str | None = None  # time split: rows at or after this value test
+    folds: int = FOLDS
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,7 @@ class TrainingSpec:
     numeric: frozenset[str]
     columns: dict[str, dict[str, Any]]  # derived columns, by name
     split: SplitSpec
-    rounds: int
+    rounds: int  # the most boosting rounds; early stopping in the folds picks the count
     raw: dict[str, Any]  # as given, saved with the model
 
     @property
@@ -182,18 +191,22 @@ def _parse_split(raw: dict[str, Any]) -> SplitSpec:
     unknown = sorted(set(raw) - SPLIT_KEYS)
     if unknown:
         raise TrainingError(_("split: unknown keys %(keys)s") % {"keys": unknown})
-    share = raw.get("validation_share", 0.25)
-    if not isinstance(share, int | float) or not 0.05 <= share <= 0.9:
-        raise TrainingError(_("split.validation_share: a fraction between 0.05 and 0.9"))
     method = SplitMethod.TIME if raw.get("time") is not None else SplitMethod.RANDOM
+    default_share = TIME_TEST_SHARE if method is SplitMethod.TIME else None
+    share = raw.get("validation_share", default_share)
+    if share is not None and (
+        isinstance(share, bool) or not isinstance(share, int | float) or not 0.05 <= share <= 0.9
+    ):
+        raise TrainingError(_("split.validation_share: a fraction between 0.05 and 0.9"))
     start = raw.get("validation_from")
     if start is not None and method is not SplitMethod.TIME:
         raise TrainingError(_("split.validation_from needs split.time, the column to split by"))
     return SplitSpec(
         method=method,
-        share=float(share),
+        share=None if share is None else float(share),
         seed=_bounded_int(raw.get("seed", 7), "split.seed", 0, 2**31 - 1),
         validation_from=None if start is None else str(start).strip(),
+        folds=_bounded_int(raw.get("folds", FOLDS), "split.folds", 2, 20),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -102,8 +103,14 @@ def run(request: HttpRequest) -> HttpResponse:
         request,
         "insight/dashboard.html",
         {"snapshot": None, "snapshots": SnapshotStore().list(), "can_run": True, "form": form},
-        status=400,
     )
+
+
+@dataclass(frozen=True)
+class MigrationRow:
+    label: str
+    cells: list[int]
+    total: int  # the row's customers: a tier's before, or the new and moved in
 
 
 @login_required
@@ -114,21 +121,24 @@ def compare(request: HttpRequest) -> HttpResponse:
     after = _chosen(request.GET.get("after", "")) if request.GET.get("after") else None
     if before is None and len(snapshots) > 1:
         before, after = snapshots[1], snapshots[0]
-    tiers = [t.value for t in ValueTier]
-    matrix: list[tuple[str, list[int]]] = []
+    header: list[str] = []
+    matrix: list[MigrationRow] = []
+    column_totals: list[int] = []
     drift: list[tuple[tuple[str, str], float]] = []
     if before is not None and after is not None:
         drift = [
             (LABELS.get(name, (name, name)), psi)
             for name, psi in services.feature_drift(user=request.user, before=before, after=after)
         ]
-        cells = services.tier_migration(user=request.user, before=before, after=after)
-        labels = dict(ValueTier.choices) | {services.GONE: _("Left"), services.NEW: _("New")}
+        migration = services.tier_migration(user=request.user, before=before, after=after)
+        labels = dict(ValueTier.choices) | dict(services.Migration.choices)
+        header = [str(labels[t]) for t in migration.targets]
         matrix = [
-            (str(labels[f]), [cells.get((f, t), 0) for t in [*tiers, services.GONE]])
-            for f in [*tiers, services.NEW]
+            MigrationRow(label=str(labels[source]), cells=cells, total=sum(cells))
+            for source, cells in migration.rows()
         ]
-    header = [str(label) for label in ValueTier.labels] + [_("Left")]
+        column_totals = [sum(column) for column in zip(*(r.cells for r in matrix), strict=True)]
+        column_totals.append(sum(column_totals))
     return render(
         request,
         "insight/compare.html",
@@ -138,6 +148,7 @@ def compare(request: HttpRequest) -> HttpResponse:
             "after": after,
             "header": header,
             "matrix": matrix,
+            "column_totals": column_totals,
             "drift": drift,
         },
     )

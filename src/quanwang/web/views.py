@@ -8,21 +8,32 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from quanwang.core.choices import Action, Resource
 from quanwang.core.errors import NotFound
 from quanwang.core.middleware import SCOPE_SESSION_KEY
-from quanwang.core.models import Job, OrgUnit, Staff
-from quanwang.core.navigation import CAPABILITY_SUMMARY, Capability, items_for
+from quanwang.core.models import Job
+from quanwang.core.navigation import Capability, items_for
+from quanwang.core.querysets import has_grant
 from quanwang.core.services.scope import choose_scope
+from quanwang.web import home as home_figures
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
+    may_see_jobs = has_grant(user, resource=Resource.JOB, action=Action.VIEW)
     context = {
-        "capabilities": [(c, CAPABILITY_SUMMARY[c], items) for c, items in items_for(user).items()],
-        "org_unit_count": OrgUnit.objects.restrict(user).count(),
-        "staff_count": Staff.objects.restrict(user).count(),
-        "recent_jobs": Job.objects.restrict(user).select_related("org_unit")[:5],
+        # Only the capabilities with a page this user may open: no card promises a page
+        # that does not exist or that the role may not open.
+        "capabilities": [(c, items) for c, items in items_for(user).items() if items],
+        "may_see_figures": has_grant(user, resource=Resource.INSIGHT, action=Action.VIEW),
+        "may_run_pipeline": has_grant(user, resource=Resource.INSIGHT, action=Action.ADD),
+        "figures": home_figures.key_figures(user=user),
+        "campaigns": home_figures.campaign_figures(user=user),
+        "todos": home_figures.todo_figures(user=user),
+        "recent_jobs": Job.objects.restrict(user).select_related("org_unit")[:5]
+        if may_see_jobs
+        else [],
     }
     return render(request, "web/home.html", context)
 
@@ -34,11 +45,7 @@ def capability(request: HttpRequest, slug: str) -> HttpResponse:
     except ValueError as exc:
         raise Http404 from exc
     items = items_for(request.user)[chosen]
-    return render(
-        request,
-        "web/capability.html",
-        {"capability": chosen, "summary": CAPABILITY_SUMMARY[chosen], "items": items},
-    )
+    return render(request, "web/capability.html", {"capability": chosen, "items": items})
 
 
 @login_required

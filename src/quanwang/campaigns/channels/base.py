@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 import httpx
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from quanwang.campaigns.choices import Channel
@@ -40,6 +41,32 @@ class SendError(models.TextChoices):
     UNREACHABLE = "unreachable", _("The gateway could not be reached")
     BAD_RESPONSE = "bad_response", _("The gateway's answer could not be read")
     INVALID_RECIPIENT = "invalid_recipient", _("The recipient is not valid for the channel")
+
+
+class ConfigProblem(models.TextChoices):
+    """What is wrong with a channel's settings, in words a marketer can read: the page says
+    this, never the setting's own names (ChannelNotConfigured's text, for the log, has them)."""
+
+    NO_SECTION = "no_section", _("the server has no settings for this channel")
+    UNKNOWN_KEY = "unknown_key", _("its settings hold an item the server does not know")
+    MISSING_KEY = "missing_key", _("a required item is missing from its settings")
+    WRONG_TYPE = "wrong_type", _("an item of its settings has the wrong type")
+    BAD_VALUE = "bad_value", _("an item of its settings is out of range")
+    NO_TEMPLATE = "no_template", _("no approved WeChat template is set")
+    NO_ADAPTER = "no_adapter", _("this channel is not sent through a gateway")
+    SANDBOX_DOWN = (
+        "sandbox_down",
+        _("the demo's sandbox gateway is not running; restart the console"),
+    )
+
+
+class ChannelNotConfigured(ImproperlyConfigured):
+    """A channel's settings cannot be used. The text names the setting and key at fault, for
+    the operator's log and the command line; `problem` is what a console page shows."""
+
+    def __init__(self, detail: str, *, problem: ConfigProblem) -> None:
+        super().__init__(detail)
+        self.problem = problem
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -164,7 +191,9 @@ class RetryingClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if options.max_attempts < 1:
-            raise ImproperlyConfigured("max_attempts must be at least 1")
+            raise ChannelNotConfigured(
+                gettext("max_attempts must be at least 1"), problem=ConfigProblem.BAD_VALUE
+            )
         self._options = options
         self._sleep = sleep
         self._client = httpx.Client(
@@ -215,12 +244,20 @@ def config_from_mapping(cls: type[ConfigT], data: Mapping[str, Any], *, section:
     known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ImproperlyConfigured(f"QUANWANG_CHANNELS[{section!r}]: unknown keys {unknown}")
+        raise ChannelNotConfigured(
+            gettext("QUANWANG_CHANNELS[%(section)r]: unknown keys %(keys)s")
+            % {"section": section, "keys": unknown},
+            problem=ConfigProblem.UNKNOWN_KEY,
+        )
     values: dict[str, Any] = {}
     for name, spec in known.items():
         if name not in data:
             if spec.default is MISSING and spec.default_factory is MISSING:
-                raise ImproperlyConfigured(f"QUANWANG_CHANNELS[{section!r}]: {name} is required")
+                raise ChannelNotConfigured(
+                    gettext("QUANWANG_CHANNELS[%(section)r]: %(key)s is required")
+                    % {"section": section, "key": name},
+                    problem=ConfigProblem.MISSING_KEY,
+                )
             continue
         values[name] = _coerce(data[name], hints[name], where=f"{section}.{name}")
     return cls(**values)
@@ -231,7 +268,9 @@ def _coerce(value: Any, kind: Any, *, where: str) -> Any:
         raise TypeError(f"config field {where} has an unsupported type {kind}")
     # bool is an int to Python, but a flag where a number belongs is a mistake in the config.
     if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else kind):
-        raise ImproperlyConfigured(
-            f"QUANWANG_CHANNELS {where}: expected {kind.__name__}, got {type(value).__name__}"
+        raise ChannelNotConfigured(
+            gettext("QUANWANG_CHANNELS %(key)s: expected %(expected)s, got %(got)s")
+            % {"key": where, "expected": kind.__name__, "got": type(value).__name__},
+            problem=ConfigProblem.WRONG_TYPE,
         )
     return float(value) if kind is float else value

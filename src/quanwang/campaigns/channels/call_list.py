@@ -7,10 +7,10 @@ the configured folder (which only the dispatch job and the call-centre transfer 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from quanwang.campaigns.channels.base import (
     OutboundMessage,
@@ -84,21 +84,32 @@ class CallListAdapter:
         self, *, step: str, rows: list[tuple[OutboundMessage, str]]
     ) -> dict[str, SendResult]:
         path = self.path_for(step=step, messages=[message for message, _ in rows])
-        book = new_workbook(write_only=True)
-        sheet = book.create_sheet(title=SHEET_TITLE)
-        for index, (_, _, width) in enumerate(COLUMNS):
-            sheet.column_dimensions[chr(ord("A") + index)].width = width
-        # Every cell is text (a number must not lose its leading digits either), and a script
-        # or name starting like a formula is quoted by the shared writer.
-        append_row(sheet, [header for _, header, _ in COLUMNS])
         results: dict[str, SendResult] = {}
-        for row_number, (message, number) in enumerate(rows, start=2):
-            values = (message.subscriber_id, number, message.name, message.text, message.offer)
-            append_row(sheet, [str(value) for value in values])
+        for row_number, (message, _) in enumerate(rows, start=2):
             results[message.idempotency_key] = SendResult.ok(
                 message=message, gateway_message_id=f"{path.name}#{row_number}"
             )
+        book = call_list_book(
+            (message.subscriber_id, number, message.name, message.text, message.offer)
+            for message, number in rows
+        )
         # Written beside the target and renamed (0600): a worker killed mid-write leaves no
         # half file for the call centre to pick up.
         save_workbook(book, path)
         return results
+
+
+def call_list_book(rows: Iterable[Sequence[str]]) -> Any:
+    """A call list workbook: the sheet 外呼名单 with its header, then one row per customer
+    (subscriber_id, msisdn, name, script, offer), as the call centre imports it. The
+    dispatch's own lists and the console's download (campaigns.promotion) are both this."""
+    book = new_workbook(write_only=True)
+    sheet = book.create_sheet(title=SHEET_TITLE)
+    for index, (_, _, width) in enumerate(COLUMNS):
+        sheet.column_dimensions[chr(ord("A") + index)].width = width
+    # Every cell is text (a number must not lose its leading digits either), and a script
+    # or name starting like a formula is quoted by the shared writer.
+    append_row(sheet, [header for _, header, _ in COLUMNS])
+    for values in rows:
+        append_row(sheet, [str(value) for value in values])
+    return book

@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import httpx
+from django.utils.translation import gettext
 
 from quanwang.campaigns.channels.base import (
+    ChannelNotConfigured,
+    ConfigProblem,
     GatewayUnreachable,
     HttpOptions,
     OutboundMessage,
@@ -61,7 +64,9 @@ class SmsAdapter:
 
     def __init__(self, *, config: SmsConfig) -> None:
         if config.batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+            raise ChannelNotConfigured(
+                gettext("batch_size must be at least 1"), problem=ConfigProblem.BAD_VALUE
+            )
         self.config = config
         self._client = RetryingClient(
             options=config,

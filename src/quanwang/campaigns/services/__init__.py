@@ -2,6 +2,7 @@
 
 - access: which campaigns a user sees or acts on;
 - design: the design, its checks and its revenue estimate;
+- offers: the offer catalogue, and which offers a campaign may use;
 - lifecycle: the state machine (submit, approve, issue, …) and issuing's frozen audience;
 - targeting: uplift targeting;
 - dispatching: sending a step, exactly once per customer (see docs/campaigns-dispatch.md);
@@ -28,6 +29,15 @@ from quanwang.campaigns.services.evaluating import (
     report_files,
 )
 from quanwang.campaigns.services.lifecycle import MOVES, Move, transition
+from quanwang.campaigns.services.offers import (
+    OfferTerms,
+    change_offer,
+    check_usable,
+    create_offer,
+    delete_offer,
+    retire_offer,
+    usable_offers,
+)
 from quanwang.campaigns.services.progress import (
     UnitProgress,
     WarningThresholds,
@@ -51,12 +61,17 @@ __all__ = [
     "UPLIFT_SCORES",
     "Design",
     "Move",
+    "OfferTerms",
     "UnitProgress",
     "UpliftSource",
     "UpliftTargets",
     "WarningThresholds",
     "audience_facts",
+    "change_offer",
+    "check_usable",
     "create_campaign",
+    "create_offer",
+    "delete_offer",
     "dispatch_steps",
     "evaluate_campaign",
     "evaluation_table",
@@ -64,12 +79,14 @@ __all__ = [
     "get_campaign",
     "load_responses",
     "report_files",
+    "retire_offer",
     "revenue_estimate",
     "start_dispatch",
     "transition",
     "update_estimate",
     "uplift_facts",
     "uplift_sources",
+    "usable_offers",
     "visible",
     "warning_thresholds",
 ]

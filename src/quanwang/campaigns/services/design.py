@@ -27,6 +27,7 @@ from quanwang.campaigns.estimate import (
 from quanwang.campaigns.models import Campaign, CampaignEvent, Offer, SegmentVersion
 from quanwang.campaigns.segments import audience_expression, checked, newest_snapshot, unit_scope
 from quanwang.campaigns.services.access import visible
+from quanwang.campaigns.services.offers import check_usable
 from quanwang.campaigns.services.targeting import (
     UpliftTargets,
     _campaign_targets,
@@ -128,6 +129,8 @@ def create_campaign(
     ):
         raise ServiceError(_("You may not design campaigns."))
     _check_design(design, today=today or timezone.localdate())
+    # Only its own unit's offers and those above it, none retired (checked again, locked, below).
+    check_usable(org_unit=org_unit, offers=design.offers)
     by_uplift = design.targeting == Targeting.UPLIFT
     if (
         by_uplift
@@ -158,6 +161,7 @@ def create_campaign(
         else None
     )
     with transaction.atomic():
+        check_usable(org_unit=org_unit, offers=design.offers, lock=True)
         campaign = Campaign.objects.create(
             name=design.name,
             campaign_type=design.campaign_type,

@@ -9,6 +9,8 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from quanwang.campaigns.channels.base import ChannelNotConfigured
+from quanwang.campaigns.channels.config import check_channel, not_configured_message
 from quanwang.campaigns.choices import CampaignState, Channel, DispatchState, ExclusionRule
 from quanwang.campaigns.dispatch import DispatchError, step_dir
 from quanwang.campaigns.ledger import job_is_live, locked_step
@@ -59,6 +61,11 @@ def start_dispatch(
         )
     if not text.strip():
         raise ServiceError(_("Write the message."), field="text")
+    try:
+        # Before any job: a channel that cannot send is one plain line now, not a failed job.
+        check_channel(channel)
+    except ChannelNotConfigured as exc:
+        raise ServiceError(not_configured_message(channel, exc.problem), field="channel") from exc
     try:
         step_dir(locked.pk, step)
     except DispatchError as exc:

@@ -1,5 +1,11 @@
-"""`quanwang import TABLE FILE`: runs an import job in the foreground with a progress bar."""
+"""`quanwang import TABLE FILE`: runs an import job in the foreground with a progress bar.
 
+Its exit status tells a script what happened (docs/imports.md): ImportExit.
+"""
+
+import os
+import sys
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +17,8 @@ from quanwang.core.errors import ServiceError
 from quanwang.core.jobs import quarantine_path
 from quanwang.core.models import Job
 from quanwang.core.services.jobs import start_job
-from quanwang.core.terminal import command_actor, run_with_progress
-from quanwang.data.importer import REJECT_LABELS, Reject
+from quanwang.core.terminal import OneLineErrors, command_actor, run_with_progress
+from quanwang.data.importer import REJECT_LABELS
 from quanwang.data.schema import TABLES
 from quanwang.data.services import start_import
 from quanwang.data.sources import DELIMITER_NAMES, ReadOptions
@@ -20,15 +26,43 @@ from quanwang.data.sources import DELIMITER_NAMES, ReadOptions
 ORG_TREE = "org-units"
 
 
-class Command(BaseCommand):
-    help = _("Import a CSV, XLSX or Parquet file into a table.")
+class ImportExit(IntEnum):
+    """The exit status of `quanwang import`. 2 is left to what it means for every command: the
+    command line or the settings are wrong (argparse, and `quanwang` itself before the command
+    runs, say so with 2)."""
+
+    LOADED = 0  # every row read loaded (a file with no data row included)
+    FAILED = 1  # nothing changed: the file, mapping, table or user was refused
+    SOME_QUARANTINED = 3  # the good rows loaded; the others are in the rejected-rows file
+    NOTHING_LOADED = 4  # rows were read and every one was quarantined
+
+
+def exit_status(result: dict[str, Any]) -> ImportExit:
+    """What a finished import's result says to a script."""
+    quarantined = int(result.get("quarantined") or 0)
+    if quarantined == 0:
+        return ImportExit.LOADED
+    if int(result.get("loaded") or 0) == 0:
+        return ImportExit.NOTHING_LOADED
+    return ImportExit.SOME_QUARANTINED
+
+
+class Command(OneLineErrors, BaseCommand):
+    help = _(
+        "Import a CSV, XLSX or Parquet file into a table. Exit status: 0 every row loaded, "
+        "1 failed (nothing changed), 2 a wrong command line, 3 some rows quarantined, "
+        "4 every row quarantined."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        # Checked in handle, not by argparse: its refusal is English and many lines long.
         parser.add_argument(
             "table",
-            choices=[ORG_TREE, *sorted(TABLES)],
-            help=_("org-units loads the console's org tree; the others are warehouse tables"),
-        )
+            metavar="TABLE",
+            help=_("org-units loads the console's org tree; the others are warehouse tables: "
+                   "%(tables)s")
+            % {"tables": ", ".join(sorted(TABLES))},
+        )  # fmt: skip
         parser.add_argument("file", type=Path)
         parser.add_argument("--encoding", help=_("utf-8 or gbk; detected if omitted"))
         parser.add_argument(
@@ -65,9 +99,19 @@ class Command(BaseCommand):
         parser.add_argument("--background", action="store_true", help=_("Queue for the worker"))
 
     def handle(self, *args: Any, **options: Any) -> None:
+        table = options["table"]
+        if table != ORG_TREE and table not in TABLES:
+            raise CommandError(
+                _("Unknown table %(t)s; the tables are %(tables)s.")
+                % {"t": table, "tables": ", ".join([ORG_TREE, *sorted(TABLES)])}
+            )
         source: Path = options["file"]
         if not source.is_file():
             raise CommandError(_("File not found: %(path)s") % {"path": source})
+        if not os.access(source, os.R_OK):
+            raise CommandError(
+                _("%(file)s: the file cannot be read (permission denied)") % {"file": source.name}
+            )
         actor, org_unit = command_actor(options["user"])
         try:
             job = self._start(options, source.resolve(), actor, org_unit)
@@ -76,7 +120,9 @@ class Command(BaseCommand):
         if options["background"]:
             self.stdout.write(_("Queued job #%(id)d.") % {"id": job.pk})
             return
-        self._report(run_with_progress(job))
+        status = self._report(run_with_progress(job))
+        if status is not ImportExit.LOADED and getattr(self, "_called_from_command_line", False):
+            sys.exit(status)
 
     def _start(self, options: dict[str, Any], source: Path, actor: Any, org_unit: Any) -> Job:
         if options["table"] == ORG_TREE:
@@ -109,7 +155,7 @@ class Command(BaseCommand):
             background=options["background"],
         )
 
-    def _report(self, job: Job) -> None:
+    def _report(self, job: Job) -> ImportExit:
         result = job.result or {}
         for line in result.get("errors", []):
             self.stderr.write(line)
@@ -118,12 +164,20 @@ class Command(BaseCommand):
         self.stdout.write(
             _("Read %(rows_read)d rows: %(loaded)d loaded, %(quarantined)d quarantined.") % result
         )
+        labels = {str(code): label for code, label in REJECT_LABELS.items()}
         for reason, count in (result.get("by_reason") or {}).items():
-            self.stdout.write(f"  {REJECT_LABELS.get(Reject(reason), reason)}: {count}")
+            self.stdout.write(f"  {labels.get(reason, reason)}: {count}")
+        if result.get("updated_columns"):
+            self.stdout.write(
+                _("Columns updated: %(c)s") % {"c": ", ".join(result["updated_columns"])}
+            )
         if result.get("unused_columns"):
             self.stdout.write(
                 _("Columns not loaded: %(c)s") % {"c": ", ".join(result["unused_columns"])}
             )
+        for note in result.get("notes") or []:  # how a workbook was read
+            self.stdout.write(note)
         if result.get("quarantine_file"):
             path = quarantine_path(result["quarantine_file"])
             self.stdout.write(_("Rejected rows: %(f)s") % {"f": path})
+        return exit_status(result)

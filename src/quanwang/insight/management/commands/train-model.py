@@ -5,7 +5,8 @@
     quanwang train-model new.csv --name telco-churn --model latest --score-out new-scores.csv
     quanwang train-model --name telco-churn --list
 
-See docs/model-training.md for the spec.
+Training prints the cross-validation table (each candidate's AUC mean ± std over the folds),
+the chosen model, its calibration and where it was saved. See docs/model-training.md.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from django.utils.translation import gettext as _
 from quanwang.core.terminal import command_actor
 from quanwang.insight.churn import ModelError
 from quanwang.insight.tabular import (
+    CalibrationMethod,
     ImportedMapping,
+    MeasuredOn,
+    ModelKind,
     TabularModel,
     check_score_path,
     find_model,
@@ -35,8 +39,9 @@ from quanwang.insight.training_spec import load_spec
 
 class Command(BaseCommand):
     help = _(
-        "Train a yes/no model (LightGBM, calibrated) on any file or warehouse table, as a "
-        "training spec describes it; or score a table with a saved model."
+        "Train a yes/no model on any file or warehouse table, as a training spec describes it:"
+        " logistic regression or LightGBM, chosen by cross-validation, then calibrated; or"
+        " score a table with a saved model."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -79,9 +84,12 @@ class Command(BaseCommand):
         name = options["name"]
         if options["list"]:
             for model in model_registry(name).list():
+                metrics = model.metrics
+                # Models saved before cross-validation held out validation rows.
+                held_out = metrics.get("test_rows", metrics.get("validation_rows", 0))
                 self.stdout.write(
-                    f"{model.model_id}  AUC {model.metrics['auc']:.3f}  {model.source}  "
-                    f"{model.metrics['training_rows']:,}+{model.metrics['validation_rows']:,}"
+                    f"{model.model_id}  AUC {metrics['auc']:.3f}  {model.kind}  {model.source}  "
+                    f"{metrics['training_rows']:,}+{held_out:,}"
                 )
             return
         if not options["source"]:
@@ -135,22 +143,91 @@ class Command(BaseCommand):
 
     def _report(self, model: TabularModel) -> None:
         metrics = model.metrics
+        self._cv_table(metrics["cv"])
         self.stdout.write(
             _(
-                "Model %(name)s/%(model)s: AUC %(auc).3f on %(rows)d validation rows"
-                " (%(rate).1f%% positive), trained on %(training)d."
+                "Chosen: %(model)s; refitted on all %(rows)d training rows, calibrated by"
+                " %(method)s on its out-of-fold scores."
             )
             % {
-                "name": model.name,
-                "model": model.model_id,
-                "auc": metrics["auc"],
-                "rows": metrics["validation_rows"],
-                "rate": 100 * metrics["validation_positive_rate"],
-                "training": metrics["training_rows"],
+                "model": candidate_label(metrics["cv"]["candidates"][metrics["cv"]["chosen"]]),
+                "rows": metrics["training_rows"],
+                "method": calibration_label(CalibrationMethod(metrics["calibration_method"])),
             }
+        )
+        values = {
+            "name": model.name,
+            "model": model.model_id,
+            "auc": metrics["auc"],
+            "rows": metrics["test_rows"],
+            "rate": 100 * metrics["positive_rate"],
+        }
+        if MeasuredOn(metrics["measured_on"]) is MeasuredOn.TEST:
+            line = _(
+                "Model %(name)s/%(model)s: AUC %(auc).3f on %(rows)d held-out test rows"
+                " (%(rate).1f%% positive)."
+            )
+        else:
+            line = _(
+                "Model %(name)s/%(model)s: AUC %(auc).3f by cross-validation"
+                " (%(rate).1f%% positive)."
+            )
+        self.stdout.write(line % values)
+        self.stdout.write(
+            _("Brier score %(calibrated).4f calibrated, %(raw).4f uncalibrated.")
+            % {"calibrated": metrics["brier"], "raw": metrics["brier_uncalibrated"]}
         )
         lift = " ".join(f"{value:.2f}" for value in metrics["lift_by_decile"])
         self.stdout.write(_("Lift by decile, highest scores first: %(lift)s") % {"lift": lift})
         top = ", ".join(f"{feature} {share:.1f}%" for feature, share in model.top_features[:5])
-        self.stdout.write(_("Top features (share of gain): %(top)s") % {"top": top})
+        if model.kind is ModelKind.LOGISTIC:
+            self.stdout.write(_("Top features (share of weight): %(top)s") % {"top": top})
+        else:
+            self.stdout.write(_("Top features (share of gain): %(top)s") % {"top": top})
         self.stdout.write(_("Saved to %(path)s") % {"path": model.path})
+
+    def _cv_table(self, cv: dict[str, Any]) -> None:
+        if cv["rows"] < cv["sampled_from"]:
+            heading = _(
+                "Cross-validation, %(folds)d stratified folds of a sample of %(rows)d of the"
+                " %(total)d training rows (seed %(seed)d); AUC mean ± std:"
+            )
+        else:
+            heading = _(
+                "Cross-validation, %(folds)d stratified folds of %(rows)d training rows"
+                " (seed %(seed)d); AUC mean ± std:"
+            )
+        self.stdout.write(
+            heading
+            % {
+                "folds": cv["folds"],
+                "rows": cv["rows"],
+                "total": cv["sampled_from"],
+                "seed": cv["seed"],
+            }
+        )
+        labels = [candidate_label(candidate) for candidate in cv["candidates"]]
+        width = max(len(label) for label in labels)
+        for index, (label, candidate) in enumerate(zip(labels, cv["candidates"], strict=True)):
+            mark = _("  ← chosen") if index == cv["chosen"] else ""
+            self.stdout.write(
+                f"  {label.ljust(width)}  {candidate['auc_mean']:.3f} ± {candidate['auc_std']:.3f}"
+                f"{mark}"
+            )
+
+
+def candidate_label(candidate: dict[str, Any]) -> str:
+    """A candidate of the cross-validation table, in the user's language."""
+    if ModelKind(candidate["kind"]) is ModelKind.LOGISTIC:
+        return _("logistic regression, C=%(c)g") % {"c": candidate["C"]}
+    return _("LightGBM, %(leaves)d leaves, learning rate %(rate)g, %(rounds)d rounds") % {
+        "leaves": candidate["num_leaves"],
+        "rate": candidate["learning_rate"],
+        "rounds": candidate["rounds"],
+    }
+
+
+def calibration_label(method: CalibrationMethod) -> str:
+    if method is CalibrationMethod.ISOTONIC:
+        return _("isotonic regression")
+    return _("Platt scaling")

@@ -9,4 +9,20 @@
       field.form.submit();
     }
   });
+  // An htmx request answered with an error that is not swapped in (403, 404, 5xx) or that got
+  // no answer: say so in a line at the bottom of the page instead of doing nothing.
+  // 400 and 422 answers are forms with their errors and are swapped in (base.html).
+  function requestFailed() {
+    var text = document.body.getAttribute("data-request-failed");
+    if (!text || document.querySelector(".request-failed")) {
+      return;
+    }
+    var line = document.createElement("p");
+    line.className = "request-failed";
+    line.setAttribute("role", "alert");
+    line.textContent = text;
+    document.body.appendChild(line);
+  }
+  document.addEventListener("htmx:responseError", requestFailed);
+  document.addEventListener("htmx:sendError", requestFailed);
 })();
