@@ -95,8 +95,11 @@ def segment_list(request: HttpRequest) -> HttpResponse:
                 return redirect(f"{url}?saved={version.pk}")
     segments = saved_segments.visible_segments(request.user).prefetch_related("versions")
     changeable = set(saved_segments.changeable_segments(request.user).values_list("pk", flat=True))
+    # Narrowed to what the user sees: whether another unit's segment is in use is not theirs.
     used = set(
-        Segment.objects.filter(versions__campaign__isnull=False).values_list("pk", flat=True)
+        saved_segments.visible_segments(request.user)
+        .filter(versions__campaign__isnull=False)
+        .values_list("pk", flat=True)
     )
     rows = [
         {
