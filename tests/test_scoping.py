@@ -197,8 +197,12 @@ ROUTE_OBJECTS = {
     "insight:customer-panel": "warehouse.subscriber",
     "campaigns:detail": "campaigns.campaign",
     "campaigns:estimate": "campaigns.campaign",
+    "campaigns:edit": "campaigns.campaign",
+    "campaigns:edit-estimate-preview": "campaigns.campaign",
     "campaigns:dispatch": "campaigns.campaign",
     "campaigns:responses": "campaigns.campaign",
+    "campaigns:evaluate": "campaigns.campaign",
+    "campaigns:evaluation": "campaigns.campaign",
     "campaigns:review-decide": "campaigns.replyreview",
     "campaigns:offer-edit": "campaigns.offer",
     "campaigns:offer-retire": "campaigns.offer",
@@ -251,6 +255,8 @@ def concrete_routes(foreign: Foreign) -> list[tuple[str, str]]:
             url = f"/campaigns/{foreign.campaign.pk}/approve/"
         elif name == "campaigns:report":
             url = f"/campaigns/{foreign.campaign.pk}/report.pdf"
+        elif name == "campaigns:responses-rejected":
+            url = f"/campaigns/{foreign.campaign.pk}/responses/rejected/responses-1T1.csv"
         elif name == "campaigns:call-list":
             url = f"/campaigns/{foreign.campaign.pk}/dispatch/s1/call-list.xlsx"
         elif name == "campaigns:experiment-download":

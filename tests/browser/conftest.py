@@ -7,6 +7,7 @@ skip with a clear reason where it is missing.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +32,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 10_000
+#: Where the browser tests keep their screenshots (a CI artefact): $QUANWANG_ARTIFACTS, else
+#: .artifacts/e2e/ under the repository (git-ignored).
+ARTIFACTS_ENV = "QUANWANG_ARTIFACTS"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +175,27 @@ def start_in_background(target: Callable[[], Any]) -> BackgroundWorker:
     worker = BackgroundWorker(target)
     worker.start()
     return worker
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """An empty folder for this test's screenshots, kept after the run; its path is printed.
+
+    One folder per database vendor and test: CI runs the SQLite and the PostgreSQL passes
+    side by side in one checkout, and neither may overwrite the other's pictures.
+    """
+    from django.db import connection
+
+    base = Path(os.environ.get(ARTIFACTS_ENV) or REPO_ROOT / ".artifacts" / "e2e")
+    folder = base / connection.vendor / request.node.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    yield folder
+    # Printed past pytest's capture, so that a passing run says it too.
+    line = f"\nscreenshots of {request.node.name}: {folder}"
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if capture is None:  # -p no:capture
+        print(line)
+        return
+    with capture.global_and_fixture_disabled():
+        print(line)

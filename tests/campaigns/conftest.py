@@ -160,7 +160,8 @@ def approved(tree: factories.Tree, designer: Any, chosen: Design | None = None) 
     campaign = create_campaign(
         actor=designer, org_unit=tree.province, design=chosen or design(tree), today=TODAY
     )
-    campaign = transition(actor=designer, campaign=campaign, move="submit")
+    # Acknowledged, should its estimate expect a loss: these campaigns are about what follows.
+    campaign = transition(actor=designer, campaign=campaign, move="submit", acknowledge_loss=True)
     approver = factories.user(role=Role.PROVINCE_ADMIN, at=tree.province)
     return transition(actor=approver, campaign=campaign, move="approve", comment="同意")
 

@@ -63,7 +63,7 @@ def test_a_marketer_saves_a_segment_then_designs_a_campaign_from_the_console(
             "objective_deadline": str(start + dt.timedelta(days=30)),
             "segment_version": version.pk, "channels": ["sms"], "starts_on": str(start),
             "ends_on": str(start + dt.timedelta(days=30)), "budget": "1000",
-            "control_share": "0.1", "seed": "3",
+            "control_share": "10", "seed": "3",
         },
     )  # fmt: skip
 
@@ -120,7 +120,7 @@ def test_responses_uploaded_on_the_page_are_counted_and_reported(
 
     page = client.post(f"/campaigns/{campaign.pk}/responses/", {"file": upload})
 
-    report = page.context["report"]
+    report = page.context["response_report"]
     assert (report.loaded, report.quarantined) == (1, 1)
 
 

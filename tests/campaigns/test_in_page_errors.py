@@ -106,7 +106,7 @@ def test_a_refused_estimate_keeps_the_page_and_opens_the_assumptions(
     )
     client.force_login(designer)
 
-    response = client.post(f"/campaigns/{campaign.pk}/estimate/", {"reach": "5"})
+    response = client.post(f"/campaigns/{campaign.pk}/estimate/", {"reach": "500"})  # percent
 
     body = response.content.decode()
     assert response.status_code == 200

@@ -284,7 +284,7 @@ def test_a_city_marketer_creates_a_campaign_draft_with_their_city_offer(
             "objective_deadline": str(start + dt.timedelta(days=30)),
             "segment_version": version.pk, "offers": [own.pk], "channels": ["sms"],
             "starts_on": str(start), "ends_on": str(start + dt.timedelta(days=30)),
-            "budget": "1000", "control_share": "0.1", "seed": "3",
+            "budget": "1000", "control_share": "10", "seed": "3",
         },
     )  # fmt: skip
 

@@ -428,7 +428,7 @@ def test_the_form_shows_a_missing_source_under_its_field(
             "objective_deadline": str(start + dt.timedelta(days=30)),
             "segment_version": version.pk, "channels": ["sms"], "starts_on": str(start),
             "ends_on": str(start + dt.timedelta(days=30)), "budget": "1000",
-            "control_share": "0.1", "seed": "3", "targeting": "uplift", "targeting_share": "0.3",
+            "control_share": "10", "seed": "3", "targeting": "uplift", "targeting_share": "30",
         },
         HTTP_ACCEPT_LANGUAGE="en",
     )  # fmt: skip

@@ -74,9 +74,12 @@ def test_the_demo_command_fills_the_offer_catalogue_and_drafts_a_campaign(db: No
     call_command("demo", "--subscribers", "1500", "--months", "2", "--seed", "3")
 
     assert set(Offer.objects.values_list("offer_type", flat=True)) == set(OfferType.values)
-    [campaign] = Campaign.objects.all()
-    assert campaign.state == CampaignState.DRAFT
+    # (built twice: one draft and one running campaign, not two of each)
+    [campaign] = Campaign.objects.filter(state=CampaignState.DRAFT)
     assert campaign.estimate["treated"] > 0
+    names = list(Campaign.objects.values_list("name", flat=True))
+    assert len(names) == len(set(names)) == 2
+    assert Campaign.objects.filter(state=CampaignState.RUNNING).count() == 1
 
 
 def test_the_demo_account_manager_is_a_generated_account_manager_with_enterprises(

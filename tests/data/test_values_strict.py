@@ -500,3 +500,57 @@ def test_any_number_written_in_another_form_is_quarantined_and_not_loaded(
     assert _reasons(rejected) == {
         (i + 3, "data_gb"): (text, "type") for i, text in enumerate(texts)
     }
+
+
+def _reference_amount(value: float | None, unit: str) -> float | None:
+    """The fen rule as docs/imports.md states it, in Python: a whole number of fen (to the last
+    bits of a DOUBLE) loads as yuan to the fen; non-finite values pass on, to be named."""
+    if value is None:
+        return None
+    yuan = value / 100.0 if unit == "fen" else value
+    if yuan != yuan or yuan in (float("inf"), float("-inf")):
+        return yuan
+    fen = yuan * 100
+    if fen in (float("inf"), float("-inf")):
+        return None  # beyond a DOUBLE in fen: inf - inf is NaN, and the SQL test is false
+    if abs(fen - round(fen)) <= 1e-9 * max(1.0, abs(fen)):
+        return float(duckdb.execute(f"SELECT round({yuan!r}::DOUBLE, 2)").fetchall()[0][0])
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.one_of(
+        st.none(),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(-(10**12), 10**12).map(lambda fen: fen / 100),
+        st.integers(-(10**12), 10**12).map(float),
+        st.decimals(-(10**6), 10**6, places=3).map(float),
+    ),
+    unit=st.sampled_from(["yuan", "fen"]),
+)
+def test_the_whole_fen_fast_path_gives_what_the_full_check_gives(
+    value: float | None, unit: str
+) -> None:
+    # Given any DOUBLE the reader may type, in yuan or in fen
+    from quanwang.data.values import amount_sql
+
+    literal = "CAST(NULL AS DOUBLE)" if value is None else f"CAST({str(value)!r} AS DOUBLE)"
+    # When the importer's SQL reads it
+    loaded = duckdb.execute(f"SELECT {amount_sql(literal, unit)}").fetchall()[0][0]
+    # Then it is what the rule says, NaN for NaN and NULL for a fraction of a fen
+    expected = _reference_amount(value, unit)
+    if expected is not None and expected != expected:
+        assert loaded != loaded
+    else:
+        assert loaded == expected
+
+
+@pytest.mark.parametrize("text", [" a ", "a", "", "   ", "\tb", "a  b", " 王五", "王五 "])
+def test_surrounding_spaces_are_trimmed_and_nothing_else(text: str) -> None:
+    # Given a text value; when the importer trims it; then only spaces at either end go
+    from quanwang.data.values import trimmed_sql
+
+    literal = "'" + text.replace("'", "''") + "'"
+    trimmed = duckdb.execute(f"SELECT {trimmed_sql(literal)}").fetchall()[0][0]
+    assert trimmed == (text.strip(" ") or None)

@@ -244,6 +244,7 @@ def test_an_approver_sees_the_campaigns_waiting_for_them_on_the_home_page_and_in
             segment_version=version, starts_on=dt.date(2024, 7, 1),
             ends_on=dt.date(2024, 8, 31), budget=1000, org_unit=tree.county_a,
             state=CampaignState.SUBMITTED, created_by=author,
+            estimate={"net_revenue": [-60000, -43503, 2000]},
         )  # fmt: skip
     client.force_login(approver)
 
@@ -254,7 +255,11 @@ def test_an_approver_sees_the_campaigns_waiting_for_them_on_the_home_page_and_in
     # Then one waits for them (nobody approves their own), in the list and as the menu's badge
     todos = response.context["todos"]
     assert todos.approvals_count == 1
-    assert [c.name for c in todos.approvals] == ["七月续约"]
+    assert [t.campaign.name for t in todos.approvals] == ["七月续约"]
+    # (with the designer's loss warning: its expected net is negative)
+    [waiting] = todos.approvals
+    assert waiting.expects_loss
+    assert f'id="todo-loss-{waiting.campaign.pk}"' in body
     assert re.search(r'id="nav-todos" href="/#todos">[^<]*<span class="badge">1</span>', body)
     assert client.get("/campaigns/").content.decode().count('<span class="badge">1</span>') == 1
 

@@ -95,9 +95,12 @@ class Targeting(models.TextChoices):
 
 
 class TaskSplit(models.TextChoices):
-    """Whose task lists a campaign's task steps fill."""
+    """Whose task lists a campaign's task steps fill, and at which level its quotas are set
+    (campaigns.issuing.split_quotas): per grid, per county (the county manager shares its
+    quota out; the grids' and stores' lists are the same), or per account manager."""
 
     GRID = "grid", _("Grids and stores")
+    COUNTY = "county", _("Grids and stores, with quotas per county")
     ACCOUNT_MANAGER = (
         "account_manager",
         _("Enterprise members to their account managers, the rest to grids and stores"),

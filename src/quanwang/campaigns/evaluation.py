@@ -107,8 +107,10 @@ class CampaignCosts:
 
 @dataclass(frozen=True)
 class RevenueEstimate:
-    """The campaign's revenue estimate (收益测算): net incremental revenue, costs deducted
-    (`RevenueEstimate(*estimate.Estimate.net_revenue)`)."""
+    """A low–expected–high range of one estimated quantity. Given to `evaluate`, it is net
+    incremental revenue of the same definition as the measured one (revenue in the window,
+    costs deducted); `estimate_check` uses it for the design estimate's takers, net revenue
+    and ROI, each against its like."""
 
     low: float
     expected: float
@@ -377,24 +379,29 @@ def _without_uplift(
     )
 
 
+def position_in(estimate: RevenueEstimate, actual: float) -> EstimatePosition:
+    """Where a measured value falls against an estimated low–high range."""
+    if actual < estimate.low:
+        return EstimatePosition.BELOW
+    if actual > estimate.high:
+        return EstimatePosition.ABOVE
+    return EstimatePosition.WITHIN
+
+
 def compare_with_estimate(
     *, overall: Comparison, estimate: RevenueEstimate
 ) -> EstimateComparison | None:
-    """The measured net incremental revenue against the estimate's low–high range."""
+    """The measured net incremental revenue against an estimate of the same quantity: order
+    revenue in the window, net of costs. A campaign's design estimate counts something else
+    (the revenue a taker keeps or adds over months): `estimate_check` compares with that."""
     actual = overall.net_incremental_revenue
     if actual is None:
         return None
-    if actual < estimate.low:
-        position = EstimatePosition.BELOW
-    elif actual > estimate.high:
-        position = EstimatePosition.ABOVE
-    else:
-        position = EstimatePosition.WITHIN
     ci = overall.incremental_revenue_ci
     return EstimateComparison(
         estimate=estimate,
         actual=actual,
-        position=position,
+        position=position_in(estimate, actual),
         ratio_to_expected=actual / estimate.expected if estimate.expected else None,
         actual_ci=ci.scaled(1.0, -overall.costs.total) if ci else None,
     )

@@ -90,8 +90,9 @@ def _page(request: HttpRequest, **forms: Any) -> HttpResponse:
     if result:
         context["rows"] = display_rows(result)
         context["about"] = about_rows(result)
-    status = 400 if any(form.errors for form in forms.values()) else 200
-    return render(request, "campaigns/experiment_evaluate.html", context, status=status)
+    # A form refused is no error page: the whole page again, its errors next to the fields,
+    # answered 200 like every console form (core.error_views).
+    return render(request, "campaigns/experiment_evaluate.html", context)
 
 
 @login_required

@@ -10,10 +10,13 @@ from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from quanwang.campaigns.choices import CampaignType, Channel, ContactOutcome, Targeting, TaskSplit
+from quanwang.campaigns.estimate import SHARES
 from quanwang.campaigns.models import Campaign, Offer, SegmentVersion
+from quanwang.campaigns.services.design import Design
 from quanwang.campaigns.tasks import TaskChoices, TaskFilters, TaskState
 
 
@@ -90,21 +93,46 @@ class CampaignForm(forms.Form):
     budget = forms.DecimalField(
         label=_("Budget (yuan)"), max_digits=14, decimal_places=2, min_value=0
     )
+    # Typed as a percentage (10, not 0.10); `clean_control_share` makes it a share.
     control_share = forms.DecimalField(
-        label=_("Control group share"), initial="0.10", max_digits=4, decimal_places=3
+        label=_("Control group share (%)"),
+        initial=10,
+        min_value=1,
+        max_value=50,
+        max_digits=4,
+        decimal_places=1,
+        help_text=_(
+            "Customers held back from every contact, to measure what the campaign changed: "
+            "type 10 for a tenth of the segment."
+        ),
     )
-    seed = forms.IntegerField(label=_("Random seed"), initial=1, min_value=0)
+    # Shown under the advanced settings: the default serves almost every campaign.
+    seed = forms.IntegerField(
+        label=_("Random seed"),
+        initial=1,
+        min_value=0,
+        required=False,
+        help_text=_(
+            "Decides which customers fall in the control group; the same number draws the "
+            "same group again. Keep the default unless you must repeat an earlier draw."
+        ),
+    )
     # Optional, so a form posted without them designs a campaign over the whole segment.
     targeting = forms.ChoiceField(
         label=_("Targeting"), choices=Targeting.choices, initial=Targeting.SEGMENT, required=False
     )
     targeting_share = forms.DecimalField(
-        label=_("Share of the segment to target by uplift"),
-        initial="0.30",
+        label=_("Share of the segment to target by uplift (%)"),
+        initial=30,
+        min_value=1,
+        max_value=100,
         max_digits=4,
-        decimal_places=3,
+        decimal_places=1,
         required=False,
-        help_text=_("Uplift targeting keeps this share of the segment, highest uplift first."),
+        help_text=_(
+            "Uplift targeting keeps this share of the segment, highest uplift first: type 30 "
+            "for 30 percent."
+        ),
     )
     uplift_source = forms.ModelChoiceField(
         label=_("Learn the uplift from"),
@@ -149,62 +177,145 @@ class CampaignForm(forms.Form):
         return TaskSplit(self.cleaned_data.get("task_split") or TaskSplit.GRID)
 
     def clean_targeting_share(self) -> Decimal:
-        share = self.cleaned_data.get("targeting_share")
-        return Decimal("0.300") if share is None else share
+        percent = self.cleaned_data.get("targeting_share")
+        return Decimal("0.300") if percent is None else _share(percent)
+
+    def clean_control_share(self) -> Decimal:
+        return _share(self.cleaned_data["control_share"])
+
+    def clean_seed(self) -> int:
+        seed = self.cleaned_data.get("seed")
+        return 1 if seed is None else seed
+
+    def design(self) -> Design:
+        """The design the valid form describes (the service checks it)."""
+        data = self.cleaned_data
+        return Design(
+            name=data["name"],
+            campaign_type=CampaignType(data["campaign_type"]),
+            hypothesis=data["hypothesis"],
+            objective_metric=data["objective_metric"],
+            objective_target=data["objective_target"],
+            objective_deadline=data["objective_deadline"],
+            segment_version=data["segment_version"],
+            offers=list(data["offers"]),
+            channels=[Channel(c) for c in data["channels"]],
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            budget=data["budget"],
+            control_share=data["control_share"],
+            seed=data["seed"],
+            targeting=data["targeting"],
+            targeting_share=data["targeting_share"],
+            uplift_source=data["uplift_source"],
+            task_split=data["task_split"],
+        )
+
+
+def _share(percent: Decimal) -> Decimal:
+    """10 (percent) → 0.100 (a share, as the campaign stores it)."""
+    return (percent / 100).quantize(Decimal("0.001"))
+
+
+def _percent(share: Decimal) -> Decimal:
+    """0.100 → 10 (as the form shows it)."""
+    return (share * 100).quantize(Decimal("0.1")).normalize()
+
+
+def campaign_initial(campaign: Campaign) -> dict[str, Any]:
+    """The form's fields filled from a saved campaign, to edit it."""
+    return {
+        "name": campaign.name,
+        "campaign_type": campaign.campaign_type,
+        "hypothesis": campaign.hypothesis,
+        "objective_metric": campaign.objective_metric,
+        "objective_target": campaign.objective_target,
+        "objective_deadline": campaign.objective_deadline,
+        "segment_version": campaign.segment_version_id,
+        "offers": [o.pk for o in campaign.offers.all()],
+        "channels": list(campaign.channels),
+        "starts_on": campaign.starts_on,
+        "ends_on": campaign.ends_on,
+        "budget": campaign.budget,
+        "control_share": _percent(campaign.control_share),
+        "seed": campaign.seed,
+        "targeting": campaign.targeting,
+        "targeting_share": _percent(campaign.targeting_share),
+        "uplift_source": campaign.uplift_source_id,
+        "task_split": campaign.task_split,
+    }
 
 
 class MoveForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    # Asked only of a campaign whose estimate expects a loss (services.lifecycle).
+    acknowledge_loss = forms.BooleanField(
+        label=_("I know this campaign is expected to lose money"), required=False
+    )
 
 
 class EstimateForm(forms.Form):
-    """Overrides of the estimate's assumptions; empty fields keep the default."""
+    """Overrides of the estimate's assumptions; empty fields keep the default. Shares are typed
+    as percentages (6 for 6%) and money in 元; `overrides` gives them as the estimate takes
+    them. Given the campaign's stored estimate, only its assumptions are asked, each with its
+    current value as the placeholder."""
 
-    reach = forms.FloatField(label=_("Reach"), required=False, min_value=0, max_value=1)
+    reach = forms.FloatField(label=_("Reach (%)"), required=False, min_value=0, max_value=100)
     take_rate_low = forms.FloatField(
-        label=_("Take rate, low"), required=False, min_value=0, max_value=1
+        label=_("Acceptance rate, low (%)"), required=False, min_value=0, max_value=100
     )
     take_rate_expected = forms.FloatField(
-        label=_("Take rate, expected"), required=False, min_value=0, max_value=1
+        label=_("Acceptance rate, expected (%)"), required=False, min_value=0, max_value=100
     )
     take_rate_high = forms.FloatField(
-        label=_("Take rate, high"), required=False, min_value=0, max_value=1
+        label=_("Acceptance rate, high (%)"), required=False, min_value=0, max_value=100
     )
     uplift_low = forms.FloatField(
-        label=_("Predicted uplift per treated customer, low (uplift targeting)"),
-        required=False,
-        min_value=-1,
-        max_value=1,
+        label=_("Predicted uplift, low (%)"), required=False, min_value=-100, max_value=100
     )
     uplift_expected = forms.FloatField(
-        label=_("Predicted uplift per treated customer, expected (uplift targeting)"),
-        required=False,
-        min_value=-1,
-        max_value=1,
+        label=_("Predicted uplift, expected (%)"), required=False, min_value=-100, max_value=100
     )
     uplift_high = forms.FloatField(
-        label=_("Predicted uplift per treated customer, high (uplift targeting)"),
-        required=False,
-        min_value=-1,
-        max_value=1,
+        label=_("Predicted uplift, high (%)"), required=False, min_value=-100, max_value=100
+    )
+    mean_arpu = forms.FloatField(label=_("Mean monthly ARPU (yuan)"), required=False, min_value=0)
+    monthly_churn_risk = forms.FloatField(
+        label=_("Monthly churn risk (%)"), required=False, min_value=0, max_value=100
     )
     incremental_monthly_revenue = forms.FloatField(
-        label=_("Incremental monthly revenue per taker"), required=False
+        label=_("Monthly revenue added per customer who accepts (yuan)"), required=False
     )
     months = forms.FloatField(
         label=_("Months of benefit"), required=False, min_value=0, max_value=60
     )
     offer_cost_per_taker = forms.FloatField(
-        label=_("Offer cost per taker"), required=False, min_value=0
+        label=_("Offer cost per customer who accepts (yuan)"), required=False, min_value=0
     )
     contact_cost = forms.FloatField(
-        label=_("Contact cost per treated customer"), required=False, min_value=0
+        label=_("Contact cost per treated customer (yuan)"), required=False, min_value=0
     )
 
+    def __init__(self, *args: Any, estimate: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = {a["name"]: a["value"] for a in (estimate or {}).get("assumptions", [])}
+        if not current:
+            return
+        for name in list(self.fields):
+            if name not in current:
+                del self.fields[name]  # e.g. the take rates of a campaign targeted by uplift
+                continue
+            value = float(current[name]) * (100 if name in SHARES else 1)
+            self.fields[name].widget.attrs["placeholder"] = f"{value:.6g}"
+
     def overrides(self) -> dict[str, float]:
-        return {k: v for k, v in self.cleaned_data.items() if v is not None}
+        return {
+            name: value / 100 if name in SHARES else value
+            for name, value in self.cleaned_data.items()
+            if value is not None
+        }
 
 
 class DispatchForm(forms.Form):
@@ -213,12 +324,17 @@ class DispatchForm(forms.Form):
     text = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
+RESPONSE_COLUMNS = ("campaign_id", "subscriber_id", "responded_on", "revenue")
+
+
 class ResponseUploadForm(forms.Form):
-    file = forms.FileField(
-        label=_(
-            "Orders and acceptances (CSV, XLSX): campaign_id, subscriber_id, responded_on, revenue"
-        )
-    )
+    file = forms.FileField(label=_("Orders and acceptances (CSV, XLSX)"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The file's column names are what it must say, not words to translate: shown as code.
+        columns = format_html_join("、", "<code>{}</code>", ((c,) for c in RESPONSE_COLUMNS))
+        self.fields["file"].help_text = format_html(gettext("Columns: {}"), columns)
 
 
 class PlainSelect(forms.Select):

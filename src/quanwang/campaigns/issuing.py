@@ -8,13 +8,19 @@ later analysis (uplift targeting) can read back the features each customer had t
 A campaign split by account manager (TaskSplit.ACCOUNT_MANAGER) freezes each enterprise
 customer's account manager with them (`account_manager`, an employee number, from the
 warehouse's enterprises), so their tasks and quota are that manager's from then on.
+
+Quotas (`split_quotas`) are set per grid, or per county for a campaign split by county
+(TaskSplit.COUNTY: the county manager shares theirs out), and per account manager; the
+levels above add up the levels below (services.progress.progress_tree).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +29,10 @@ import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 from django.conf import settings
 
+from quanwang.campaigns.choices import TaskSplit
+from quanwang.campaigns.models import Campaign, Quota
+from quanwang.core.choices import OrgLevel
+from quanwang.core.models import OrgUnit, Staff
 from quanwang.data.warehouse import Warehouse, sql_literal
 
 # Columns of the snapshot carried into the frozen audience when it has them.
@@ -182,3 +192,67 @@ def recorded_snapshot(campaign_id: int) -> tuple[str, str] | None:
     ):
         return None
     return data["month"], data["run_id"]
+
+
+def _quota_units(*, campaign: Campaign, grids: list[str]) -> dict[str, OrgUnit]:
+    """grid code → the unit that holds the quota of its customers: the grid itself, or for a
+    campaign split by county the county above it (within the campaign's unit; a grid with no
+    such county keeps its own quota). Grids outside the campaign's org tree hold none."""
+    units = {
+        u.code: u
+        for u in OrgUnit.objects.filter(
+            path__startswith=campaign.org_unit.path, level=OrgLevel.GRID, code__in=grids
+        )
+    }
+    if campaign.task_split != TaskSplit.COUNTY:
+        return units
+    counties = list(
+        OrgUnit.objects.filter(path__startswith=campaign.org_unit.path, level=OrgLevel.COUNTY)
+    )
+    holders = {}
+    for code, grid in units.items():
+        above = [c for c in counties if grid.path.startswith(c.path)]
+        # The nearest county (the longest path), should counties ever nest.
+        holders[code] = max(above, key=lambda c: len(c.path)) if above else grid
+    return holders
+
+
+def split_quotas(
+    *, campaign: Campaign, frozen: Frozen, take_rate: float, managers: Mapping[str, Staff]
+) -> list[Quota]:
+    """Replace the campaign's quotas: the treated customers of no account manager by the unit
+    that holds their grid's quota (`_quota_units`), each account manager's at their own org
+    unit, each asking for `take_rate` of its customers (rounded up). The caller's transaction
+    holds the campaign."""
+    holders = _quota_units(campaign=campaign, grids=sorted(frozen.by_grid))
+    treated_by_unit: dict[int, tuple[OrgUnit, int]] = {}
+    for grid, (treated, _control) in sorted(frozen.by_grid.items()):
+        unit = holders.get(grid)
+        if unit is None or treated == 0:
+            continue
+        before = treated_by_unit.get(unit.pk, (unit, 0))[1]
+        treated_by_unit[unit.pk] = (unit, before + treated)
+    quotas = [
+        Quota(
+            campaign=campaign,
+            org_unit=unit,
+            audience=treated,
+            target=math.ceil(treated * take_rate),
+            deadline=campaign.ends_on,
+        )
+        for unit, treated in sorted(treated_by_unit.values(), key=lambda held: held[0].path)
+    ] + [
+        # An account manager's quota: their treated customers, at their own org unit.
+        Quota(
+            campaign=campaign,
+            org_unit=managers[employee_no].org_unit,
+            account_manager=managers[employee_no],
+            audience=treated,
+            target=math.ceil(treated * take_rate),
+            deadline=campaign.ends_on,
+        )
+        for employee_no, (treated, _control) in sorted(frozen.by_account_manager.items())
+        if employee_no in managers and treated > 0
+    ]
+    Quota.objects.filter(campaign=campaign).delete()
+    return Quota.objects.bulk_create(quotas)

@@ -17,6 +17,7 @@ from quanwang.campaigns.evaluation import EvaluationError
 from quanwang.campaigns.ledger import ClaimLost, StepBusy, StepMismatch, claim_step
 from quanwang.campaigns.models import Campaign
 from quanwang.campaigns.policy import ContactPolicy
+from quanwang.campaigns.services.evaluating import EVALUATION_STEPS, run_evaluation
 from quanwang.campaigns.tasks import contact_log
 from quanwang.core.choices import JobKind
 from quanwang.core.jobs import (
@@ -41,6 +42,12 @@ RESULT_LABELS.update(
         "deferred_until": gettext_lazy("Goes out at"),
         "follow_up_job": gettext_lazy("Job that sends them"),
         "tasks": gettext_lazy("Put on the task lists"),
+        # The evaluation job's result (services.evaluating.run_evaluation).
+        "campaign_id": gettext_lazy("Campaign"),
+        "treated_customers": gettext_lazy("Treated customers"),
+        "control_customers": gettext_lazy("Control customers"),
+        "uplift_points": gettext_lazy("Response uplift (percentage points)"),
+        "uplift_interval": gettext_lazy("Its confidence interval"),
     }
 )
 RESULT_CODE_LABELS["excluded"] = {str(rule): rule.label for rule in ExclusionRule}
@@ -119,3 +126,14 @@ def dispatch_campaign(
             state=DispatchState.DONE, sent=result.sent, failed=result.failed, unknown=result.unknown
         )
     return answer
+
+
+@register(JobKind.EVALUATE_CAMPAIGN)
+def evaluate_campaign(ctx: JobContext, *, campaign_id: int, comment: str = "") -> dict[str, Any]:
+    """Evaluate a closed campaign against its control group, write its report and mark it
+    evaluated (services.evaluating.run_evaluation); a retry runs it again from the start."""
+
+    def report(done: int, stage: str) -> None:
+        ctx.progress(done=done, total=EVALUATION_STEPS, stage=stage)
+
+    return run_evaluation(job=ctx.job, campaign_id=campaign_id, comment=comment, progress=report)

@@ -245,8 +245,8 @@ class Campaign(ScopedModel):
         choices=TaskSplit.choices,
         default=TaskSplit.GRID,
         help_text=_(
-            "Whose task lists the task steps fill: grids and stores, or first the account "
-            "managers of the customers' enterprises."
+            "Whose task lists the task steps fill and who holds the quotas: grids and stores, "
+            "counties, or first the account managers of the customers' enterprises."
         ),
     )
     estimate = models.JSONField(_("revenue estimate"), default=dict, blank=True)
@@ -279,6 +279,11 @@ class CampaignEvent(models.Model):
     to_state = models.CharField(max_length=20, choices=CampaignState.choices)
     actor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL)
     comment = models.TextField(_("comment"), blank=True)
+    # On a submit of a campaign expected to lose money: the expected net (negative, yuan) the
+    # submitter acknowledged knowing.
+    acknowledged_net = models.DecimalField(
+        _("expected loss acknowledged"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -289,8 +294,9 @@ class CampaignEvent(models.Model):
 
 
 class Quota(models.Model):
-    """What one org unit (a grid), or one account manager, is asked to deliver of an issued
-    campaign, and by when. An account manager's quota is held at their own org unit."""
+    """What one org unit (a grid, or a county for a campaign split by county), or one account
+    manager, is asked to deliver of an issued campaign, and by when. An account manager's
+    quota is held at their own org unit. The levels above add them up (services.progress)."""
 
     campaign = models.ForeignKey(Campaign, related_name="quotas", on_delete=models.CASCADE)
     org_unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT)

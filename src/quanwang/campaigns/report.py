@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
 from quanwang.campaigns.choices import CampaignType, Channel
+from quanwang.campaigns.estimate_check import EstimateCheck, EstimateQuantity, estimate_notes
 from quanwang.campaigns.evaluation import (
     Caveat,
     Comparison,
@@ -150,6 +151,16 @@ class Heading(models.TextChoices):
     TOO_FEW = "too_few", gettext_lazy("too few")
     UNKNOWN = "unknown", gettext_lazy("Unknown")
     NO_CHANNEL = "no_channel", gettext_lazy("No channel recorded")
+    AGAINST_ESTIMATE = (
+        "against_estimate",
+        gettext_lazy("Against the design estimate, like with like"),
+    )
+    QUANTITY = "quantity", gettext_lazy("Quantity")
+    ESTIMATED_LOW = "estimated_low", gettext_lazy("Estimated, low")
+    ESTIMATED_EXPECTED = "estimated_expected", gettext_lazy("Estimated, expected")
+    ESTIMATED_HIGH = "estimated_high", gettext_lazy("Estimated, high")
+    MEASURED = "measured", gettext_lazy("Measured")
+    POSITION = "position", gettext_lazy("Against the estimate")
 
 
 def method_notes(*, evaluation: Evaluation) -> list[str]:
@@ -176,6 +187,14 @@ def method_notes(*, evaluation: Evaluation) -> list[str]:
         ),
         _("Groups under %(count)d customers get no interval.") % {"count": evaluation.min_group},
     ]
+
+
+def _check_format(check: EstimateCheck) -> str:
+    if check.quantity == EstimateQuantity.NET_REVENUE:
+        return MONEY
+    if check.quantity == EstimateQuantity.ROI:
+        return PERCENT
+    return RATIO
 
 
 # --- values shared by the sheets and the PDF ----------------------------------------------
@@ -307,8 +326,11 @@ def report_xlsx(
     evaluation: Evaluation,
     campaign: CampaignInfo,
     org_unit_names: Mapping[str, str] | None = None,
+    checks: Sequence[EstimateCheck] = (),
+    revenue_per_taker: float | None = None,
 ) -> bytes:
-    """The report as an XLSX workbook: summary, by tier, by org unit, by channel."""
+    """The report as an XLSX workbook: summary, by tier, by org unit, by channel. `checks`:
+    the figures against the design estimate, each with its like (`estimate_check`)."""
     book = new_workbook()
     summary = book.active
     summary.title = str(Sheet.SUMMARY.label)
@@ -339,6 +361,8 @@ def report_xlsx(
         append_row(summary, [str(metric.label), value, *ends])
         for index in (2, 3, 4):
             summary.cell(summary.max_row, index).number_format = number_format
+    if checks:
+        _append_checks(summary, checks, revenue_per_taker, bold)
     append_row(summary, [])
     append_row(summary, [str(Heading.CAVEATS.label)])
     summary.cell(summary.max_row, 1).font = bold
@@ -378,6 +402,33 @@ def report_xlsx(
         page.freeze_panes = "B2"
         page.column_dimensions["A"].width = 24
     return workbook_bytes(book)
+
+
+def _append_checks(
+    summary: Any, checks: Sequence[EstimateCheck], revenue_per_taker: float | None, bold: Font
+) -> None:
+    append_row(summary, [])
+    append_row(summary, [str(Heading.AGAINST_ESTIMATE.label)])
+    summary.cell(summary.max_row, 1).font = bold
+    headings = [
+        Heading.QUANTITY, Heading.ESTIMATED_LOW, Heading.ESTIMATED_EXPECTED,
+        Heading.ESTIMATED_HIGH, Heading.MEASURED, Heading.CI_LOW, Heading.CI_HIGH,
+        Heading.POSITION,
+    ]  # fmt: skip
+    append_row(summary, [str(h.label) for h in headings])
+    for cell in summary[summary.max_row]:
+        cell.font = bold
+    for check in checks:
+        e = check.estimate
+        append_row(
+            summary,
+            [str(check.quantity.label), e.low, e.expected, e.high, check.actual,
+             *_ends(check.actual_ci), str(check.position.label)],
+        )  # fmt: skip
+        for index in range(2, 8):
+            summary.cell(summary.max_row, index).number_format = _check_format(check)
+    for note in estimate_notes(checks=checks, revenue_per_taker=revenue_per_taker):
+        append_row(summary, [note])
 
 
 # --- PDF ----------------------------------------------------------------------------------
@@ -457,6 +508,8 @@ def report_html(
     evaluation: Evaluation,
     campaign: CampaignInfo,
     org_unit_names: Mapping[str, str] | None = None,
+    checks: Sequence[EstimateCheck] = (),
+    revenue_per_taker: float | None = None,
 ) -> str:
     """The report as HTML for the PDF (the template campaigns/report_pdf.html)."""
     too_few = Caveat.TOO_FEW in evaluation.overall.caveats
@@ -499,8 +552,31 @@ def report_html(
             "headers": headers,
             "method_title": str(Heading.METHOD.label),
             "method": method_notes(evaluation=evaluation),
+            "checks_title": str(Heading.AGAINST_ESTIMATE.label),
+            "check_headers": [
+                str(Heading.QUANTITY.label),
+                str(Heading.ESTIMATED_LOW.label),
+                str(Heading.ESTIMATED_EXPECTED.label),
+                str(Heading.ESTIMATED_HIGH.label),
+                str(Heading.MEASURED.label),
+                _("%(level)s CI") % {"level": f"{evaluation.confidence:.0%}"},
+                str(Heading.POSITION.label),
+            ],
+            "checks": [_check_cells(check) for check in checks],
+            "check_notes": estimate_notes(checks=checks, revenue_per_taker=revenue_per_taker),
         },
     )
+
+
+def _check_cells(check: EstimateCheck) -> list[str]:
+    number_format = _check_format(check)
+    e = check.estimate
+    return [
+        str(check.quantity.label),
+        *(_format(v, number_format) for v in (e.low, e.expected, e.high, check.actual)),
+        _interval_text(check.actual_ci, number_format, too_few=False),
+        str(check.position.label),
+    ]
 
 
 def report_pdf(
@@ -508,11 +584,19 @@ def report_pdf(
     evaluation: Evaluation,
     campaign: CampaignInfo,
     org_unit_names: Mapping[str, str] | None = None,
+    checks: Sequence[EstimateCheck] = (),
+    revenue_per_taker: float | None = None,
 ) -> bytes:
     """The report as a PDF with its Chinese font embedded."""
     import weasyprint  # type: ignore[import-untyped]
 
-    html = report_html(evaluation=evaluation, campaign=campaign, org_unit_names=org_unit_names)
+    html = report_html(
+        evaluation=evaluation,
+        campaign=campaign,
+        org_unit_names=org_unit_names,
+        checks=checks,
+        revenue_per_taker=revenue_per_taker,
+    )
     pdf: bytes = weasyprint.HTML(string=html, base_url=str(Path.cwd())).write_pdf()
     return pdf
 
@@ -530,15 +614,25 @@ def write_report(
     directory: Path,
     stem: str,
     org_unit_names: Mapping[str, str] | None = None,
+    checks: Sequence[EstimateCheck] = (),
+    revenue_per_taker: float | None = None,
+    before_writing: Callable[[str], None] | None = None,
 ) -> ReportFiles:
-    """Write <stem>.xlsx and <stem>.pdf into `directory`."""
+    """Write <stem>.xlsx and <stem>.pdf into `directory`; `before_writing` is told each
+    file's suffix before it is written (a job's progress)."""
     directory.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(xlsx=directory / f"{stem}.xlsx", pdf=directory / f"{stem}.pdf")
     options: dict[str, Any] = {
         "evaluation": evaluation,
         "campaign": campaign,
         "org_unit_names": org_unit_names,
+        "checks": checks,
+        "revenue_per_taker": revenue_per_taker,
     }
+    if before_writing:
+        before_writing("xlsx")
     write_private(files.xlsx, report_xlsx(**options))
+    if before_writing:
+        before_writing("pdf")
     write_private(files.pdf, report_pdf(**options))
     return files

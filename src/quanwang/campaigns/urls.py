@@ -1,6 +1,7 @@
 from django.urls import path
 
 from quanwang.campaigns import (
+    evaluation_views,
     experiment_views,
     offer_views,
     promotion_views,
@@ -18,9 +19,24 @@ urlpatterns = [
     path("campaigns/new/", views.campaign_new, name="new"),
     path("campaigns/<int:pk>/", views.campaign_detail, name="detail"),
     path("campaigns/<int:pk>/estimate/", views.campaign_estimate, name="estimate"),
+    path("campaigns/<int:pk>/edit/", views.campaign_edit, name="edit"),
+    path(
+        "campaigns/<int:pk>/edit/estimate/",
+        views.campaign_estimate_preview,
+        name="edit-estimate-preview",
+    ),
+    path("campaigns/new/estimate/", views.campaign_estimate_preview, name="estimate-preview"),
     path("campaigns/<int:pk>/dispatch/", views.campaign_dispatch, name="dispatch"),
     path("campaigns/<int:pk>/responses/", views.campaign_responses, name="responses"),
     path("campaigns/<int:pk>/report.<str:kind>", views.campaign_report, name="report"),
+    # Before the move route: evaluating runs as a background job, whichever form asks for it.
+    path("campaigns/<int:pk>/evaluate/", evaluation_views.evaluation_start, name="evaluate"),
+    path("campaigns/<int:pk>/evaluation/", evaluation_views.evaluation_card, name="evaluation"),
+    path(
+        "campaigns/<int:pk>/responses/rejected/<str:name>",
+        evaluation_views.responses_rejected,
+        name="responses-rejected",
+    ),
     path(
         "campaigns/<int:pk>/dispatch/<str:step>/call-list.xlsx",
         promotion_views.call_list_xlsx,

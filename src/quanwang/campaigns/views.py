@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -28,11 +30,13 @@ from quanwang.campaigns.forms import (
     ListUploadForm,
     MoveForm,
     ResponseUploadForm,
+    campaign_initial,
 )
 from quanwang.campaigns.saved_segments import usable_versions
+from quanwang.campaigns.tasks import OPEN_STATES, task_steps
 from quanwang.core.choices import Action, Resource
 from quanwang.core.error_views import form_errors_text
-from quanwang.core.errors import ServiceError
+from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.querysets import has_grant
 from quanwang.core.services.orgs import home_unit
 from quanwang.core.uploads import store_upload
@@ -103,11 +107,15 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state")
     if state in CampaignState.values:
         campaigns = campaigns.filter(state=state)
+    shown = campaigns[:200]
+    # The reader's own quota of each issued campaign (their units', or their county's).
+    quotas = services.scope_quotas(user=request.user, campaigns=list(shown))
     return render(
         request,
         "campaigns/campaign_list.html",
         {
-            "campaigns": campaigns[:200],
+            "campaigns": shown,
+            "rows": [(c, quotas.get(c.pk, [])) for c in shown],
             "states": CampaignState.choices,
             "state": state,
             "can_add": has_grant(request.user, resource=Resource.CAMPAIGN, action=Action.ADD),
@@ -116,14 +124,17 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _campaign_form(request: HttpRequest) -> CampaignForm:
+def _campaign_form(
+    request: HttpRequest, *, org_unit: Any = None, initial: dict[str, Any] | None = None
+) -> CampaignForm:
     # Its own units' segments and those of the units above it (saved_segments).
     segments = usable_versions(request.user)
     return CampaignForm(
         request.POST or None,
+        initial=initial,
         segments=segments,
-        # Its own unit's offers and those of the units above it (services.offers).
-        offers=services.usable_offers(org_unit=_home(request)),
+        # The campaign's unit's offers and those of the units above it (services.offers).
+        offers=services.usable_offers(org_unit=org_unit or _home(request)),
         sources=services.uplift_sources(user=request.user),
     )
 
@@ -133,36 +144,74 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
     _guard(request, Action.ADD)
     form = _campaign_form(request)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        design = services.Design(
-            name=data["name"],
-            campaign_type=CampaignType(data["campaign_type"]),
-            hypothesis=data["hypothesis"],
-            objective_metric=data["objective_metric"],
-            objective_target=data["objective_target"],
-            objective_deadline=data["objective_deadline"],
-            segment_version=data["segment_version"],
-            offers=list(data["offers"]),
-            channels=[Channel(c) for c in data["channels"]],
-            starts_on=data["starts_on"],
-            ends_on=data["ends_on"],
-            budget=data["budget"],
-            control_share=data["control_share"],
-            seed=data["seed"],
-            targeting=data["targeting"],
-            targeting_share=data["targeting_share"],
-            uplift_source=data["uplift_source"],
-            task_split=data["task_split"],
-        )
         try:
             campaign = services.create_campaign(
-                actor=request.user, org_unit=_home(request), design=design
+                actor=request.user, org_unit=_home(request), design=form.design()
             )
         except ServiceError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            _refused(form, exc)
         else:
             return redirect("campaigns:detail", pk=campaign.pk)
     return render(request, "campaigns/campaign_new.html", {"form": form})
+
+
+@login_required
+@require_POST
+def campaign_estimate_preview(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """The estimate the form's design would get (htmx, from the new or edit form), saving
+    nothing: a loss shows in red before the draft is created or changed."""
+    campaign = None
+    if pk is None:
+        _guard(request, Action.ADD)
+        org_unit = _home(request)
+    else:
+        _guard(request, Action.CHANGE)
+        try:
+            campaign = services.get_campaign(user=request.user, pk=pk, action=Action.CHANGE)
+        except ServiceError as exc:
+            raise Http404 from exc
+        org_unit = campaign.org_unit
+    form = _campaign_form(request, org_unit=org_unit)
+    context: dict[str, Any] = {"error": None, "estimate": None}
+    if not form.is_valid():
+        context["error"] = form_errors_text(form)
+    else:
+        try:
+            context["estimate"] = services.preview_estimate(
+                actor=request.user, org_unit=org_unit, design=form.design(), campaign=campaign
+            ).as_json()
+        except NotFound as exc:
+            raise Http404 from exc
+        except ServiceError as exc:
+            context["error"] = exc.message
+    return render(request, "campaigns/_estimate_preview.html", context)
+
+
+@login_required
+def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The new-campaign form, filled with a draft's design; saving recomputes the estimate.
+    Past its draft, the campaign page says why it cannot change."""
+    _guard(request, Action.CHANGE)
+    try:
+        campaign = services.get_campaign(user=request.user, pk=pk, action=Action.CHANGE)
+    except ServiceError as exc:
+        raise Http404 from exc
+    try:
+        services.check_editable(campaign)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("campaigns:detail", pk=pk)
+    form = _campaign_form(request, org_unit=campaign.org_unit, initial=campaign_initial(campaign))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.change_campaign(actor=request.user, campaign=campaign, design=form.design())
+        except NotFound as exc:
+            raise Http404 from exc
+        except ServiceError as exc:
+            _refused(form, exc)
+        else:
+            return redirect("campaigns:detail", pk=pk)
+    return render(request, "campaigns/campaign_new.html", {"form": form, "campaign": campaign})
 
 
 def _refused(form: Any, exc: ServiceError) -> None:
@@ -180,6 +229,18 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail_page(request, campaign)
 
 
+def _task_list_url(request: HttpRequest, campaign: Any) -> str | None:
+    """The task list of this campaign, for those who work or follow task lists, while its
+    outcomes are recorded (issued or running) and once a task step went out."""
+    if campaign.state not in OPEN_STATES or not has_grant(
+        request.user, resource=Resource.CAMPAIGN_TASK, action=Action.VIEW
+    ):
+        return None
+    if not task_steps(campaign.pk):
+        return None
+    return reverse("campaigns:tasks") + "?" + urlencode({"campaign": campaign.pk})
+
+
 def _detail_page(request: HttpRequest, campaign: Any, **forms: Any) -> HttpResponse:
     """The campaign page; `forms` replace its empty forms with a submitted one and its errors
     (move_form, estimate_form, dispatch_form, response_form), shown next to their fields."""
@@ -189,9 +250,13 @@ def _detail_page(request: HttpRequest, campaign: Any, **forms: Any) -> HttpRespo
     moves = [
         (name, MOVE_LABELS[name])
         for name, move in services.MOVES.items()
+        # The evaluation card starts the evaluation, as a background job.
         if campaign.state in move.source
+        and name != "evaluate"
         and services.visible(request.user, move.action).filter(pk=campaign.pk).exists()
     ]
+    progress = services.campaign_progress(campaign=campaign, user=request.user)
+    evaluation = services.evaluation_panel(campaign=campaign, user=request.user)
     return render(
         request,
         "campaigns/campaign_detail.html",
@@ -202,22 +267,43 @@ def _detail_page(request: HttpRequest, campaign: Any, **forms: Any) -> HttpRespo
             "channels": [Channel(c).label for c in campaign.channels],
             "moves": moves,
             "move_form": forms.get("move_form") or MoveForm(),
-            "estimate_form": forms.get("estimate_form") or EstimateForm()
-            if may_change and campaign.state in services.EDITABLE
-            else None,
-            "progress": services.execution_progress(campaign=campaign),
+            "estimate_form": forms.get("estimate_form")
+            or (
+                EstimateForm(estimate=campaign.estimate)
+                if may_change and campaign.state in services.EDITABLE
+                else None
+            ),
+            "may_edit": may_change and campaign.state in services.EDITABLE,
+            # The quotas and their roll-up within the reader's units (a grid manager sees
+            # their grid's row of a province campaign, not the other grids').
+            "progress": progress.quotas if progress else [],
+            "progress_tree": progress.tree if progress else [],
+            "elapsed": progress.elapsed if progress else None,
+            "task_list_url": _task_list_url(request, campaign),
             "uplift": services.uplift_facts(campaign=campaign),
             "thresholds": services.warning_thresholds(),
             "warnings": warning_services.campaign_warnings(user=request.user, campaign=campaign),
             "dispatch_steps": services.dispatch_steps(campaign=campaign),
             "dispatch_form": forms.get("dispatch_form")
-            or DispatchForm(initial={"channel": next(iter(campaign.channels), None)})
-            if may_change and campaign.state in services.DISPATCHABLE
-            else None,
-            "response_form": forms.get("response_form") or ResponseUploadForm()
-            if may_change and campaign.audience_path
-            else None,
-            "report": services.report_files(campaign=campaign),
+            or (
+                DispatchForm(initial={"channel": next(iter(campaign.channels), None)})
+                if may_change and campaign.state in services.DISPATCHABLE
+                else None
+            ),
+            # Closed once the campaign is evaluated, or while it is (a refused upload's form
+            # still says why).
+            "response_form": forms.get("response_form")
+            or (
+                ResponseUploadForm()
+                if may_change
+                and campaign.audience_path
+                and campaign.state != CampaignState.EVALUATED
+                and not evaluation.live
+                else None
+            ),
+            "response_report": forms.get("response_report"),
+            "rejected_url": forms.get("rejected_url"),
+            "evaluation": evaluation,
             "events": campaign.events.select_related("actor"),
         },
     )
@@ -236,6 +322,7 @@ def campaign_move(request: HttpRequest, pk: int, move: str) -> HttpResponse:
             campaign=campaign,
             move=move,
             comment=form.cleaned_data.get("comment", ""),
+            acknowledge_loss=bool(form.cleaned_data.get("acknowledge_loss")),
         )
     except ServiceError as exc:
         _refused(form, exc)
@@ -255,7 +342,7 @@ def _campaign_or_404(request: HttpRequest, pk: int) -> Any:
 def campaign_estimate(request: HttpRequest, pk: int) -> HttpResponse:
     _guard(request, Action.CHANGE)
     campaign = _campaign_or_404(request, pk)
-    form = EstimateForm(request.POST)
+    form = EstimateForm(request.POST, estimate=campaign.estimate)
     if form.is_valid():
         try:
             services.update_estimate(
@@ -307,7 +394,16 @@ def campaign_responses(request: HttpRequest, pk: int) -> HttpResponse:
         return _detail_page(request, campaign, response_form=form)
     finally:
         named.unlink(missing_ok=True)
-    return render(request, "campaigns/_responses.html", {"campaign": campaign, "report": report})
+    # The rejected rows download from the campaign's page, never as a server path.
+    rejected = Path(report.quarantine_file).name if report.quarantine_file else None
+    return _detail_page(
+        request,
+        campaign,
+        response_report=report,
+        rejected_url=reverse("campaigns:responses-rejected", args=[campaign.pk, rejected])
+        if rejected
+        else None,
+    )
 
 
 @login_required

@@ -105,6 +105,7 @@ class JobKind(models.TextChoices):
     RUN_PIPELINE = "run_pipeline", _("Build the customer wide table")
     TRAIN_CHURN = "train_churn", _("Train the churn model")
     DISPATCH_CAMPAIGN = "dispatch_campaign", _("Dispatch a campaign step")
+    EVALUATE_CAMPAIGN = "evaluate_campaign", _("Evaluate a campaign")
 
 
 class JobStatus(models.TextChoices):

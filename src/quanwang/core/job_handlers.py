@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from quanwang.core.choices import ORG_LEVEL_DEPTH, Action, JobKind, OrgLevel
 from quanwang.core.errors import ServiceError
@@ -20,6 +22,13 @@ ORG_COLUMNS = ("code", "name", "name_en", "level", "parent_code")
 REQUIRED_ORG_COLUMNS = ("code", "name", "level")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 MAX_LENGTHS = {"name": 100, "name_en": 100}
+ORG_COLUMN_LABELS = {
+    "code": gettext_lazy("Code"),
+    "name": gettext_lazy("Name"),
+    "name_en": gettext_lazy("English name"),
+    "level": gettext_lazy("Level"),
+    "parent_code": gettext_lazy("Parent code"),
+}
 
 
 def _validate_org_rows(
@@ -153,5 +162,7 @@ def import_org_units(
         write_errors(quarantine, errors)
         result["quarantine_file"] = quarantine.name
         for error in errors[:20]:
-            ctx.message(str(error))
+            # The page names the column by its label; the rejected-rows file keeps the code.
+            shown = ORG_COLUMN_LABELS.get(error.field)
+            ctx.message(str(replace(error, field=str(shown)) if shown else error))
     return result

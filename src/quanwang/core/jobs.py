@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,10 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy
 
+from quanwang.core import formatting
 from quanwang.core.choices import JobKind, JobStatus
 from quanwang.core.errors import JobCancelled, ServiceError
 from quanwang.core.heartbeats import Beat, beat_seconds, lease_length, runner_name
@@ -38,7 +40,7 @@ PROGRESS_WRITE_INTERVAL_S = 0.25
 MAX_MESSAGES = 200
 
 
-RESULT_LABELS = {
+RESULT_LABELS: dict[str, str | Promise] = {
     "file": gettext_lazy("File"),
     "rows_read": gettext_lazy("Rows read"),
     "loaded": gettext_lazy("Loaded"),
@@ -78,14 +80,30 @@ def error_text(exc: Exception, *, job_id: int) -> str:
     ) % {"id": job_id}
 
 
-def result_display(key: str, value: Any) -> str:
-    """A result value as text for people: codes by their label, lists joined."""
+# How to show a result value that needs the rest of the result to be read (a table's columns
+# by their labels need the table), by result key; apps add theirs next to their handlers.
+RESULT_FORMATTERS: dict[str, Callable[[Any, Mapping[str, Any]], str]] = {}
+
+
+def result_display(key: str, value: Any, result: Mapping[str, Any] | None = None) -> str:
+    """A result value as text for people: codes by their label, lists joined, a missing value
+    as a dash (never "None")."""
+    if key in RESULT_FORMATTERS:
+        return RESULT_FORMATTERS[key](value, result or {})
+    labels = RESULT_CODE_LABELS.get(key, {})
     if isinstance(value, dict):
-        labels = RESULT_CODE_LABELS.get(key, {})
-        return "; ".join(f"{labels.get(code, code)}: {count}" for code, count in value.items())
+        return "; ".join(
+            f"{labels.get(code, code)}: {_shown(count)}" for code, count in value.items()
+        )
     if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
-    return str(value)
+        return ", ".join(str(labels.get(str(item), item)) for item in value)
+    if isinstance(value, str):
+        return str(labels.get(value, value))
+    return _shown(value)
+
+
+def _shown(value: Any) -> str:
+    return formatting.MISSING if value is None or value == "" else str(value)
 
 
 def quarantine_path(name: str) -> Path:

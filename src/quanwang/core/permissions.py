@@ -27,7 +27,9 @@ _MAPPINGS = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S}
 # ADD runs the pipeline.
 _INSIGHT_RUN = {Action.VIEW: S, Action.ADD: S}
 # Campaigns: designers draft and submit; approving needs APPROVE over the campaign's unit, and
-# nobody approves their own campaign (services.transition).
+# nobody approves their own campaign (services.transition). A VIEW grant also reaches the
+# campaigns issued to the unit by a level above (a quota in its subtree, or over it), to view
+# only: campaigns.services.access.
 _CAMPAIGN_DESIGN = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S}
 _CAMPAIGN_ALL = _CAMPAIGN_DESIGN | {Action.DELETE: S, Action.APPROVE: S}
 # Campaign tasks (grid and store task lists): the people on the ground record each contact's

@@ -243,7 +243,7 @@ def _job_context(request: HttpRequest, pk: int) -> dict[str, Any]:
     can_change = Job.objects.restrict(request.user, Action.CHANGE).filter(pk=pk).exists()
     result = job.result or {}
     result_items = [
-        (RESULT_LABELS.get(key, key), result_display(key, value))
+        (RESULT_LABELS.get(key, key), result_display(key, value, result))
         for key, value in result.items()
         if key not in {"errors", "quarantine_file"}
     ]

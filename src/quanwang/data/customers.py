@@ -150,8 +150,9 @@ def search(*, user: Any, query: str, store: Warehouse | None = None) -> list[dic
         match, match_params = "s.subscriber_id = ?", [text]
     rows = _records(
         con,
-        f"SELECT s.subscriber_id, s.msisdn, s.name, s.segment, s.status, s.grid_id, p.name AS plan "
-        f"FROM subscribers s LEFT JOIN plans p USING (plan_id) WHERE {match} AND {where} "
+        "SELECT s.subscriber_id, s.msisdn, s.name, s.segment, s.status, s.grid_id, "
+        "p.name AS plan, g.name AS grid_name FROM subscribers s LEFT JOIN plans p USING (plan_id) "
+        f"LEFT JOIN grids g ON g.grid_id = s.grid_id WHERE {match} AND {where} "
         f"ORDER BY s.subscriber_id LIMIT {SEARCH_LIMIT}",
         match_params + params,
     )

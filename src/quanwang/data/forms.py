@@ -3,15 +3,30 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from quanwang.core.forms import MAX_UPLOAD_BYTES
 from quanwang.core.tabular import CANDIDATE_ENCODINGS
+from quanwang.data.labels import label, lazy_label
 from quanwang.data.models import ImportMapping
 from quanwang.data.schema import TABLES, Table
 from quanwang.data.sources import ReadOptions
 
 SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet")
+
+
+def _format_codes(text: Any, *keys: str) -> SafeString:
+    return format_html(
+        str(text), **{k: format_html("<code>{}</code>", k.rstrip("_")) for k in keys}
+    )
+
+
+# A translated text with the words a user types as they are (JSON keys, `all`) in <code>,
+# put together when it is shown.
+_with_codes = lazy(_format_codes, SafeString)
 
 
 class MappingChoiceField(forms.ModelChoiceField):
@@ -47,7 +62,9 @@ class TableImportForm(forms.Form):
         label=_("Sheet"),
         required=False,
         max_length=100,
-        help_text=_("A workbook with data on several sheets: the sheet's name, or all."),
+        help_text=_with_codes(
+            _("A workbook with data on several sheets: the sheet's name, or {all}."), "all"
+        ),
     )
     header_row = forms.IntegerField(
         label=_("Header row"),
@@ -72,7 +89,7 @@ class TableImportForm(forms.Form):
     def __init__(self, *args: Any, mappings: Any, tables: list[Table], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         table: Any = self.fields["table"]
-        table.choices = [(t.name, f"{t.zh} · {t.en}") for t in tables]
+        table.choices = [(t.name, label(t)) for t in tables]
         field: Any = self.fields["mapping"]
         field.queryset = mappings.select_related("org_unit")
 
@@ -120,15 +137,27 @@ class ExampleJSONField(forms.JSONField):
 
 class MappingForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
+    # Labels in the page's language, read when the form is shown.
     table = forms.ChoiceField(
-        label=_("Table"), choices=[(t.name, f"{t.zh} · {t.en}") for t in TABLES.values()]
+        label=_("Table"), choices=[(t.name, lazy_label(t)) for t in TABLES.values()]
     )
     spec = ExampleJSONField(
         label=_("Mapping (JSON)"),
-        widget=forms.Textarea(attrs={"rows": 14, "class": "code", "placeholder": MAPPING_EXAMPLE}),
-        help_text=_(
-            "For each table column: from (a file column, optionally with map of values and "
-            "unit yuan/fen), const (a fixed value) or expr (an expression over file columns)."
+        # The example is JSON, not prose: translate="no" says so to readers and to tools.
+        widget=forms.Textarea(
+            attrs={"rows": 14, "class": "code", "placeholder": MAPPING_EXAMPLE, "translate": "no"}
+        ),
+        help_text=_with_codes(
+            _(
+                "For each table column: {from_} (a file column, optionally with {map} of "
+                "values and {unit} yuan/fen), {const} (a fixed value) or {expr} (an "
+                "expression over file columns)."
+            ),
+            "from_",
+            "map",
+            "unit",
+            "const",
+            "expr",
         ),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from quanwang.core.choices import JobKind
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.jobs import (
     RESULT_CODE_LABELS,
+    RESULT_FORMATTERS,
     RESULT_LABELS,
     USER_FACING_ERRORS,
     JobContext,
@@ -21,6 +23,7 @@ from quanwang.core.services.scope import choose_scope
 from quanwang.core.uploads import is_upload, release_upload, sweep_uploads
 from quanwang.data.import_scope import import_scope
 from quanwang.data.importer import REJECT_LABELS, ImportFailed, Stage, import_file
+from quanwang.data.labels import label
 from quanwang.data.mapping import MappingError
 from quanwang.data.schema import TABLES
 from quanwang.data.services import find_mapping
@@ -35,6 +38,25 @@ STAGES = {
 
 RESULT_CODE_LABELS["by_reason"] = {str(code): label for code, label in REJECT_LABELS.items()}
 RESULT_LABELS["updated_columns"] = gettext_lazy("Columns updated")
+
+
+def _table_shown(value: Any, _result: Mapping[str, Any]) -> str:
+    table = TABLES.get(str(value))
+    return label(table) if table is not None else str(value)
+
+
+def _columns_shown(value: Any, result: Mapping[str, Any]) -> str:
+    """The table's columns by their labels (the file's own column names are shown as they
+    are: `unused_columns`)."""
+    table = TABLES.get(str(result.get("table", "")))
+    names = value if isinstance(value, list) else []
+    if table is None:
+        return ", ".join(map(str, names))
+    return "、".join(label(table.by_name[n]) if n in table.by_name else str(n) for n in names)
+
+
+RESULT_FORMATTERS["table"] = _table_shown
+RESULT_FORMATTERS["updated_columns"] = _columns_shown
 
 # Their messages are translated and name the file, row or column at fault: the job page shows them.
 USER_FACING_ERRORS.extend([ImportFailed, SourceError, MappingError])

@@ -175,7 +175,7 @@ def _probe(*, source: Source, types: dict[str, str]) -> dict[str, str]:
         return {}
     con = duckdb.connect()
     try:
-        relation = source.typed_relation(types=types, rejects="probe", rejects_limit=0)
+        relation = source.typed_relation(types=types, rejects="probe", rejects_limit=0, probe=True)
         # Materialised, so that every column is cast (a count alone would read none of them).
         con.execute(
             f"CREATE TABLE probe AS SELECT {', '.join(quote(n) for n in types)} "

@@ -100,7 +100,13 @@ def one_of_sql(sql: str, values: tuple[str, ...]) -> str:
 
 
 def trimmed_sql(text: str) -> str:
-    return f"NULLIF(trim({text}), '')"
+    """SQL for the text without its surrounding spaces; NULL where nothing is left. trim() only
+    where a space begins or ends it: prefix/suffix tests cost half what trim() does on every
+    value (0.3 s against 0.6 s of CPU per 12M values)."""
+    return (
+        f"(CASE WHEN prefix({text}, ' ') OR suffix({text}, ' ') THEN NULLIF(trim({text}), '') "
+        f"ELSE NULLIF({text}, '') END)"
+    )
 
 
 def whole_sql(number: str) -> str:
@@ -116,7 +122,12 @@ def amount_sql(number: str, unit: str) -> str:
     fen = f"({yuan} * 100)"
     # A whole number of fen, but for the last bits of a DOUBLE: 1.15 * 100 = 114.99999999999999.
     whole = f"abs({fen} - round({fen})) <= 1e-9 * greatest(1, abs({fen}))"
-    return f"(CASE WHEN NOT isfinite({yuan}) THEN {yuan} WHEN {whole} THEN round({yuan}, 2) END)"
+    checked = f"CASE WHEN NOT isfinite({yuan}) THEN {yuan} WHEN {whole} THEN round({yuan}, 2) END"
+    # The common case first, a third cheaper: a value already in whole fen, below 1e15 (where
+    # `checked` finds it whole too and rounds it to itself; past 1e306 yuan, fen overflow there).
+    whole_fen = f"round({number})" if unit == "fen" else f"round({number}, 2)"
+    exact = f"{whole_fen} = {number} AND abs({number}) < 1e15"
+    return f"(CASE WHEN {exact} THEN round({yuan}, 2) ELSE {checked} END)"
 
 
 def date_sql(text: str, date_format: str = "") -> str:

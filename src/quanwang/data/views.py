@@ -126,7 +126,13 @@ def customer_search(request: HttpRequest) -> HttpResponse:
     _customer_guard(request)
     query = request.GET.get("q", "")[:40]
     results = customers.search(user=request.user, query=query) if query else []
-    return render(request, "data/customer_search.html", {"query": query, "results": results})
+    # Grids by name, the code on hover.
+    grid_names = {r["grid_id"]: r["grid_name"] for r in results if r.get("grid_name")}
+    return render(
+        request,
+        "data/customer_search.html",
+        {"query": query, "results": results, "grid_names": grid_names},
+    )
 
 
 @login_required
@@ -153,6 +159,7 @@ def customer_detail(request: HttpRequest, subscriber_id: str) -> HttpResponse:
                 request.user, resource=Resource.CUSTOMER, action=Action.VIEW_PII
             ),
             "reason_form": ReasonForm(),
+            "grid_names": {view["profile"].get("grid_id"): view["profile"].get("grid_name")},
         },
     )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -68,6 +69,8 @@ LGBM_PARAMS = {
     "verbosity": -1,
 }
 ROUNDS = 320
+# The gain importance the models page shows, kept beside a saved model (ChurnModel.importance).
+IMPORTANCE = "importance.json"
 # The churn model's registry name; other models are registered under names of their own.
 CHURN_MODEL_NAME = "churn"
 
@@ -206,8 +209,26 @@ class ChurnModel:
         return self._booster
 
     def importance(self, top: int = 15) -> list[tuple[str, float]]:
-        """The features the trees gain most from, as % of all gain, largest first."""
-        return gain_importance(self.booster, self.features, top=top)
+        """The features the trees gain most from, as % of all gain, largest first.
+
+        Kept beside the model (`IMPORTANCE`) once worked out: loading the booster to add up
+        its gains cost the models page most of its time, and a saved model never changes."""
+        kept = self.path / IMPORTANCE
+        try:
+            data = json.loads(kept.read_text())
+            if data.get("top") == top:
+                return [(str(name), float(share)) for name, share in data["importance"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        found = gain_importance(self.booster, self.features, top=top)
+        if self.path != Path():
+            temporary = self.path / f".{IMPORTANCE}.{uuid.uuid4().hex}"
+            try:
+                temporary.write_text(json.dumps({"top": top, "importance": found}))
+                os.replace(temporary, kept)
+            except OSError:
+                temporary.unlink(missing_ok=True)  # a folder we may not write: work it out again
+        return found
 
     def probabilities(self, matrix: npt.NDArray[Any]) -> Array:
         raw = np.asarray(
@@ -320,10 +341,16 @@ def _load_churn(data: dict[str, Any], path: Path) -> ChurnModel:
 
 
 class ModelRegistry(Registry[ChurnModel]):
-    """Versioned churn models under var/insight/models/churn/<id>/ (model.txt, meta.json)."""
+    """Versioned churn models under var/insight/models/churn/<id>/ (model.txt, meta.json, and
+    importance.json, the models page's figures)."""
 
     def __init__(self, root: Path | None = None) -> None:
         super().__init__(name=CHURN_MODEL_NAME, load=_load_churn, root=root)
+
+    def save(self, model: ChurnModel, booster: Any) -> ChurnModel:
+        saved = super().save(model, booster)
+        saved.importance()  # kept now, while the booster is in memory
+        return saved
 
 
 FrameBuilder = Callable[[Month], pa.Table]

@@ -2,24 +2,54 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
 from quanwang.core.choices import JobKind
-from quanwang.core.jobs import USER_FACING_ERRORS, JobContext, register
+from quanwang.core.jobs import (
+    RESULT_CODE_LABELS,
+    RESULT_LABELS,
+    USER_FACING_ERRORS,
+    JobContext,
+    register,
+)
 from quanwang.insight.choices import Engine
 from quanwang.insight.churn import ModelError
 from quanwang.insight.engines import EngineUnavailable
 from quanwang.insight.months import MonthError
-from quanwang.insight.pipeline import PipelineError, Step, run_pipeline, train_churn_model
+from quanwang.insight.pipeline import (
+    PipelineError,
+    Step,
+    keep_console_figures,
+    run_pipeline,
+    train_churn_model,
+)
 from quanwang.insight.services import org_grids
 
 STEPS = {
     Step.CHECKING: _("Checking the inputs"),
     Step.COMPUTING: _("Computing features, tiers and scores"),
+    Step.KEEPING: _("Working out the console's figures"),
     Step.DONE: _("Done"),
 }
+
+# The results of the two jobs on their page (build_snapshot's and train_churn's keys).
+RESULT_LABELS.update(
+    {
+        "snapshot": _("Snapshot"),
+        "rows": _("Customers"),
+        "engine": _("Engine"),
+        "model": _("Model"),
+        "top_decile_lift": _("Top-decile lift"),
+        "validation_month": _("Validation month"),
+    }
+)
+RESULT_LABELS["auc"] = "AUC"
+RESULT_CODE_LABELS["engine"] = {str(engine): engine.label for engine in Engine}
+
+logger = logging.getLogger(__name__)
 
 # Their messages are translated and name the month, table or feature at fault: the job page
 # shows them.
@@ -31,9 +61,20 @@ def build_snapshot(ctx: JobContext, *, month: str, engine: str = Engine.DUCKDB) 
     """Build the customer wide table of one month as a new snapshot."""
 
     def report(step: Step, done: int, total: int) -> None:
-        ctx.progress(done=done, total=total, stage=str(STEPS[step]))
+        # One step more: the console's figures, once the snapshot is complete.
+        if step is not Step.DONE:
+            ctx.progress(done=done, total=total + 1, stage=str(STEPS[step]))
 
-    snapshot = run_pipeline(month=month, engine=Engine(engine), progress=report, units=org_grids())
+    units = org_grids()
+    snapshot = run_pipeline(month=month, engine=Engine(engine), progress=report, units=units)
+    ctx.progress(done=2, total=3, stage=str(STEPS[Step.KEEPING]))
+    try:
+        keep_console_figures(snapshot, units=units)
+    except Exception:
+        # The snapshot is complete and usable without them: the pages then work their figures
+        # out from the wide tables on request. The failure is logged, not the job's.
+        logger.exception("keeping the console's figures of snapshot %s failed", snapshot.label)
+    ctx.progress(done=3, total=3, stage=str(STEPS[Step.DONE]))
     return {
         "snapshot": snapshot.label,
         "rows": snapshot.rows,

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from quanwang.data.arrow import table_schema
 from quanwang.data.warehouse import Warehouse, sql_literal
-from quanwang.insight import summary
+from quanwang.insight import compare, offnet, summary
 from quanwang.insight.choices import Engine
 from quanwang.insight.churn import (
     TRAIN_MONTHS,
@@ -84,6 +84,7 @@ class PipelineError(Exception):
 class Step(StrEnum):
     CHECKING = "checking"
     COMPUTING = "computing"
+    KEEPING = "keeping"  # the console's figures of a complete snapshot (keep_console_figures)
     DONE = "done"
 
 
@@ -320,6 +321,35 @@ def run_pipeline(
             raise
     notify(Step.DONE, 2, 2)
     return snapshot
+
+
+def keep_console_figures(
+    snapshot: Snapshot,
+    *,
+    units: Mapping[str, UnitGrids] | None = None,
+    store: SnapshotStore | None = None,
+) -> dict[str, Any]:
+    """What the console's off-net and compare pages read of a complete snapshot, worked out
+    once: the digest of its off-net pool (`insight.offnet`) and its comparison with the
+    snapshot listed just before it, per org unit of `units` (`insight.compare`); and the
+    comparison of the two newest, the compare page's first view, should a snapshot of an
+    earlier month have come between them.
+
+    Not part of the snapshot, so not of `run_pipeline`'s time: the pages read the pool and the
+    wide tables until these are there. Returns what was kept and its seconds."""
+    began = time.monotonic()
+    notes: dict[str, Any] = {}
+    if (snapshot.path / "offnet_pool").is_dir():
+        offnet.build(snapshot)
+        notes["offnet_digest"] = True
+    compared = []
+    for before, after in compare.pairs_to_keep((store or SnapshotStore()).list(), snapshot):
+        data = compare.build(before=before, after=after, units=units or {})
+        compare.write(compare.path_of(after, before.run_id), data)
+        compared.append(f"{before.label} → {after.label}")
+    notes["compared"] = compared
+    notes["seconds"] = round(time.monotonic() - began, 3)
+    return notes
 
 
 def train_churn_model(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import shapely.wkt
 from django.db import models
 from django.utils.translation import gettext as _
@@ -22,7 +20,9 @@ from quanwang.core.querysets import has_grant
 from quanwang.core.services.jobs import start_job
 from quanwang.data.customers import Scope, customer_scope
 from quanwang.data.warehouse import Warehouse, quote
+from quanwang.insight import drift
 from quanwang.insight.choices import Engine, LifecycleStage, ValueTier
+from quanwang.insight.duck import cursor
 from quanwang.insight.months import Month, MonthError
 from quanwang.insight.snapshots import Snapshot, SnapshotNotFound, SnapshotStore
 from quanwang.insight.summary import RISK_BANDS, STRONG_UPGRADE_PROPENSITY, UnitGrids
@@ -128,7 +128,7 @@ def _scoped(snapshot: Snapshot, scope: Scope) -> tuple[str, list[Any]]:
 def tier_report(*, user: Any, snapshot: Snapshot) -> TierReport:
     """Customers and revenue by value tier in the user's scope, and the scope's share of all."""
     scoped, params = _scoped(snapshot, insight_scope(user))
-    con = duckdb.connect()
+    con = cursor()
     clv = "avg(clv_12m)" if "clv_12m" in snapshot.columns else "NULL"
     rows_by_tier = con.execute(
         f"SELECT value_tier, count(*), sum(revenue_window), {clv} FROM {scoped} GROUP BY 1",
@@ -165,7 +165,7 @@ def grid_report(*, user: Any, snapshot: Snapshot) -> list[dict[str, Any]]:
     """Per grid in scope: customers, revenue, key and large customers, mean switching cost."""
     scoped, params = _scoped(snapshot, insight_scope(user))
     risk = "round(100 * avg(churn_risk), 2)" if "churn_risk" in snapshot.columns else "NULL"
-    relation = duckdb.connect().execute(
+    relation = cursor().execute(
         f"SELECT grid_id, count(*) AS customers, round(sum(revenue_window), 2) AS revenue, "
         f"count(*) FILTER (WHERE value_tier IN ('{ValueTier.KEY}', '{ValueTier.LARGE}')) "
         f"AS key_and_large, round(avg(switching_cost), 1) AS switching_cost, "
@@ -180,7 +180,7 @@ def grid_report(*, user: Any, snapshot: Snapshot) -> list[dict[str, Any]]:
 def switching_cost_histogram(*, user: Any, snapshot: Snapshot) -> list[tuple[str, int]]:
     scoped, params = _scoped(snapshot, insight_scope(user))
     counts = dict(
-        duckdb.connect()
+        cursor()
         .execute(
             f"SELECT least(floor(switching_cost / 10), 9)::INT AS band, count(*) "
             f"FROM {scoped} GROUP BY 1",
@@ -226,7 +226,7 @@ def tier_migration(*, user: Any, before: Snapshot, after: Snapshot) -> TierMigra
     scope = insight_scope(user)
     mine, params = scope.sql("grid_id")
     rows = (
-        duckdb.connect()
+        cursor()
         .execute(
             f"WITH b AS (SELECT subscriber_id, value_tier, coalesce({mine}, false) AS mine "
             f"FROM {before.relation}), "
@@ -267,7 +267,7 @@ def risk_report(*, user: Any, snapshot: Snapshot) -> dict[str, Any] | None:
     if "churn_risk" not in snapshot.columns:
         return None
     scoped, params = _scoped(snapshot, insight_scope(user))
-    con = duckdb.connect()
+    con = cursor()
     cases = " ".join(
         f"WHEN churn_risk < {upper} THEN {index}" for index, upper in enumerate(RISK_BANDS)
     )
@@ -292,14 +292,28 @@ def risk_report(*, user: Any, snapshot: Snapshot) -> dict[str, Any] | None:
     }
 
 
+# The columns of the customer 360's insight panel. Reading these rather than the wide table's
+# ~90 is what keeps the lookup of one customer fast: the Parquet file has a row group per
+# million rows, so a lookup reads whole column chunks (0.4 s for every column at 1M, 0.07 s for
+# these).
+PANEL_COLUMNS = (
+    "subscriber_id", "grid_id", "value_tier", "revenue_window", "clv_12m", "switching_cost",
+    "lifecycle_stage", "upgrade_5g_propensity", "upgrade_5g_rule", "churn_risk",
+    "churn_reasons", "churn_reasons_zh", "churn_reasons_en",
+)  # fmt: skip
+
+
 def customer_insight(*, user: Any, subscriber_id: str) -> dict[str, Any] | None:
-    """One customer's tier, scores and reasons from the newest snapshot, if in scope."""
+    """One customer's tier, scores and reasons (`PANEL_COLUMNS`) from the newest snapshot, if
+    in scope."""
     snapshot = find_snapshot()
     if snapshot is None:
         return None
-    scoped, params = _scoped(snapshot, insight_scope(user))
-    relation = duckdb.connect().execute(
-        f"SELECT * FROM {scoped} WHERE subscriber_id = ?", [*params, subscriber_id]
+    condition, params = insight_scope(user).sql("grid_id")
+    columns = ", ".join(quote(c) for c in PANEL_COLUMNS if c in snapshot.columns)
+    relation = cursor().execute(
+        f"SELECT {columns} FROM {snapshot.relation} WHERE subscriber_id = ? AND {condition}",
+        [subscriber_id, *params],
     )
     names = [d[0] for d in relation.description or []]
     row = relation.fetchone()
@@ -316,10 +330,10 @@ def offnet_report(*, user: Any, snapshot: Snapshot) -> dict[str, Any]:
     strongest targets with their referrer. Numbers are shown by a short hash prefix only."""
     condition, params = insight_scope(user).sql("referrer_grid_id")
     scoped = f"(SELECT * FROM {snapshot.offnet_pool} WHERE {condition})"
-    con = duckdb.connect()
+    con = cursor()
     by_operator = con.execute(
         f"SELECT peer_operator, count(*), sum(our_ties), round(sum(minutes), 0) FROM {scoped} "
-        "GROUP BY 1 ORDER BY 2 DESC",
+        "GROUP BY 1 ORDER BY 2 DESC, 1",
         params,
     ).fetchall()
     return {
@@ -338,7 +352,7 @@ POOL_EXPORT_LIMIT = 100_000
 def offnet_targets(*, user: Any, snapshot: Snapshot, limit: int) -> list[dict[str, Any]]:
     """The strongest targets of the user's pool (by the referrer's grid), strongest first."""
     condition, params = insight_scope(user).sql("referrer_grid_id")
-    relation = duckdb.connect().execute(
+    relation = cursor().execute(
         f"SELECT left(peer_hash, 10) AS target, peer_operator, our_ties, calls, "
         f"round(minutes, 1) AS minutes, referrer_id, referrer_grid_id, round(tie_strength, 2) "
         f"AS tie_strength FROM {snapshot.offnet_pool} WHERE {condition} "
@@ -349,58 +363,16 @@ def offnet_targets(*, user: Any, snapshot: Snapshot, limit: int) -> list[dict[st
     return [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
 
 
-DRIFT_BINS = 10
-DRIFT_SHOWN = 15
-
-
 def feature_drift(*, user: Any, before: Snapshot, after: Snapshot) -> list[tuple[str, float]]:
-    """Population stability index of each numeric column in scope, largest first.
+    """Population stability index of each numeric column in scope, largest first (the first
+    `drift.DRIFT_SHOWN`).
 
     Bins are the deciles of the earlier snapshot; PSI = Σ (a − b) · ln(a / b) over the bins'
-    shares (each at least 0.0001). Above 0.25 a feature has moved a lot.
+    shares (each at least 0.0001). Above 0.25 a feature has moved a lot. `insight.drift` has
+    the details, and works out many scopes at once for the kept comparisons.
     """
-    con = duckdb.connect()
-    numeric = [
-        name
-        for name, kind in before.columns.items()
-        if kind in {"DOUBLE", "BIGINT", "INTEGER"} and name in after.columns
-    ]
-    if not numeric:
-        return []
-    old, params = _scoped(before, insight_scope(user))
-    new, _same = _scoped(after, insight_scope(user))
-    points = [i / DRIFT_BINS for i in range(1, DRIFT_BINS)]
-    quantiles = con.execute(
-        "SELECT "
-        + ", ".join(f"quantile_cont({quote(n)}, {points})" for n in numeric)
-        + f" FROM {old}",
-        params,
-    ).fetchall()[0]
-
-    def shares(relation: str) -> list[list[float]]:
-        parts = []
-        for name, cuts in zip(numeric, quantiles, strict=True):
-            edges = sorted(set(cuts or []))
-            cases = " ".join(f"WHEN {quote(name)} <= {c!r} THEN {i}" for i, c in enumerate(edges))
-            column = quote(name)
-            bin_of = f"CASE WHEN {column} IS NULL THEN -1 {cases} ELSE {len(edges)} END"
-            parts.append(f"histogram({bin_of})")
-        row = con.execute(f"SELECT count(*), {', '.join(parts)} FROM {relation}", params).fetchall()
-        total = max(int(row[0][0]), 1)
-        return [
-            [float(counts.get(b, 0)) / total for b in range(-1, DRIFT_BINS)]
-            for counts in row[0][1:]
-        ]
-
-    before_shares, after_shares = shares(old), shares(new)
-    drift = []
-    for name, b, a in zip(numeric, before_shares, after_shares, strict=True):
-        psi = sum(
-            (max(x, 1e-4) - max(y, 1e-4)) * math.log(max(x, 1e-4) / max(y, 1e-4))
-            for x, y in zip(a, b, strict=True)
-        )
-        drift.append((name, round(psi, 4)))
-    return sorted(drift, key=lambda item: -item[1])[:DRIFT_SHOWN]
+    scope = drift.scope_grids(insight_scope(user))
+    return drift.between(before, after, [scope])[0]
 
 
 def lifecycle_report(*, user: Any, snapshot: Snapshot) -> list[tuple[LifecycleStage, int]]:
@@ -409,7 +381,7 @@ def lifecycle_report(*, user: Any, snapshot: Snapshot) -> list[tuple[LifecycleSt
         return []
     scoped, params = _scoped(snapshot, insight_scope(user))
     counts = dict(
-        duckdb.connect()
+        cursor()
         .execute(f"SELECT lifecycle_stage, count(*) FROM {scoped} GROUP BY 1", params)
         .fetchall()
     )
@@ -423,7 +395,7 @@ def upgrade_funnel(*, user: Any, snapshot: Snapshot) -> list[tuple[str, int]]:
     scoped, params = _scoped(snapshot, insight_scope(user))
     strong = f"upgrade_5g_rule AND upgrade_5g_propensity >= {STRONG_UPGRADE_PROPENSITY}"
     row = (
-        duckdb.connect()
+        cursor()
         .execute(
             f"SELECT count(*), count(*) FILTER (WHERE device_5g), "
             f"count(*) FILTER (WHERE upgrade_5g_rule), count(*) FILTER (WHERE {strong}), "
@@ -491,7 +463,7 @@ def _boundaries() -> list[tuple[str, str, dict[str, Any]]]:
     if kept is not None:
         return kept
     rows = (
-        duckdb.connect()
+        cursor()
         .execute(
             f"SELECT grid_id, name, boundary_wkt FROM {store.relation('grids')} "
             "WHERE boundary_wkt IS NOT NULL ORDER BY 1"

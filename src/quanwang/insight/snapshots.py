@@ -19,10 +19,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from django.conf import settings
 
 from quanwang.data.warehouse import sql_literal
+from quanwang.insight.duck import cursor
 
 MANIFEST = "manifest.json"
 
@@ -53,7 +53,7 @@ class Snapshot:
     @cached_property
     def columns(self) -> dict[str, str]:
         """The wide table's columns and their DuckDB types, read once per snapshot object."""
-        described = duckdb.connect().execute(f"DESCRIBE SELECT * FROM {self.relation}")
+        described = cursor().execute(f"DESCRIBE SELECT * FROM {self.relation}")
         return {str(name): str(kind) for name, kind, *_rest in described.fetchall()}
 
     @property

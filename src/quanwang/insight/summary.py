@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import duckdb
 
 from quanwang.data.warehouse import quote, sql_literal
 from quanwang.insight.choices import LifecycleStage, ValueTier
+from quanwang.insight.kept_files import KeptJson
 
 SUMMARY = "summary.json"
 # Raised when what the file holds changes; an older file is then rebuilt, never misread.
@@ -353,35 +353,14 @@ def parse(data: Mapping[str, Any]) -> Summary:
 
 # Parsed summaries by file, kept per process: a snapshot's summary never changes once written,
 # and a rewritten one (an older format rebuilt) has a new modification time.
-_KEPT = 8
-_cache: dict[tuple[str, int], Summary] = {}
-_cache_lock = threading.Lock()
+_kept: KeptJson[Summary] = KeptJson(size=8)
 
 
 def load(folder: Path, *, run_id: str) -> Summary | None:
     """The summary of the snapshot in `folder`; None when there is none, or it is of another
     format or another run (a folder copied over, say)."""
-    path = folder / SUMMARY
-    try:
-        stamp = path.stat().st_mtime_ns
-    except OSError:
-        return None
-    key = (str(path), stamp)
-    with _cache_lock:
-        kept = _cache.get(key)
-    if kept is not None:
-        return kept
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if data.get("format") != FORMAT or data.get("run_id") != run_id:
-        return None
-    parsed = parse(data)
-    with _cache_lock:
-        for stale in [k for k in _cache if k[0] == key[0]]:
-            del _cache[stale]
-        while len(_cache) >= _KEPT:
-            del _cache[next(iter(_cache))]
-        _cache[key] = parsed
-    return parsed
+    return _kept.load(
+        folder / SUMMARY,
+        accept=lambda data: data.get("format") == FORMAT and data.get("run_id") == run_id,
+        parse=parse,
+    )

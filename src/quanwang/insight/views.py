@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from quanwang.core.choices import Action, Resource
 from quanwang.core.errors import ServiceError
+from quanwang.core.formatting import unit_names
 from quanwang.core.querysets import has_grant
 from quanwang.core.services.orgs import home_unit
 from quanwang.core.tabular import append_row, new_workbook, workbook_bytes
@@ -20,8 +21,10 @@ from quanwang.insight import services
 from quanwang.insight.catalog import LABELS
 from quanwang.insight.choices import Engine, LifecycleStage, ValueTier
 from quanwang.insight.churn import ModelRegistry
+from quanwang.insight.compare import comparison
 from quanwang.insight.dashboard import customer_value
 from quanwang.insight.forms import PipelineForm
+from quanwang.insight.offnet import offnet_report
 from quanwang.insight.snapshots import Snapshot, SnapshotStore
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -38,13 +41,19 @@ def _chosen(value: str) -> Snapshot | None:
     return services.find_snapshot(month=month or None, run_id=run_id or None)
 
 
+def _snapshot_options() -> list[tuple[Snapshot, str]]:
+    """The snapshots to choose from, each with its engine's name."""
+    engines = dict(Engine.choices)
+    return [(s, engines.get(s.engine, s.engine)) for s in SnapshotStore().list()]
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     _guard(request)
     snapshot = _chosen(request.GET.get("snapshot", ""))
     context: dict[str, Any] = {
         "snapshot": snapshot,
-        "snapshots": SnapshotStore().list(),
+        "snapshot_options": _snapshot_options(),
         "can_run": has_grant(request.user, resource=Resource.INSIGHT, action=Action.ADD),
         "form": PipelineForm(),
     }
@@ -54,6 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context |= {
             "report": report,
             "grids": page.grids[:50],
+            "grid_names": unit_names(g["grid_id"] for g in page.grids[:50]),
             "grid_map": page.grid_map,
             "lifecycle": page.lifecycle,
             "funnel": page.funnel,
@@ -102,7 +112,7 @@ def run(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "insight/dashboard.html",
-        {"snapshot": None, "snapshots": SnapshotStore().list(), "can_run": True, "form": form},
+        {"snapshot": None, "snapshot_options": _snapshot_options(), "can_run": True, "form": form},
     )
 
 
@@ -126,11 +136,9 @@ def compare(request: HttpRequest) -> HttpResponse:
     column_totals: list[int] = []
     drift: list[tuple[tuple[str, str], float]] = []
     if before is not None and after is not None:
-        drift = [
-            (LABELS.get(name, (name, name)), psi)
-            for name, psi in services.feature_drift(user=request.user, before=before, after=after)
-        ]
-        migration = services.tier_migration(user=request.user, before=before, after=after)
+        found = comparison(user=request.user, before=before, after=after)
+        drift = [(LABELS.get(name, (name, name)), psi) for name, psi in found.drift]
+        migration = found.migration
         labels = dict(ValueTier.choices) | dict(services.Migration.choices)
         header = [str(labels[t]) for t in migration.targets]
         matrix = [
@@ -310,11 +318,14 @@ def offnet(request: HttpRequest) -> HttpResponse:
     snapshot = _chosen(request.GET.get("snapshot", ""))
     report = None
     if snapshot is not None and (snapshot.path / "offnet_pool").exists():
-        report = services.offnet_report(user=request.user, snapshot=snapshot)
+        report = offnet_report(user=request.user, snapshot=snapshot)
     chart = {
         "operators": [row["operator"] for row in (report or {}).get("by_operator", [])],
         "numbers": [row["numbers"] for row in (report or {}).get("by_operator", [])],
     }
+    grid_names = unit_names(t["referrer_grid_id"] for t in (report or {}).get("targets", []))
     return render(
-        request, "insight/offnet.html", {"snapshot": snapshot, "report": report, "chart": chart}
+        request,
+        "insight/offnet.html",
+        {"snapshot": snapshot, "report": report, "chart": chart, "grid_names": grid_names},
     )

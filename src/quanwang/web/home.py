@@ -16,6 +16,7 @@ from django.core.cache import cache
 
 from quanwang.campaigns import todos as todo_services
 from quanwang.campaigns import warnings as warning_services
+from quanwang.campaigns.estimate import loses_money
 from quanwang.campaigns.models import Campaign
 from quanwang.campaigns.services import visible
 from quanwang.campaigns.warnings import WATCHED, ShownWarning
@@ -76,8 +77,14 @@ class CampaignFigures:
 
 
 @dataclass(frozen=True)
+class ApprovalTodo:
+    campaign: Campaign
+    expects_loss: bool  # the approver sees the designer's loss warning before opening it
+
+
+@dataclass(frozen=True)
 class TodoFigures:
-    approvals: list[Campaign]
+    approvals: list[ApprovalTodo]
     approvals_count: int
     reviews_count: int
 
@@ -172,7 +179,10 @@ def todo_figures(*, user: Any) -> TodoFigures | None:
         return None
     approvals = todo_services.approvals_waiting(user=user).select_related("org_unit")
     return TodoFigures(
-        approvals=list(approvals[:SHOWN]),
+        approvals=[
+            ApprovalTodo(campaign=c, expects_loss=loses_money(c.estimate))
+            for c in approvals[:SHOWN]
+        ],
         approvals_count=approvals.count(),
         reviews_count=todo_services.reviews_waiting(user=user).count(),
     )

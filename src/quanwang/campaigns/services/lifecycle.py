@@ -7,14 +7,16 @@ State machine (who may move it, by permission on the campaign's org unit):
       └────revise──── rejected ◀──reject──┘                           close ──▶ closed ──▶ evaluated
 
 Submitting, revising, issuing, starting and closing need CHANGE; approving and rejecting
-need APPROVE, and nobody approves or rejects a campaign they created.
+need APPROVE, and nobody approves or rejects a campaign they created. A campaign whose estimate
+expects a loss is submitted only with the submitter's acknowledgement, kept on the history
+(CampaignEvent.acknowledged_net) for the approver to see.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import ibis
@@ -29,22 +31,23 @@ from quanwang.campaigns.choices import (
     Targeting,
     TaskSplit,
 )
-from quanwang.campaigns.estimate import TAKE_RATES
+from quanwang.campaigns.estimate import TAKE_RATES, expected_net, loses_money
 from quanwang.campaigns.issuing import (
     ACCOUNT_MANAGER,
     account_manager_assignments,
     campaign_dir,
     freeze,
     record_snapshot,
+    split_quotas,
 )
-from quanwang.campaigns.models import Campaign, CampaignEvent, Quota
+from quanwang.campaigns.models import Campaign, CampaignEvent
 from quanwang.campaigns.segments import audience_expression, checked, newest_snapshot, unit_scope
 from quanwang.campaigns.services.access import visible
 from quanwang.campaigns.services.evaluating import evaluate_campaign
 from quanwang.campaigns.services.targeting import _campaign_targets, _keep_uplift
-from quanwang.core.choices import Action, OrgLevel
+from quanwang.core.choices import Action
 from quanwang.core.errors import ServiceError
-from quanwang.core.models import OrgUnit, Staff
+from quanwang.core.models import Staff
 
 S = CampaignState
 
@@ -69,9 +72,17 @@ MOVES = {
 
 
 def transition(
-    *, actor: Any, campaign: Campaign, move: str, comment: str = "", today: dt.date | None = None
+    *,
+    actor: Any,
+    campaign: Campaign,
+    move: str,
+    comment: str = "",
+    today: dt.date | None = None,
+    acknowledge_loss: bool = False,
 ) -> Campaign:
-    """Move a campaign along its state machine, recording who, when and why."""
+    """Move a campaign along its state machine, recording who, when and why. Submitting one
+    whose estimate expects a loss needs `acknowledge_loss`; the expected net then goes on the
+    history with the step."""
     step = MOVES.get(move)
     if step is None:
         raise ServiceError(_("Unknown step %(move)s.") % {"move": move})
@@ -88,6 +99,18 @@ def transition(
             raise ServiceError(_("Nobody approves or rejects their own campaign."))
         if move == "reject" and not comment.strip():
             raise ServiceError(_("Say why the campaign is rejected."), field="comment")
+        acknowledged = None
+        if move == "submit" and loses_money(locked.estimate):
+            # Read under the row lock: the estimate acknowledged is the one submitted.
+            if not acknowledge_loss:
+                raise ServiceError(
+                    _(
+                        "The estimate expects this campaign to lose money: confirm that you "
+                        "know before submitting it, or change its design or assumptions."
+                    ),
+                    field="acknowledge_loss",
+                )
+            acknowledged = Decimal(str(round(expected_net(locked.estimate) or 0, 2)))
         if move == "issue":
             _issue(locked, today=today or timezone.localdate())
         if move == "evaluate":
@@ -96,16 +119,21 @@ def transition(
         locked.state = step.target
         locked.save(update_fields=["state", "audience_path", "audience_size", "updated_at"])
         CampaignEvent.objects.create(
-            campaign=locked, from_state=previous, to_state=step.target, actor=actor, comment=comment
+            campaign=locked,
+            from_state=previous,
+            to_state=step.target,
+            actor=actor,
+            comment=comment,
+            acknowledged_net=acknowledged,
         )
     return locked
 
 
 def _issue(campaign: Campaign, *, today: dt.date) -> None:
-    """Freeze the audience on the newest snapshot and split quotas over the campaign's grids;
-    split by account manager, each enterprise customer whose account manager is a staff
-    member of the campaign's org unit (or below) is frozen with them and counts in that
-    manager's quota instead of their grid's."""
+    """Freeze the audience on the newest snapshot and split quotas over the campaign's grids
+    (or counties: issuing.split_quotas); split by account manager, each enterprise customer
+    whose account manager is a staff member of the campaign's org unit (or below) is frozen
+    with them and counts in that manager's quota instead of their grid's."""
     if campaign.ends_on < today:
         raise ServiceError(_("The campaign window has ended; it can no longer be issued."))
     snapshot = newest_snapshot()
@@ -175,41 +203,7 @@ def _issue(campaign: Campaign, *, today: dt.date) -> None:
         if targets is not None
         else _expected_take_rate(campaign)
     )
-    units = {
-        u.code: u
-        for u in OrgUnit.objects.filter(
-            path__startswith=campaign.org_unit.path,
-            level=OrgLevel.GRID,
-            code__in=list(frozen.by_grid),
-        )
-    }
-    Quota.objects.filter(campaign=campaign).delete()
-    Quota.objects.bulk_create(
-        [
-            Quota(
-                campaign=campaign,
-                org_unit=units[grid],
-                audience=treated,
-                target=math.ceil(treated * take_rate),
-                deadline=campaign.ends_on,
-            )
-            for grid, (treated, _control) in sorted(frozen.by_grid.items())
-            if grid in units and treated > 0
-        ]
-        # An account manager's quota: their treated customers, at their own org unit.
-        + [
-            Quota(
-                campaign=campaign,
-                org_unit=managers[employee_no].org_unit,
-                account_manager=managers[employee_no],
-                audience=treated,
-                target=math.ceil(treated * take_rate),
-                deadline=campaign.ends_on,
-            )
-            for employee_no, (treated, _control) in sorted(frozen.by_account_manager.items())
-            if employee_no in managers and treated > 0
-        ]
-    )
+    split_quotas(campaign=campaign, frozen=frozen, take_rate=take_rate, managers=managers)
 
 
 def _expected_take_rate(campaign: Campaign) -> float:

@@ -1,0 +1,53 @@
+"""Figures kept beside a snapshot as JSON, parsed once per process and file version.
+
+The console reads them on every page view; the file's modification time tells a rewritten one
+(a snapshot built again) from the one already parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class KeptJson(Generic[T]):
+    """A small per-process cache of parsed JSON files, newest `size` files kept."""
+
+    def __init__(self, *, size: int) -> None:
+        self.size = size
+        self._parsed: dict[tuple[str, int], T] = {}
+        self._lock = threading.Lock()
+
+    def load(
+        self, path: Path, *, accept: Callable[[dict[str, Any]], bool], parse: Callable[[Any], T]
+    ) -> T | None:
+        """`parse` of the file's JSON; None when it is missing or unreadable, or `accept` refuses
+        it (another format, or the figures of other runs)."""
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            return None
+        key = (str(path), stamp)
+        with self._lock:
+            kept = self._parsed.get(key)
+        if kept is not None:
+            return kept
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        if not accept(data):
+            return None
+        parsed = parse(data)
+        with self._lock:
+            for stale in [k for k in self._parsed if k[0] == key[0]]:
+                del self._parsed[stale]
+            while len(self._parsed) >= self.size:
+                del self._parsed[next(iter(self._parsed))]
+            self._parsed[key] = parsed
+        return parsed
