@@ -57,7 +57,7 @@ ALLOWED_WORDS = frozenset(
         "ARPU", "DOU", "MOU", "KPI", "ROI", "CLV", "AUC", "SMS", "TD", "Y", "GB", "MB",
         "TB", "KB", "ID", "API", "App", "OpenID", "SIM", "IP", "IPTV", "PSI", "WKT",
         # products and engines the console names
-        "ECharts", "DuckDB", "Spark", "LightGBM", "Quanwang", "htmx",
+        "ECharts", "DuckDB", "Spark", "LightGBM", "Quanwang", "htmx", "PageRank",
         # the language switch names English in English
         "English",
     }
