@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import translation
 
 from quanwang.campaigns.choices import CampaignState, Channel
 from quanwang.campaigns.estimate_check import (
@@ -207,8 +208,9 @@ def test_a_failed_evaluation_says_why_and_can_be_retried(
     grant = RoleAssignment.objects.get(user=designer)
     grant.delete()
 
-    # When its evaluation runs
-    execute_job(job_id=job.pk)
+    # When its evaluation runs (a worker writes the reason in its own language: English here)
+    with translation.override("en"):
+        execute_job(job_id=job.pk)
 
     # Then it fails with a reason, the campaign stays closed, and the card shows why and
     # offers to try again to those who may
