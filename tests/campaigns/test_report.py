@@ -24,14 +24,12 @@ from quanwang.campaigns.evaluation import (
 from quanwang.campaigns.report import (
     BREAKDOWN,
     CampaignInfo,
-    Column,
-    Metric,
-    Sheet,
     report_html,
     report_pdf,
     report_xlsx,
     write_report,
 )
+from quanwang.campaigns.report_labels import Column, Metric, Sheet
 from quanwang.insight.choices import ValueTier
 from tests.campaigns.test_evaluation import stratified
 
