@@ -166,10 +166,7 @@ def campaign_estimate_preview(request: HttpRequest, pk: int | None = None) -> Ht
         org_unit = _home(request)
     else:
         _guard(request, Action.CHANGE)
-        try:
-            campaign = services.get_campaign(user=request.user, pk=pk, action=Action.CHANGE)
-        except ServiceError as exc:
-            raise Http404 from exc
+        campaign = _campaign_or_404(request, pk, Action.CHANGE)
         org_unit = campaign.org_unit
     form = _campaign_form(request, org_unit=org_unit)
     context: dict[str, Any] = {"error": None, "estimate": None}
@@ -192,10 +189,7 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The new-campaign form, filled with a draft's design; saving recomputes the estimate.
     Past its draft, the campaign page says why it cannot change."""
     _guard(request, Action.CHANGE)
-    try:
-        campaign = services.get_campaign(user=request.user, pk=pk, action=Action.CHANGE)
-    except ServiceError as exc:
-        raise Http404 from exc
+    campaign = _campaign_or_404(request, pk, Action.CHANGE)
     try:
         services.check_editable(campaign)
     except ServiceError as exc:
@@ -255,6 +249,7 @@ def _detail_page(request: HttpRequest, campaign: Any, **forms: Any) -> HttpRespo
         and name != "evaluate"
         and services.visible(request.user, move.action).filter(pk=campaign.pk).exists()
     ]
+    editable = may_change and campaign.state in services.EDITABLE
     progress = services.campaign_progress(campaign=campaign, user=request.user)
     evaluation = services.evaluation_panel(campaign=campaign, user=request.user)
     return render(
@@ -268,12 +263,8 @@ def _detail_page(request: HttpRequest, campaign: Any, **forms: Any) -> HttpRespo
             "moves": moves,
             "move_form": forms.get("move_form") or MoveForm(),
             "estimate_form": forms.get("estimate_form")
-            or (
-                EstimateForm(estimate=campaign.estimate)
-                if may_change and campaign.state in services.EDITABLE
-                else None
-            ),
-            "may_edit": may_change and campaign.state in services.EDITABLE,
+            or (EstimateForm(estimate=campaign.estimate) if editable else None),
+            "may_edit": editable,
             # The quotas and their roll-up within the reader's units (a grid manager sees
             # their grid's row of a province campaign, not the other grids').
             "progress": progress.quotas if progress else [],
@@ -293,14 +284,7 @@ def _detail_page(request: HttpRequest, campaign: Any, **forms: Any) -> HttpRespo
             # Closed once the campaign is evaluated, or while it is (a refused upload's form
             # still says why).
             "response_form": forms.get("response_form")
-            or (
-                ResponseUploadForm()
-                if may_change
-                and campaign.audience_path
-                and campaign.state != CampaignState.EVALUATED
-                and not evaluation.live
-                else None
-            ),
+            or (ResponseUploadForm() if may_change and evaluation.takes_responses else None),
             "response_report": forms.get("response_report"),
             "rejected_url": forms.get("rejected_url"),
             "evaluation": evaluation,
@@ -330,9 +314,9 @@ def campaign_move(request: HttpRequest, pk: int, move: str) -> HttpResponse:
     return redirect("campaigns:detail", pk=pk)
 
 
-def _campaign_or_404(request: HttpRequest, pk: int) -> Any:
+def _campaign_or_404(request: HttpRequest, pk: int, action: Action = Action.VIEW) -> Any:
     try:
-        return services.get_campaign(user=request.user, pk=pk)
+        return services.get_campaign(user=request.user, pk=pk, action=action)
     except ServiceError as exc:
         raise Http404 from exc
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from quanwang.campaigns.models import Campaign, Quota
+from quanwang.campaigns.services.offers import unit_and_ancestor_paths
 from quanwang.core.choices import Action, Reach, Resource
 from quanwang.core.errors import NotFound
 from quanwang.core.permissions import reach
@@ -37,8 +38,7 @@ def viewing_units(user: Any) -> list[str] | None:
 
 def ancestor_paths(path: str) -> list[str]:
     """The paths of a unit's ancestors, e.g. /P/C/ for /P/C/G/ (the unit's own excluded)."""
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[:n]) + "/" for n in range(1, len(parts))]
+    return unit_and_ancestor_paths(path)[:-1]
 
 
 def issued_quotas(paths: list[str]) -> QuerySet[Quota]:

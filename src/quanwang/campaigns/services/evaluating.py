@@ -334,10 +334,17 @@ class EvaluationPanel:
     may_start: bool
     summary: SummaryPage | None
     report: dict[str, Path] | None
+    issued: bool  # the campaign has a frozen audience to respond
 
     @property
     def live(self) -> bool:
         return job_is_live(self.job)
+
+    @property
+    def takes_responses(self) -> bool:
+        """Whether responses may still be loaded: issued, and neither evaluated nor being
+        evaluated (what `load_responses` refuses otherwise)."""
+        return self.issued and not self.evaluated and not self.live
 
     @property
     def failed(self) -> bool:
@@ -368,6 +375,7 @@ def evaluation_panel(*, campaign: Campaign, user: Any) -> EvaluationPanel:
         may_start=may_start,
         summary=summary,
         report=report_files(campaign=campaign) if evaluated else None,
+        issued=bool(campaign.audience_path),
     )
 
 
