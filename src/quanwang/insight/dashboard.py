@@ -11,7 +11,6 @@ meanwhile, as before).
 
 from __future__ import annotations
 
-import fcntl
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +19,7 @@ from quanwang.core.services.orgs import units_granting
 from quanwang.data.customers import Scope
 from quanwang.insight import services, summary
 from quanwang.insight.choices import LifecycleStage, ValueTier
+from quanwang.insight.kept_files import build_once
 from quanwang.insight.services import TierReport, TierRow
 from quanwang.insight.snapshots import Snapshot
 from quanwang.insight.summary import Figures, Summary
@@ -74,26 +74,20 @@ def customer_value(*, user: Any, snapshot: Snapshot) -> Dashboard:
 
 def summary_of(snapshot: Snapshot) -> Summary | None:
     """The snapshot's summary; built now for a snapshot that has none (made before summaries
-    existed, or of an older format), unless another process is building it."""
-    found = summary.load(snapshot.path, run_id=snapshot.run_id)
-    if found is not None:
-        return found
-    try:
-        with (snapshot.path / LOCK).open("w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return None  # being built by another request: the wide table meanwhile
-            found = summary.load(snapshot.path, run_id=snapshot.run_id)
-            if found is None:
-                data = summary.build(
-                    wide=snapshot.path / "wide", units=services.org_grids(), run_id=snapshot.run_id
-                )
-                summary.write(snapshot.path, data)
-                found = summary.load(snapshot.path, run_id=snapshot.run_id)
-    except OSError:
-        return None  # a folder the console may not write to: the wide table, as before
-    return found
+    existed, or of an older format), unless another process is building it (None: the wide
+    table, as before)."""
+
+    def existing() -> Summary | None:
+        return summary.load(snapshot.path, run_id=snapshot.run_id)
+
+    def build() -> Summary | None:
+        data = summary.build(
+            wide=snapshot.path / "wide", units=services.org_grids(), run_id=snapshot.run_id
+        )
+        summary.write(snapshot.path, data)
+        return existing()
+
+    return build_once(lock=snapshot.path / LOCK, existing=existing, build=build)
 
 
 def covering_units(user: Any) -> list[str]:

@@ -6,6 +6,7 @@ The console reads them on every page view; the file's modification time tells a 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import threading
 from collections.abc import Callable
@@ -51,3 +52,24 @@ class KeptJson(Generic[T]):
                 del self._parsed[next(iter(self._parsed))]
             self._parsed[key] = parsed
         return parsed
+
+
+def build_once(
+    *, lock: Path, existing: Callable[[], T | None], build: Callable[[], T | None]
+) -> T | None:
+    """What `existing` finds; else `build`'s, built by one process under `lock`. None while
+    another process builds it, or where the folder may not be written: the caller then
+    computes from the snapshot itself, as before anything was kept."""
+    found = existing()
+    if found is not None:
+        return found
+    try:
+        with lock.open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None  # being built by another request
+            found = existing()
+            return found if found is not None else build()
+    except OSError:
+        return None

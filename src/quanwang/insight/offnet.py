@@ -15,7 +15,6 @@ digest as on the pool (`services.offnet_report`).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import uuid
@@ -25,6 +24,7 @@ from typing import Any
 from quanwang.data.warehouse import sql_literal
 from quanwang.insight import services
 from quanwang.insight.duck import cursor
+from quanwang.insight.kept_files import build_once
 from quanwang.insight.snapshots import Snapshot
 
 DIGEST = "offnet_digest"
@@ -71,17 +71,11 @@ def digest_of(snapshot: Snapshot) -> Path | None:
     """The snapshot's digest folder; built now for a snapshot that has none, unless another
     process is building it or the folder may not be written (None: read the pool)."""
     found = snapshot.path / DIGEST
-    if found.is_dir():
-        return found
-    try:
-        with (snapshot.path / LOCK).open("w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return None  # being built by another request: the pool meanwhile
-            return found if found.is_dir() else build(snapshot)
-    except OSError:
-        return None
+    return build_once(
+        lock=snapshot.path / LOCK,
+        existing=lambda: found if found.is_dir() else None,
+        build=lambda: build(snapshot),
+    )
 
 
 def offnet_report(*, user: Any, snapshot: Snapshot) -> dict[str, Any]:
