@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "quanwang.insight",
     "quanwang.campaigns",
     "quanwang.campaigns.sandbox",
+    "quanwang.channels",
     "quanwang.web",
 ]
 

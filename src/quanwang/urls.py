@@ -20,5 +20,6 @@ urlpatterns = [
     path("", include("quanwang.data.urls")),
     path("", include("quanwang.insight.urls")),
     path("", include("quanwang.campaigns.urls")),
+    path("", include("quanwang.channels.urls")),
     path("", include("quanwang.web.urls")),
 ]

@@ -76,6 +76,7 @@ ROLE_UNITS = {
     Role.CHANNEL_MANAGER: "city_a",
     Role.AGENCY: "province",
     Role.AUDITOR: "province",
+    Role.CHANNEL_PARTNER: "grid_a",
 }
 # Routes that are no console page: the admin, the API, the login and the language switch.
 NOT_CONSOLE = re.compile(r"^(admin|api|login|logout|set_language)\b|^$")

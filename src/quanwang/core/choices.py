@@ -29,6 +29,8 @@ class Role(models.TextChoices):
     CHANNEL_MANAGER = "channel_manager", _("Channel manager")
     AGENCY = "agency", _("Agency")
     AUDITOR = "auditor", _("Auditor")
+    # A partner store's own login (合作伙伴): it sees its own store(s) only (Store.partners).
+    CHANNEL_PARTNER = "channel_partner", _("Channel partner")
 
 
 class Resource(models.TextChoices):
@@ -53,6 +55,16 @@ class Resource(models.TextChoices):
     # The offer catalogue (优惠目录): each level manages its own offers; campaigns use their own
     # unit's and its ancestors' (campaigns.services.offers).
     OFFER = "offer", _("Offer catalogue")
+    # The channels app (channels/): the store file, stages and grades (网点档案); the rules the
+    # province sets for them (grading weights, visit plans, coverage targets, commission rules);
+    # visits with their commitments; issues partners raise; commission statements; grid
+    # scorecards, the grid map and the grid P&L.
+    STORE = "store", _("Store file")
+    CHANNEL_RULES = "channel_rules", _("Channel rules")
+    STORE_VISIT = "store_visit", _("Store visits")
+    PARTNER_ISSUE = "partner_issue", _("Partner issues")
+    COMMISSION = "commission", _("Commission statements")
+    GRID_SCORECARD = "grid_scorecard", _("Grid scorecards")
 
 
 class Action(models.TextChoices):

@@ -46,6 +46,18 @@ _OPT_OUT_REVIEW = {Action.VIEW: S, Action.CHANGE: S}
 # units above, which their campaigns may use, follows from VIEW (services.offers.catalogue).
 _OFFERS = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S}
 
+# Channels (channels/). The store file: those who work the channels change a store's stage and
+# owner details; the grades come from the province's rules (CHANNEL_RULES). A partner's login
+# (Reach.OWN) reaches the stores it is a partner of (channels.models.Store.partners) and what
+# hangs off them: their visits, their issues, their statements and their store tasks.
+_STORES_WORK = {Action.VIEW: S, Action.CHANGE: S, Action.VIEW_PII: S}
+_RULES = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S}
+_VISITS_WORK = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S}
+# Commission statements: computing one is ADD, approving (then it is frozen) is APPROVE.
+_COMMISSION_RUN = {Action.VIEW: S, Action.ADD: S, Action.APPROVE: S}
+_PARTNER_OWN = {Action.VIEW: OWN}
+_PARTNER_ISSUES_OWN = {Action.VIEW: OWN, Action.ADD: OWN}
+
 GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
     Role.PROVINCE_ADMIN: {
         Resource.ORG_UNIT: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S},
@@ -74,6 +86,12 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.CAMPAIGN_TASK: _TASKS_WORK,
         Resource.OPT_OUT_REVIEW: _OPT_OUT_REVIEW,
         Resource.OFFER: _OFFERS,
+        Resource.STORE: _STORES_WORK,
+        Resource.CHANNEL_RULES: _RULES,
+        Resource.STORE_VISIT: _VISITS_WORK,
+        Resource.PARTNER_ISSUE: _VISITS_WORK,
+        Resource.COMMISSION: _COMMISSION_RUN,
+        Resource.GRID_SCORECARD: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.CITY_MARKETER: {
@@ -90,6 +108,12 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.OPT_OUT_REVIEW: _OPT_OUT_REVIEW,
         Resource.OFFER: _OFFERS,
         Resource.API_TOKEN: _OWN_TOKENS,
+        Resource.STORE: _STORES_WORK,
+        Resource.CHANNEL_RULES: _READ,
+        Resource.STORE_VISIT: _VISITS_WORK,
+        Resource.PARTNER_ISSUE: _VISITS_WORK,
+        Resource.COMMISSION: _COMMISSION_RUN,
+        Resource.GRID_SCORECARD: _READ,
     },
     Role.COUNTY_MANAGER: {
         Resource.ORG_UNIT: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
@@ -105,6 +129,12 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.OPT_OUT_REVIEW: _OPT_OUT_REVIEW,
         Resource.OFFER: _OFFERS,
         Resource.API_TOKEN: _OWN_TOKENS,
+        Resource.STORE: _STORES_WORK,
+        Resource.CHANNEL_RULES: _READ,
+        Resource.STORE_VISIT: _VISITS_WORK,
+        Resource.PARTNER_ISSUE: _VISITS_WORK,
+        Resource.COMMISSION: _READ,
+        Resource.GRID_SCORECARD: _READ,
     },
     Role.GRID_MANAGER: {
         Resource.ORG_UNIT: _READ,
@@ -116,6 +146,12 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.OFFER: _READ,
         Resource.CAMPAIGN_TASK: _TASKS_WORK,
         Resource.API_TOKEN: _OWN_TOKENS,
+        Resource.STORE: _STORES_WORK,
+        Resource.CHANNEL_RULES: _READ,
+        Resource.STORE_VISIT: _VISITS_WORK,
+        Resource.PARTNER_ISSUE: _VISITS_WORK,
+        Resource.COMMISSION: _READ,
+        Resource.GRID_SCORECARD: _READ,
     },
     Role.ACCOUNT_MANAGER: {
         Resource.ORG_UNIT: _READ,
@@ -134,10 +170,27 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.INSIGHT: _READ,
         Resource.CAMPAIGN_TASK: _TASKS_WORK,
         Resource.API_TOKEN: _OWN_TOKENS,
+        Resource.STORE: _STORES_WORK,
+        Resource.CHANNEL_RULES: _READ,
+        Resource.STORE_VISIT: _VISITS_WORK,
+        Resource.PARTNER_ISSUE: _VISITS_WORK,
+        Resource.COMMISSION: _READ,
+        Resource.GRID_SCORECARD: _READ,
     },
     # An agency sees only the work assigned to it and never personal data.
     Role.AGENCY: {
         Resource.JOB: _OWN_JOBS,
+        Resource.API_TOKEN: _OWN_TOKENS,
+    },
+    # A partner store's login sees its own store(s) and what hangs off them, never more; it
+    # raises issues (问题) for its stores and works its store's task list.
+    Role.CHANNEL_PARTNER: {
+        Resource.JOB: _OWN_JOBS,
+        Resource.STORE: _PARTNER_OWN,
+        Resource.STORE_VISIT: _PARTNER_OWN,
+        Resource.PARTNER_ISSUE: _PARTNER_ISSUES_OWN,
+        Resource.COMMISSION: _PARTNER_OWN,
+        Resource.CAMPAIGN_TASK: _TASKS_OWN,
         Resource.API_TOKEN: _OWN_TOKENS,
     },
     Role.AUDITOR: {
@@ -154,6 +207,12 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.OPT_OUT_REVIEW: _READ,
         Resource.OFFER: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
+        Resource.STORE: _READ,
+        Resource.CHANNEL_RULES: _READ,
+        Resource.STORE_VISIT: _READ,
+        Resource.PARTNER_ISSUE: _READ,
+        Resource.COMMISSION: _READ,
+        Resource.GRID_SCORECARD: _READ,
     },
 }
 
@@ -174,6 +233,8 @@ IMPORT_RESOURCES: Mapping[str, Resource] = {
     "enterprise_members": Resource.CUSTOMER,
     "stores": Resource.CHANNEL,
     "store_sales": Resource.CHANNEL,
+    "store_traffic": Resource.CHANNEL,
+    "channel_sales": Resource.CHANNEL,
 }
 
 

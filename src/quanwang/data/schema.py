@@ -89,6 +89,10 @@ STR, INT, FLT, MON, DAT, BOOL = (
     ColumnType.BOOL,
 )
 OPERATORS = ("本网", "移动", "联通", "电信", "广电")
+STORE_TYPES = ("自营厅", "社会渠道", "代理商", "合作店")
+STORE_GRADES = ("重点店", "钉子店", "芝麻店")
+PARTNER_STAGES = ("拉郎配", "谈恋爱", "过日子")
+SALE_KINDS = ("销售", "退款", "冲正")
 COMPETITORS = OPERATORS[1:]
 
 
@@ -231,6 +235,10 @@ TABLES: dict[str, Table] = {
                     choices=("single", "primary", "secondary"),
                 ),
                 c("grid_id", STR, "网格编码", "Grid ID", references=("grids", "grid_id")),
+                # Where the customer lives or is billed, when the operator knows it: the
+                # nightly pipeline assigns such customers to the grid whose polygon holds them.
+                c("lat", FLT, "纬度", "Latitude", minimum=-90, maximum=90),
+                c("lon", FLT, "经度", "Longitude", minimum=-180, maximum=180),
                 c("acquisition_channel", STR, "入网渠道", "Acquisition channel"),
                 c(
                     "enterprise_id",
@@ -371,6 +379,8 @@ TABLES: dict[str, Table] = {
                 c("size", INT, "员工规模", "Employees", minimum=0),
                 c("grid_id", STR, "网格编码", "Grid ID", references=("grids", "grid_id")),
                 c("grade", STR, "价值等级", "Grade", choices=("A", "B", "C")),
+                c("lat", FLT, "纬度", "Latitude", minimum=-90, maximum=90),
+                c("lon", FLT, "经度", "Longitude", minimum=-180, maximum=180),
                 # The staff member (员工工号) who serves the account; older exports have no
                 # such column. Campaign task steps can go to this account manager's list.
                 c(
@@ -421,12 +431,25 @@ TABLES: dict[str, Table] = {
                     "网点类型",
                     "Type",
                     required=True,
-                    choices=("自营厅", "社会渠道", "合作店"),
+                    choices=STORE_TYPES,
                 ),
-                c("grade", STR, "网点等级", "Grade", choices=("重点店", "钉子店", "芝麻店")),
+                c("grade", STR, "网点等级", "Grade", choices=STORE_GRADES),
                 c("lat", FLT, "纬度", "Latitude", minimum=-90, maximum=90),
                 c("lon", FLT, "经度", "Longitude", minimum=-180, maximum=180),
                 c("grid_id", STR, "网格编码", "Grid ID", references=("grids", "grid_id")),
+                # The partner's owner (店主/负责人) and contact number: personal data, masked.
+                c("owner_name", STR, "负责人", "Owner", pii=Pii.NAME),
+                c(
+                    "contact_msisdn",
+                    STR,
+                    "联系电话",
+                    "Contact number",
+                    pii=Pii.MSISDN,
+                    format=MSISDN,
+                ),
+                # 拉郎配 (forced match) → 谈恋爱 (courting) → 过日子 (settled): channels.stages.
+                c("partner_stage", STR, "合作阶段", "Partner stage", choices=PARTNER_STAGES),
+                c("opened_date", DAT, "开业日期", "Opened", not_future=True),
             ),
             key=("store_id",),
         ),
@@ -449,6 +472,79 @@ TABLES: dict[str, Table] = {
                 c("revenue", MON, "收入(元)", "Revenue (yuan)", minimum=0),
             ),
             key=("store_id", "month", "product"),
+        ),
+        # The omni-channel formula's inputs per store and month (全渠道营销公式): walk-in
+        # footfall and referrals, how many of each bought, in how many transactions, for what.
+        # conversion = buyers / visitors, repeat purchase = transactions / buyers,
+        # basket = revenue / transactions (channels.funnel).
+        Table(
+            "store_traffic",
+            "网点客流",
+            "Store traffic",
+            (
+                c(
+                    "store_id",
+                    STR,
+                    "网点编码",
+                    "Store ID",
+                    required=True,
+                    references=("stores", "store_id"),
+                ),
+                c("month", STR, "账期(YYYY-MM)", "Month (YYYY-MM)", required=True, format=MONTH),
+                c("footfall", INT, "进店客流", "Footfall", required=True, minimum=0),
+                c("buyers", INT, "成交客户数", "Buyers", minimum=0),
+                c("transactions", INT, "成交笔数", "Transactions", minimum=0),
+                c("revenue", MON, "成交金额(元)", "Revenue (yuan)", minimum=0),
+                c("referrals", INT, "转介绍客户数", "Referrals", minimum=0),
+                c("referred_buyers", INT, "转介绍成交客户数", "Referred buyers", minimum=0),
+                c(
+                    "referred_transactions",
+                    INT,
+                    "转介绍成交笔数",
+                    "Referred transactions",
+                    minimum=0,
+                ),
+                c(
+                    "referred_revenue",
+                    MON,
+                    "转介绍成交金额(元)",
+                    "Referred revenue (yuan)",
+                    minimum=0,
+                ),
+            ),
+            key=("store_id", "month"),
+        ),
+        # One line per sale, refund or reversal at a store (渠道销售明细): the facts commission
+        # statements are computed from. A refund or reversal names the sale it undoes.
+        Table(
+            "channel_sales",
+            "渠道销售明细",
+            "Channel sales lines",
+            (
+                c("sale_id", STR, "流水号", "Sale ID", required=True),
+                c(
+                    "store_id",
+                    STR,
+                    "网点编码",
+                    "Store ID",
+                    required=True,
+                    references=("stores", "store_id"),
+                ),
+                c("sale_date", DAT, "办理日期", "Date", required=True, not_future=True),
+                c("product", STR, "产品", "Product", required=True),
+                c("plan_id", STR, "套餐编码", "Plan ID", references=("plans", "plan_id")),
+                c(
+                    "subscriber_id",
+                    STR,
+                    "用户编号",
+                    "Subscriber ID",
+                    references=("subscribers", "subscriber_id"),
+                ),
+                c("amount", MON, "金额(元)", "Amount (yuan)", required=True),
+                c("kind", STR, "业务类型", "Kind", required=True, choices=SALE_KINDS),
+                c("original_sale_id", STR, "原流水号", "Original sale ID"),
+            ),
+            key=("sale_id",),
         ),
     )
 }

@@ -309,6 +309,8 @@ def _subscribers(
             "device_5g": pa.array(pop.device_5g[:n], pa.bool_(), mask=~mobile),
             "dual_sim_role": ax.pick(("single", "primary", "secondary"), pop.dual[:n], ~mobile),
             "grid_id": ax.pick(geo.grid_ids, pop.grid[:n]),
+            "lat": pa.nulls(n, pa.float64()),
+            "lon": pa.nulls(n, pa.float64()),
             "acquisition_channel": ax.pick(vocab.CHANNELS, pop.channel[:n]),
             "enterprise_id": ax.blank(
                 ax.digits("ENT", np.maximum(enterprise, 0) + 1, 6), enterprise < 0
@@ -441,6 +443,9 @@ def generate(
             _subscribers(pop, sim, seeds[5], geo, seed=config.seed, follow_rng=seeds[6]),
         )
         output.write("enterprise_members", _members(pop, sim, seeds[5], end_day - 1))
+        # Stopgap until the generator simulates them: the tables exist, empty.
+        for name in ("store_traffic", "channel_sales"):
+            output.write(name, ax.table_schema(name).empty_table())
         output.write("treatment_effects", treatment_effects(sim, config.months))
     finally:
         output.close()

@@ -233,6 +233,10 @@ def build_stores(rng: np.random.Generator, geo: Geography, subscribers: int) -> 
             "lat": np.round(lat, 6),
             "lon": np.round(lon, 6),
             "grid_id": ax.pick(geo.grid_ids, grid),
+            "owner_name": pa.nulls(rows, pa.string()),
+            "contact_msisdn": pa.nulls(rows, pa.string()),
+            "partner_stage": pa.nulls(rows, pa.string()),
+            "opened_date": pa.nulls(rows, pa.date32()),
         },
     )
     return Stores(grid=grid, grade=grade, store_type=store_type, table=table)
@@ -271,6 +275,8 @@ def build_enterprises(rng: np.random.Generator, geo: Geography, subscribers: int
             "grid_id": ax.pick(geo.grid_ids, grid),
             "grade": ax.pick(("A", "B", "C"), grade),
             "account_manager_employee_no": account_managers(geo, grid=grid, size=size),
+            "lat": pa.nulls(rows, pa.float64()),
+            "lon": pa.nulls(rows, pa.float64()),
         },
     )
     return Enterprises(grid=grid, size=size, table=table)

@@ -51,3 +51,6 @@ class Command(BaseCommand):
         from quanwang.campaigns.demo import build_campaign_demo
 
         build_campaign_demo(say=self.stdout.write)
+        from quanwang.channels.demo import build_channels_demo
+
+        build_channels_demo(say=self.stdout.write)

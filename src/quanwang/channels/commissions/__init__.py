@@ -1,0 +1,1 @@
+"""The commissions part of the channels app."""

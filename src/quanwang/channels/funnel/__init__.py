@@ -1,0 +1,1 @@
+"""The funnel part of the channels app."""

@@ -1,0 +1,5 @@
+"""Console navigation entries of the funnel part."""
+
+from quanwang.core.navigation import NavItem
+
+ITEMS: list[NavItem] = []

@@ -1,0 +1,1 @@
+"""The geo part of the channels app."""

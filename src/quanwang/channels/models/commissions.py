@@ -1,0 +1,3 @@
+"""Records of the commissions part of the channels app."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Records of the geo part of the channels app."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Records of the visits part of the channels app."""
+
+__all__: list[str] = []

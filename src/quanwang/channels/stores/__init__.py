@@ -1,0 +1,1 @@
+"""The stores part of the channels app."""

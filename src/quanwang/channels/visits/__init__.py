@@ -1,0 +1,1 @@
+"""The visits part of the channels app."""
