@@ -118,6 +118,8 @@ class JobKind(models.TextChoices):
     TRAIN_CHURN = "train_churn", _("Train the churn model")
     DISPATCH_CAMPAIGN = "dispatch_campaign", _("Dispatch a campaign step")
     EVALUATE_CAMPAIGN = "evaluate_campaign", _("Evaluate a campaign")
+    RUN_COMMISSIONS = "run_commissions", _("Compute commission statements")
+    REGRADE_STORES = "regrade_stores", _("Re-grade stores")
 
 
 class JobStatus(models.TextChoices):
