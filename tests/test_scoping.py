@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.forms.models import model_to_dict
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from quanwang.campaigns.choices import CampaignState, CampaignType, OfferType
 from quanwang.campaigns.models import Campaign, Offer, ReplyReview, Segment, SegmentVersion
@@ -32,6 +32,7 @@ from quanwang.data.models import ImportMapping
 from quanwang.data.schema import TABLES
 from quanwang.data.warehouse import Warehouse
 from tests import factories
+from tests.channels.records import ChannelRecords, channel_records
 
 FOREIGN_MARK = "FOREIGNMARK"
 ALLOWED_STATUSES = {302, 400, 401, 403, 404, 405}
@@ -123,6 +124,7 @@ class Foreign:
             text=f"{FOREIGN_MARK}-reply", received_at=dt.datetime(2030, 1, 2, tzinfo=dt.UTC),
             campaign=self.campaign, org_unit=tree.grid_b,
         )  # fmt: skip
+        self.channels = channel_records(grid=tree.grid_b, mark=FOREIGN_MARK)
         self.offer = Offer.objects.create(
             code=f"{FOREIGN_MARK}-OFFER", name=f"{FOREIGN_MARK}-offer", offer_type=OfferType.GIFT,
             valid_from=dt.date(2030, 1, 1), valid_until=dt.date(2030, 12, 31),
@@ -145,6 +147,12 @@ class Foreign:
             "campaigns.replyreview": self.review,
             "campaigns.offer": self.offer,
             "campaigns.segment": self.campaign.segment_version.segment,
+            "channels.store": self.channels.store,
+            "channels.storevisit": self.channels.visit,
+            "channels.commitment": self.channels.commitment,
+            "channels.partnerissue": self.channels.issue,
+            "channels.commissionruleset": self.channels.rule_set,
+            "channels.commissionstatement": self.channels.statement,
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -210,6 +218,7 @@ ROUTE_OBJECTS = {
     "campaigns:segment": "campaigns.segment",
     "campaigns:segment-copy": "campaigns.segment",
     "campaigns:segment-delete": "campaigns.segment",
+    "campaigns:store-quotas": "campaigns.campaign",
     "api:get_org_unit": "core.orgunit",
     "api:update_org_unit": "core.orgunit",
     "api:get_staff": "core.staff",
@@ -218,6 +227,8 @@ ROUTE_OBJECTS = {
     "api:cancel_job": "core.job",
     "api:retry_job": "core.job",
 }
+# The store file's API routes, by store ID (not a primary key).
+STORE_API_ROUTES = {"api:get_store", "api:set_stage", "api:reveal_store_contact"}
 # The routes that import files, walked with hostile files on top of the usual requests: a new
 # import route (console or API) fails test_every_import_route_is_walked until it is added.
 IMPORT_ROUTES = {"data:table-import", "core:orgunit-import"}
@@ -264,6 +275,10 @@ def concrete_routes(foreign: Foreign) -> list[tuple[str, str]]:
             url = "/campaigns/experiments/evaluate/lifts.xlsx"
         elif name == "web:capability":
             url = "/c/support/"
+        elif name.startswith("channels:"):
+            url = reverse(name, args=channel_args(name, foreign))
+        elif name in STORE_API_ROUTES:
+            url = PARAM.sub(foreign.channels.store.store_id, url)
         elif admin_match:
             label = f"{admin_match['app']}.{admin_match['model']}"
             pk = objects[label].pk if label in objects else 10**9
@@ -276,6 +291,45 @@ def concrete_routes(foreign: Foreign) -> list[tuple[str, str]]:
         routes.append((name, url))
     assert not unmapped, f"routes with parameters the scoping test does not cover: {unmapped}"
     return routes
+
+
+def channel_args(name: str, foreign: Foreign) -> list[Any]:
+    """City B's record (or grid, county, manager) in each parameter of a channels route."""
+    records: ChannelRecords = foreign.channels
+    grid, county = foreign.unit.children.first(), foreign.unit
+    assert grid is not None
+    part = name.removeprefix("channels:")
+    by_part: dict[str, list[Any]] = {
+        "stores-detail": [records.store.store_id],
+        "stores-reveal": [records.store.store_id],
+        "stores-stage": [records.store.store_id],
+        "visits-new": [records.store.pk],
+        "visits-partner-store": [records.store.pk],
+        "visits-partner-issue-new": [records.store.pk],
+        "visits-detail": [records.visit.pk],
+        "visits-commitment-close": [records.commitment.pk],
+        "visits-issue-detail": [records.issue.pk],
+        "visits-issue-move": [records.issue.pk],
+        "commissions-detail": [records.statement.pk],
+        "commissions-xlsx": [records.statement.pk],
+        "commissions-pdf": [records.statement.pk],
+        "commissions-approve": [records.statement.pk],
+        "commissions-line": [records.statement.pk, 1],
+        "commissions-ruleset": [records.rule_set.pk],
+        "commissions-ruleset-dates": [records.rule_set.pk],
+        "commissions-ruleset-publish": [records.rule_set.pk],
+        "commissions-ruleset-version": [records.rule_set.pk],
+        "commissions-rule-delete": [records.rule_set.pk, records.rule.pk],
+        "scorecards-grid": [grid.code],
+        "scorecards-facts": [grid.code, "customers"],
+        "scorecards-facts-xlsx": [grid.code, "customers"],
+        "scorecards-county": [county.code],
+        "scorecards-county-xlsx": [county.code],
+        "scorecards-manager": [foreign.staff.employee_no],
+        "funnel-grid": [grid.code],
+        "geo-grid-points": [grid.code, "stores"],
+    }
+    return by_part[part]
 
 
 def hostile_form(foreign: Foreign) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from ninja.openapi.schema import OpenAPISchema
 from ninja.security import HttpBearer
 
 from quanwang.campaigns.api import router as campaigns_router
+from quanwang.channels.stores.api import router as stores_router
 from quanwang.core.api import router as core_router
 from quanwang.core.api_schema import document_errors, validation_error_body
 from quanwang.core.errors import NotFound, ServiceError
@@ -49,6 +50,7 @@ api = QuanwangAPI(
 )
 api.add_router("/", core_router)
 api.add_router("/", campaigns_router)
+api.add_router("/", stores_router)
 
 
 @api.exception_handler(TokenError)

@@ -34,6 +34,20 @@ COMMANDS = [
         "evaluate-experiment",
         gettext_lazy("Lift of an experiment from a file, e.g. quanwang evaluate-experiment FILE"),
     ),
+    ("sync-stores", gettext_lazy("Bring the store file in step with the stores table")),
+    ("regrade-stores", gettext_lazy("Grade the stores of a month, e.g. --month 2024-06")),
+    (
+        "assign-grids",
+        gettext_lazy("Assign customers, stores and enterprises to grids by their coordinates"),
+    ),
+    ("scorecards", gettext_lazy("Build the grid scorecards and print a grid or a county")),
+    (
+        "commissions",
+        gettext_lazy(
+            "Compute or approve a month's commission statements, e.g. quanwang commissions "
+            "--month 2024-06"
+        ),
+    ),
     ("migrate", gettext_lazy("Create or upgrade the database tables")),
     ("createsuperuser", gettext_lazy("Create a platform superuser")),
     ("openapi", gettext_lazy("Write or check the committed OpenAPI schema")),

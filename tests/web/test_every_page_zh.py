@@ -34,6 +34,13 @@ from quanwang.campaigns.choices import CampaignState, Channel, OfferType
 from quanwang.campaigns.models import Campaign, Offer, ReplyReview
 from quanwang.campaigns.responses import import_responses
 from quanwang.campaigns.services import create_campaign, transition
+from quanwang.channels.commissions.services import rules as commission_rules
+from quanwang.channels.commissions.services import runs as commission_runs
+from quanwang.channels.funnel.services.kept import build_funnel
+from quanwang.channels.geo.runs import assign_all
+from quanwang.channels.models import CommissionStatement
+from quanwang.channels.scorecards.services.kept import build_scorecards
+from quanwang.channels.stores.regrading import regrade
 from quanwang.core.choices import Action, JobKind, Resource, Role
 from quanwang.core.jobs import execute_job
 from quanwang.core.models import Job
@@ -46,6 +53,7 @@ from quanwang.data.models import ImportMapping
 from quanwang.data.services import start_import
 from tests import factories
 from tests.campaigns.conftest import MONTH, TODAY, design, dispatch_tasks, offer
+from tests.channels.records import ChannelRecords, channel_records
 from tests.insight.conftest import PLANS, subscriber, usage_rows
 
 # Latin-letter words a Chinese page may show: codes, units, product and file-format names.
@@ -175,6 +183,7 @@ class World:
     mapping: ImportMapping
     staff: Any
     token_id: int
+    channels: ChannelRecords
 
     def records(self) -> dict[str, list[str]]:
         """IDs to put in a route's one parameter, by the route's path up to it."""
@@ -191,6 +200,18 @@ class World:
             "campaigns/offers/": [str(o.pk) for o in self.offers],
             "campaigns/segments/": [str(segment.pk)],
             "campaigns/replies/": [str(self.review.pk)],
+            "channels/stores/": [self.channels.store.store_id],
+            "channels/scorecards/grids/": [self.tree.grid_a.code],
+            "channels/scorecards/counties/": [self.tree.county_a.code],
+            "channels/scorecards/managers/": [self.staff.employee_no],
+            "funnel/grids/": [self.tree.grid_a.code],
+            "visits/": [str(self.channels.visit.pk)],
+            "visits/stores/": [str(self.channels.store.pk)],
+            "visits/issues/": [str(self.channels.issue.pk)],
+            "visits/commitments/": [str(self.channels.commitment.pk)],
+            "partner/stores/": [str(self.channels.store.pk)],
+            "commissions/": [str(self.channels.statement.pk)] if self.channels.statement else [],
+            "commissions/rules/": [str(self.channels.rule_set.pk)],
         }
 
     def urls(self) -> list[tuple[str, str]]:
@@ -205,6 +226,23 @@ class World:
             "campaigns:experiment-download": [],  # a download of the session's figures
             "campaigns:move": [],  # POST only
             "web:capability": [f"/c/{c.value}/" for c in Capability],
+            # The channels routes with two parameters, and downloads.
+            "channels:scorecards-facts": [
+                f"/channels/scorecards/grids/{self.tree.grid_a.code}/facts/{measure}/"
+                for measure in ("customers", "revenue", "churns", "on_5g")
+            ],
+            "channels:scorecards-facts-xlsx": [],
+            "channels:scorecards-county-xlsx": [],
+            "channels:geo-grid-points": [
+                f"/channels/map/grids/{self.tree.grid_a.code}/{kind}/"
+                for kind in ("subscribers", "stores", "enterprises")
+            ],
+            "channels:commissions-line": [f"/commissions/{self.channels.statement.pk}/lines/1/"]
+            if self.channels.statement
+            else [],
+            "channels:commissions-xlsx": [],
+            "channels:commissions-pdf": [],
+            "channels:commissions-rule-delete": [],  # POST only
         }
         queries = {
             "data:customer-search": [f"?q={self.subscriber_id}", "?q=S00"],
@@ -257,10 +295,14 @@ def _people(tree: factories.Tree) -> tuple[list[dict[str, Any]], list[dict[str, 
 
 def _load_warehouse(tree: factories.Tree, directory: Path) -> None:
     people, usage = _people(tree)
+    # Square boundaries side by side: the grid map draws them.
     grids = [
-        {"grid_id": g.code, "name": g.name, "grid_type": "沿街", "county_code": county.code}
-        for g, county in ((tree.grid_a, tree.county_a), (tree.grid_b, tree.county_b))
-    ]
+        {"grid_id": g.code, "name": g.name, "grid_type": "沿街", "county_code": county.code,
+         "boundary_wkt": f"POLYGON(({x} 23, {x + 0.1} 23, {x + 0.1} 23.1, {x} 23.1, {x} 23))"}
+        for g, county, x in (
+            (tree.grid_a, tree.county_a, 113.0), (tree.grid_b, tree.county_b, 113.2)
+        )
+    ]  # fmt: skip
     stores = [{"store_id": "ST-A1", "name": "甲1店", "store_type": "自营厅",
                "grid_id": tree.grid_a.code}]  # fmt: skip
     # S004's call circle (competitors' numbers: the off-net pool), recharges and complaints.
@@ -280,9 +322,31 @@ def _load_warehouse(tree: factories.Tree, directory: Path) -> None:
         {"complaint_id": "K1", "subscriber_id": "S004", "created_date": dt.date(2024, 6, 3),
          "category": "网络质量", "level": "重要", "channel": "10086", "resolved": True}
     ]  # fmt: skip
+    # ST-A1's sale lines (a sale and its refund: a commission statement) and its traffic in
+    # two months (the omni-channel funnel).
+    channel_sales = [
+        {"sale_id": "CS1", "store_id": "ST-A1", "sale_date": dt.date(2024, 6, 3), "product": "号卡",
+         "plan_id": "P5G", "subscriber_id": "S004", "amount": 100.0, "kind": "销售"},
+        {"sale_id": "CS2", "store_id": "ST-A1", "sale_date": dt.date(2024, 6, 4), "product": "号卡",
+         "plan_id": "P5G", "subscriber_id": "S005", "amount": 100.0, "kind": "销售"},
+        {"sale_id": "CS3", "store_id": "ST-A1", "sale_date": dt.date(2024, 6, 9), "product": "号卡",
+         "plan_id": "P5G", "subscriber_id": "S005", "amount": -100.0, "kind": "退款",
+         "original_sale_id": "CS2"},
+    ]  # fmt: skip
+    store_traffic = [
+        {"store_id": "ST-A1", "month": month, "footfall": footfall, "buyers": 40,
+         "transactions": 44, "revenue": 8800.0, "referrals": 10, "referred_buyers": 4,
+         "referred_transactions": 4, "referred_revenue": 900.0}
+        for month, footfall in (("2024-05", 400), ("2024-06", 500))
+    ]  # fmt: skip
+    store_sales = [
+        {"store_id": "ST-A1", "month": month, "product": "号卡", "units": 44, "revenue": 9700.0}
+        for month in ("2024-05", "2024-06")
+    ]  # fmt: skip
     files = factories.canonical_files(
         directory, plans=PLANS, grids=grids, subscribers=people, monthly_usage=usage,
         stores=stores, contacts=contacts, recharges=recharges, complaints=complaints,
+        channel_sales=channel_sales, store_traffic=store_traffic, store_sales=store_sales,
     )  # fmt: skip
     for table in files:
         import_file(table_name=table, path=files[table])
@@ -406,6 +470,33 @@ def _campaigns(tree: factories.Tree, designer: Any, approver: Any, directory: Pa
     }
 
 
+def _channels(tree: factories.Tree, users: dict[Role, Any]) -> ChannelRecords:
+    """The channels records of grid A (store ST-A1, its partner: the channel_partner user), a
+    computed statement of June from the warehouse's sale lines, and what the nightly keeps:
+    the scorecards, the funnel, a grid assignment, the store grades."""
+    channels = channel_records(grid=tree.grid_a, mark="甲", store_id="ST-A1", statement=False)
+    channels.store.partners.add(users[Role.CHANNEL_PARTNER])
+    admin = users[Role.PROVINCE_ADMIN]
+    rule_set = commission_rules.create_rule_set(
+        actor=admin, name="标准酬金", valid_from=dt.date(2024, 1, 1)
+    )
+    commission_rules.add_rule(
+        actor=admin, rule_set_id=rule_set.pk,
+        terms=commission_rules.RuleTerms(product="号卡", fixed_amount=Decimal(50)),
+    )  # fmt: skip
+    commission_rules.publish_rule_set(actor=admin, rule_set_id=rule_set.pk)
+    run = commission_runs.start_run(
+        actor=users[Role.CITY_MARKETER], month="2024-06", background=False
+    )
+    execute_job(job_id=run.pk)
+    channels.statement = CommissionStatement.objects.get(store=channels.store, month="2024-06")
+    build_scorecards()
+    build_funnel()
+    assign_all()
+    regrade(month="2024-06")
+    return channels
+
+
 def build_world(directory: Path) -> World:
     tree = factories.Tree()
     users = {
@@ -433,11 +524,13 @@ def build_world(directory: Path) -> World:
         org_unit=tree.city_a,
     )  # fmt: skip
     staff = factories.staff(at=tree.grid_a, name="李四")
+    channels = _channels(tree, users)
     token, _secret = create_token(user=users[Role.CITY_MARKETER], name="报表")
     return World(
         tree=tree, users=users, campaigns=campaigns,
         offers=[*Offer.objects.filter(code__in=["RET-30", "CITY-20"]), retired], jobs=jobs,
         subscriber_id="S004", review=review, mapping=mapping, staff=staff, token_id=token.pk,
+        channels=channels,
     )  # fmt: skip
 
 

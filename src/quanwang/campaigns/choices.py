@@ -140,3 +140,14 @@ class ReviewState(models.TextChoices):
     PENDING = "pending", _("Waiting for a decision")
     OPTED_OUT = "opted_out", _("Opted out")
     DISMISSED = "dismissed", _("Not an opt-out")
+
+
+class GridType(models.TextChoices):
+    """The warehouse's grid types (grids.grid_type): street grids "横向到边" and industry grids
+    "纵向到底", campuses, industrial parks, villages. The values are the exports' words."""
+
+    STREET = "沿街", _("Street grid")
+    INDUSTRY = "行业", _("Industry grid")
+    CAMPUS = "校园", _("Campus grid")
+    PARK = "园区", _("Industrial park grid")
+    RURAL = "农村", _("Rural grid")

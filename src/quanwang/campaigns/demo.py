@@ -1,7 +1,8 @@
 """The demo operator's campaigns: the offer catalogue (the province's, a city's and a
 district's), a segment, a draft campaign, and a city campaign in execution whose grids have
 recorded outcomes, some of them behind their quota's pace, so the roll-up and its early
-warnings (预警) show as soon as the console opens.
+warnings (预警) show as soon as the console opens; then a county's campaign issued to its
+stores (demo_stores).
 
 The running campaign is designed, approved, issued and started as of its window's first day
 (`RUNNING_FOR` days before the demo is built), through the same services a user goes
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from quanwang.campaigns.channels.config import sandbox_channels
 from quanwang.campaigns.choices import CampaignType, Channel, ContactOutcome, OfferType
+from quanwang.campaigns.demo_stores import build_store_campaign
 from quanwang.campaigns.models import Campaign, Offer, Quota, SegmentVersion
 from quanwang.campaigns.policy import SHANGHAI
 from quanwang.campaigns.segments import save_segment
@@ -118,12 +120,16 @@ def build_campaign_demo(*, say: Say) -> None:
         _draft_campaign(root=root, version=version, today=today, say=say)
     if Campaign.objects.filter(name=DEMO_RUNNING).exists():
         say(f"  campaign {DEMO_RUNNING} already there")
-        return
+    else:
+        try:
+            build_running_campaign(version=version, today=today, say=say)
+        except ServiceError as exc:
+            # The rest of the demo stands without it; say why, in the deployment's words.
+            say(f"  running campaign skipped: {exc.message}")
     try:
-        build_running_campaign(version=version, today=today, say=say)
+        build_store_campaign(version=version, today=today, say=say)
     except ServiceError as exc:
-        # The rest of the demo stands without it; say why, in the deployment's words.
-        say(f"  running campaign skipped: {exc.message}")
+        say(f"  campaign through the stores skipped: {exc.message}")
 
 
 def _demo_segment(root: OrgUnit) -> SegmentVersion:

@@ -164,21 +164,40 @@ class StepReport:
     deferred: int = 0
 
 
-def _store_spread(frozen: Path, *, seed: int, managed: bool = False) -> str:
-    """SQL of (subscriber_id, store_id): each grid's treated customers dealt over the grid's
-    stores (warehouse `stores`, by `grid_id`) in the order of a seeded hash, round-robin, so
-    every store gets an equal share (±1) and the same seed gives the same stores in every
+def _store_spread(
+    frozen: Path, *, seed: int, managed: bool = False, store_quotas: bool = False
+) -> str:
+    """SQL of (subscriber_id, store_id): each grid's treated customers in the order of a
+    seeded hash, dealt over the grid's stores (warehouse `stores`, by `grid_id`) round-robin,
+    so every store gets an equal share (±1) and the same seed gives the same stores in every
     task step of the campaign. Customers of a grid with no store get none (no row), nor do
-    those of an account manager (`managed`: the frozen audience names them)."""
+    those of an account manager (`managed`: the frozen audience names them).
+
+    A grid whose campaign was issued to its stores (`store_quotas`: the registered table
+    `store_quotas`, campaigns.store_quotas.STORE_QUOTA_SCHEMA) deals its customers to those
+    stores only, in the same order: each store (by code) takes the next `audience` of them;
+    the rest stay on the grid's own list, with no store."""
     stores = Warehouse().relation("stores")
     mine = f" AND {ACCOUNT_MANAGER} IS NULL" if managed else ""
+    quotas = "store_quotas" if store_quotas else (
+        "(SELECT NULL::VARCHAR AS grid_id, NULL::VARCHAR AS store_id, 0::BIGINT AS audience "
+        "WHERE false)"
+    )  # fmt: skip
     return f"""
-        WITH slots AS (
+        WITH quotas AS (SELECT * FROM {quotas} WHERE audience > 0),
+        slots AS (
             SELECT grid_id, store_id,
                    row_number() OVER (PARTITION BY grid_id ORDER BY store_id) - 1 AS slot,
                    count(*) OVER (PARTITION BY grid_id) AS slots
             FROM (SELECT DISTINCT grid_id, store_id FROM {stores}
-                  WHERE grid_id IS NOT NULL AND store_id IS NOT NULL)),
+                  WHERE grid_id IS NOT NULL AND store_id IS NOT NULL
+                    AND grid_id NOT IN (SELECT grid_id FROM quotas))),
+        blocks AS (
+            SELECT grid_id, store_id,
+                   sum(audience) OVER (PARTITION BY grid_id ORDER BY store_id
+                                       ROWS UNBOUNDED PRECEDING) AS upto,
+                   audience
+            FROM quotas),
         dealt AS (
             SELECT subscriber_id, grid_id,
                    row_number() OVER (PARTITION BY grid_id
@@ -186,10 +205,17 @@ def _store_spread(frozen: Path, *, seed: int, managed: bool = False) -> str:
                        - 1 AS position
             FROM read_parquet({sql_literal(str(frozen))}) WHERE NOT in_control{mine})
         SELECT d.subscriber_id, s.store_id
-        FROM dealt d JOIN slots s ON s.grid_id = d.grid_id AND s.slot = d.position % s.slots"""
+        FROM dealt d JOIN slots s ON s.grid_id = d.grid_id AND s.slot = d.position % s.slots
+        UNION ALL
+        SELECT d.subscriber_id, b.store_id
+        FROM dealt d JOIN blocks b ON b.grid_id = d.grid_id
+                                  AND d.position >= b.upto - b.audience
+                                  AND d.position < b.upto"""
 
 
-def _audience(frozen: Path, channel: Channel, *, seed: int = 1) -> pa.Table:
+def _audience(
+    frozen: Path, channel: Channel, *, seed: int = 1, store_quotas: pa.Table | None = None
+) -> pa.Table:
     """The frozen audience with the customers' current consent, DND and number; for a task
     step, with the store that serves each customer (`store_id`, null when none) and their
     account manager (`account_manager`, frozen on issue when the campaign is split by
@@ -201,26 +227,31 @@ def _audience(frozen: Path, channel: Channel, *, seed: int = 1) -> pa.Table:
     stored = probe.columns
     openid = "s.wechat_openid" if "wechat_openid" in stored else "CAST(NULL AS VARCHAR)"
     store, stores = "", ""
+    con = duckdb.connect()
     if channel == Channel.TASK:
         managed = ACCOUNT_MANAGER in pq.read_schema(frozen).names
         manager = f"a.{ACCOUNT_MANAGER}" if managed else "CAST(NULL AS VARCHAR)"
         store = f", t.store_id, {manager} AS {ACCOUNT_MANAGER}"
-        stores = (
-            f"LEFT JOIN ({_store_spread(frozen, seed=seed, managed=managed)}) t "
-            "USING (subscriber_id)"
+        by_quota = store_quotas is not None and store_quotas.num_rows > 0
+        if by_quota:
+            con.register("store_quotas", store_quotas)
+        spread = _store_spread(frozen, seed=seed, managed=managed, store_quotas=by_quota)
+        stores = f"LEFT JOIN ({spread}) t USING (subscriber_id)"
+    try:
+        relation = con.sql(
+            f"""SELECT a.subscriber_id, a.grid_id, a.in_control,
+                       coalesce(s.do_not_disturb, a.do_not_disturb, false) AS do_not_disturb,
+                       s.consent_sms, s.consent_wechat, s.consent_app, s.consent_call,
+                       s.msisdn, s.name, {openid} AS wechat_openid{store}
+                FROM read_parquet({sql_literal(str(frozen))}) a
+                LEFT JOIN {subscribers} s USING (subscriber_id)
+                {stores}
+                ORDER BY a.subscriber_id"""
         )
-    relation = duckdb.sql(
-        f"""SELECT a.subscriber_id, a.grid_id, a.in_control,
-                   coalesce(s.do_not_disturb, a.do_not_disturb, false) AS do_not_disturb,
-                   s.consent_sms, s.consent_wechat, s.consent_app, s.consent_call,
-                   s.msisdn, s.name, {openid} AS wechat_openid{store}
-            FROM read_parquet({sql_literal(str(frozen))}) a
-            LEFT JOIN {subscribers} s USING (subscriber_id)
-            {stores}
-            ORDER BY a.subscriber_id"""
-    )
-    assert relation is not None  # a SELECT always gives a relation
-    return relation.to_arrow_table()
+        assert relation is not None  # a SELECT always gives a relation
+        return relation.to_arrow_table()
+    finally:
+        con.close()
 
 
 def _opt_outs(channel: Channel) -> duckdb.DuckDBPyRelation | None:
@@ -249,6 +280,7 @@ def plan_step(
     text: str = "",
     seed: int = 1,
     task_outcomes: pa.Table | None = None,
+    store_quotas: pa.Table | None = None,
 ) -> tuple[pa.Table, dict[str, int], str | None]:
     """The step's plan: written once, then read back by every retry."""
     folder = step_dir(campaign_id, step)
@@ -264,7 +296,7 @@ def plan_step(
         # A task made at night is not a contact at night: the grid works it in the day.
         policy = dataclasses.replace(policy, sending_window=None)
     decision = apply_policy(
-        audience=_audience(frozen, channel, seed=seed),
+        audience=_audience(frozen, channel, seed=seed, store_quotas=store_quotas),
         channel=channel,
         send_at=send_at,
         policy=policy,
@@ -348,12 +380,15 @@ def send_step(
     progress: Progress | None = None,
     seed: int = 1,
     task_outcomes: pa.Table | None = None,
+    store_quotas: pa.Table | None = None,
 ) -> StepReport:
     """Plan (once) and send the step's batches that no run has claimed; a task step's plan
     is its task list, and nothing is sent. The caller holds the step's claim (`ledger`).
 
-    `seed` (the campaign's) spreads task customers over their grid's stores; `task_outcomes`
-    (`TASK_HISTORY_SCHEMA`, from tasks.contact_log) join the contact history."""
+    `seed` (the campaign's) spreads task customers over their grid's stores, by the store
+    quotas `store_quotas` where the campaign was issued to stores (from
+    campaigns.store_quotas.store_quota_table); `task_outcomes` (`TASK_HISTORY_SCHEMA`, from
+    tasks.contact_log) join the contact history."""
     if channel not in {
         Channel.SMS, Channel.OUTBOUND_CALL, Channel.APP_PUSH, Channel.WECHAT, Channel.TASK,
     }:  # fmt: skip
@@ -363,6 +398,7 @@ def send_step(
     plan, excluded, deferred_until = plan_step(
         campaign_id=campaign_id, frozen=frozen, step=step, channel=channel, send_at=send_at,
         policy=policy, text=text, seed=seed, task_outcomes=task_outcomes,
+        store_quotas=store_quotas,
     )  # fmt: skip
     deferred = excluded.get(str(ExclusionRule.QUIET_HOURS), 0) if deferred_until else 0
     ledger.planned(

@@ -9,6 +9,10 @@ Input is one row per audience member (a pyarrow Table):
     value_tier     string   optional breakdown (the wide table's tier codes)
     org_unit       string   optional breakdown; `grid_id` is used when there is no org_unit
     channel        string   optional breakdown; null for the control group
+    store_grade    string   optional breakdown: the grade of the store whose task list the
+                            customer is on (a control customer: the store they would have
+                            been dealt to); null: no store
+    grid_type      string   optional breakdown: the type of the customer's grid
     contacted      bool     optional; without it every treated member counts as contacted
 
 Statistics (`docs/campaigns-evaluation.md` has the formulas):
@@ -20,18 +24,20 @@ Statistics (`docs/campaigns-evaluation.md` has the formulas):
   an offer changes the spread of revenue as well as its mean);
 - incremental responders and revenue are the per-head differences scaled to the treated
   group's size; ROI = (incremental revenue − costs) / costs;
-- breakdowns by tier and org unit compare treated and control inside the stratum (the
-  control group is stratified by both). The control group is never contacted, so it has
-  no channel: the channel breakdown compares each channel's treated members with the
-  WHOLE control group.
+- breakdowns by tier, org unit, store grade and grid type compare treated and control
+  inside the stratum (the control group is stratified by tier and grid; store grades are
+  dealt to the control group as to the treated, campaigns.channel_strata). The control
+  group is never contacted, so it has no channel: the channel breakdown compares each
+  channel's treated members with the WHOLE control group.
 
 Groups smaller than `min_group` get no interval (None, with `Caveat.TOO_FEW`), and an empty
-or missing group gives no uplift at all, with a caveat that says why.
+or missing group gives no uplift at all, with a caveat that says why. A store-grade or
+grid-type cell with fewer than `MIN_CELL` customers in either group is not compared at all
+(`Caveat.TOO_FEW_TO_COMPARE`): its treated figures only.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -42,19 +48,25 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from scipy import stats
 
+# The intervals live apart; their names are this module's too, as callers know them.
+from quanwang.campaigns.evaluation_intervals import (
+    EvaluationError,
+    Interval,
+    newcombe_interval,
+    welch_interval,
+)
+from quanwang.campaigns.evaluation_intervals import wilson_interval as wilson_interval
 from quanwang.insight.choices import CampaignGroup
 
 Array = npt.NDArray[np.float64]
 DEFAULT_CONFIDENCE = 0.95
 # Below this many members in either group an interval is more noise than information.
 DEFAULT_MIN_GROUP = 30
+# Below this many members in either group of a store-grade or grid-type cell, even the point
+# uplift is noise (one taker more among 9 control customers moves it by 11 points).
+MIN_CELL = 10
 ORG_UNIT_COLUMNS = ("org_unit", "grid_id")
-
-
-class EvaluationError(ValueError):
-    """The audience table cannot be evaluated; the message says why."""
 
 
 # The arms' codes are the insight pipeline's, which reads results back (`insight.history`).
@@ -67,6 +79,8 @@ class Dimension(models.TextChoices):
     TIER = "value_tier", _("Value tier")
     ORG_UNIT = "org_unit", _("Org unit")
     CHANNEL = "channel", _("Channel")
+    STORE_GRADE = "store_grade", _("Store grade")
+    GRID_TYPE = "grid_type", _("Grid type")
 
 
 class Caveat(models.TextChoices):
@@ -75,6 +89,10 @@ class Caveat(models.TextChoices):
     NO_TREATED = "no_treated", _("No treated customers: there is nothing to evaluate")
     NO_CONTROL = "no_control", _("No control group: the uplift cannot be measured")
     TOO_FEW = "too_few", _("Too few customers for a confidence interval")
+    TOO_FEW_TO_COMPARE = (
+        "too_few_to_compare",
+        _("Too few customers in the cell to compare with the control group"),
+    )
     NO_CONTROL_RESPONDERS = (
         "no_control_responders",
         _("No responders in the control group: the relative lift is undefined"),
@@ -121,19 +139,6 @@ class RevenueEstimate:
             raise EvaluationError(
                 gettext("the revenue estimate must satisfy low ≤ expected ≤ high")
             )
-
-
-@dataclass(frozen=True)
-class Interval:
-    low: float
-    high: float
-
-    def contains(self, value: float) -> bool:
-        return self.low <= value <= self.high
-
-    def scaled(self, factor: float, shift: float = 0.0) -> Interval:
-        ends = sorted((self.low * factor + shift, self.high * factor + shift))
-        return Interval(ends[0], ends[1])
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,8 @@ class Evaluation:
     by_tier: list[Comparison] = field(default_factory=list)
     by_org_unit: list[Comparison] = field(default_factory=list)
     by_channel: list[Comparison] = field(default_factory=list)
+    by_store_grade: list[Comparison] = field(default_factory=list)
+    by_grid_type: list[Comparison] = field(default_factory=list)
     estimate: EstimateComparison | None = None
     org_unit_column: str | None = None
     confidence: float = DEFAULT_CONFIDENCE
@@ -229,51 +236,9 @@ class Evaluation:
             Dimension.TIER: self.by_tier,
             Dimension.ORG_UNIT: self.by_org_unit,
             Dimension.CHANNEL: self.by_channel,
+            Dimension.STORE_GRADE: self.by_store_grade,
+            Dimension.GRID_TYPE: self.by_grid_type,
         }[dimension]
-
-
-# --- intervals ----------------------------------------------------------------------------
-
-
-def wilson_interval(*, successes: int, trials: int, confidence: float) -> Interval:
-    """Wilson score interval of a proportion; defined for 0 and `trials` successes too."""
-    if trials <= 0:
-        raise EvaluationError(gettext("a proportion needs at least one trial"))
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return Interval(max(0.0, centre - half), min(1.0, centre + half))
-
-
-def newcombe_interval(
-    *, treated: tuple[int, int], control: tuple[int, int], confidence: float
-) -> Interval:
-    """Newcombe's hybrid score interval for p_t − p_c; each group is (successes, trials)."""
-    p_t, p_c = treated[0] / treated[1], control[0] / control[1]
-    w_t = wilson_interval(successes=treated[0], trials=treated[1], confidence=confidence)
-    w_c = wilson_interval(successes=control[0], trials=control[1], confidence=confidence)
-    difference = p_t - p_c
-    below = math.sqrt((p_t - w_t.low) ** 2 + (w_c.high - p_c) ** 2)
-    above = math.sqrt((w_t.high - p_t) ** 2 + (p_c - w_c.low) ** 2)
-    return Interval(difference - below, difference + above)
-
-
-def welch_interval(*, treated: GroupStats, control: GroupStats, confidence: float) -> Interval:
-    """Welch t interval of the difference of mean revenue per head (both groups ≥ 2)."""
-    mean_t, mean_c = treated.revenue_per_head, control.revenue_per_head
-    var_t, var_c = treated.revenue_variance, control.revenue_variance
-    if mean_t is None or mean_c is None or var_t is None or var_c is None:
-        raise EvaluationError(gettext("a Welch interval needs at least two members in each group"))
-    difference = mean_t - mean_c
-    v_t, v_c = var_t / treated.size, var_c / control.size
-    if v_t + v_c == 0:
-        # Every member of both groups has the same revenue: there is no sampling spread.
-        return Interval(difference, difference)
-    dof = (v_t + v_c) ** 2 / (v_t**2 / (treated.size - 1) + v_c**2 / (control.size - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, dof)) * math.sqrt(v_t + v_c)
-    return Interval(difference - half, difference + half)
 
 
 # --- comparison ---------------------------------------------------------------------------
@@ -545,6 +510,23 @@ def _stratified(
     ]
 
 
+def _compared(cells: list[Comparison]) -> list[Comparison]:
+    """The cells with `MIN_CELL` customers or more in both groups as compared; the others
+    with their treated figures only."""
+    return [
+        c
+        if min(c.treated.size, c.control.size) >= MIN_CELL
+        else _without_uplift(
+            c.key,
+            c.treated,
+            c.control,
+            c.costs,
+            (*(k for k in c.caveats if k != Caveat.TOO_FEW), Caveat.TOO_FEW_TO_COMPARE),
+        )
+        for c in cells
+    ]
+
+
 def evaluate(
     *,
     audience: pa.Table,
@@ -554,6 +536,8 @@ def evaluate(
     min_group: int = DEFAULT_MIN_GROUP,
     tier_order: Sequence[str] = ("key", "large", "regular", "small"),
     channel_order: Sequence[str] = (),
+    grade_order: Sequence[str] = (),
+    grid_type_order: Sequence[str] = (),
 ) -> Evaluation:
     """Evaluate a campaign from its audience table (see the module docstring for columns)."""
     if not 0 < confidence < 1:
@@ -591,6 +575,8 @@ def evaluate(
         by_tier=breakdown(Dimension.TIER.value, tier_order, False),
         by_org_unit=breakdown(org_unit, (), False),
         by_channel=breakdown(Dimension.CHANNEL.value, channel_order, True),
+        by_store_grade=_compared(breakdown(Dimension.STORE_GRADE.value, grade_order, False)),
+        by_grid_type=_compared(breakdown(Dimension.GRID_TYPE.value, grid_type_order, False)),
         estimate=compare_with_estimate(overall=overall, estimate=estimate) if estimate else None,
         org_unit_column=org_unit,
         confidence=confidence,

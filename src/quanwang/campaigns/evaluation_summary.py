@@ -24,6 +24,7 @@ from quanwang.campaigns.estimate_check import (
     headline,
 )
 from quanwang.campaigns.evaluation import (
+    MIN_CELL,
     Caveat,
     Comparison,
     Dimension,
@@ -167,6 +168,9 @@ class SummaryPage:
     monthly_revenue: float | None
     months: float | None
     charts: dict[str, Any] = field(default_factory=dict)
+    #: Under this many customers in either group a store-grade or grid-type cell is not
+    #: compared (evaluation.MIN_CELL); None when the page has neither breakdown.
+    min_cell: int | None = None
 
     @property
     def revenue_per_taker(self) -> float | None:
@@ -175,10 +179,13 @@ class SummaryPage:
         return self.monthly_revenue * self.months
 
 
+CHANNEL_DIMENSIONS = (Dimension.STORE_GRADE.value, Dimension.GRID_TYPE.value)
 BREAKDOWN_TITLES = {
     Dimension.TIER: Dimension.TIER.label,
     Dimension.ORG_UNIT: Dimension.ORG_UNIT.label,
     Dimension.CHANNEL: Dimension.CHANNEL.label,
+    Dimension.STORE_GRADE: Dimension.STORE_GRADE.label,
+    Dimension.GRID_TYPE: Dimension.GRID_TYPE.label,
 }
 
 
@@ -273,4 +280,7 @@ def summary_page(summary: Mapping[str, Any], *, org_unit_names: Mapping[str, str
         monthly_revenue=summary.get("monthly_revenue"),
         months=summary.get("months"),
         charts={b.dimension: _chart(b, confidence) for b in breakdowns if b.rows},
+        min_cell=MIN_CELL
+        if any(b.rows for b in breakdowns if b.dimension in CHANNEL_DIMENSIONS)
+        else None,
     )

@@ -402,3 +402,27 @@ class TaskOutcomeForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=ContactOutcome.choices)
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
     back = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class StoreQuotaForm(forms.Form):
+    """One store's share of an issued campaign (下发到网点); the service checks the sums."""
+
+    store = forms.ChoiceField(label=_("Store"), widget=PlainSelect)
+    audience = forms.IntegerField(
+        label=_("Customers to contact"),
+        min_value=0,
+        help_text=_("Of the store's grid's treated customers; 0 customers and 0 takers remove "
+                    "the store's quota."),
+    )  # fmt: skip
+    target = forms.IntegerField(label=_("Takers expected"), min_value=0)
+    deadline = forms.DateField(
+        label=_("Deadline"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Empty: the deadline of the quota it is a share of."),
+    )
+
+    def __init__(self, *args: Any, stores: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        store: Any = self.fields["store"]
+        store.choices = stores

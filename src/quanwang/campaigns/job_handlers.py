@@ -18,6 +18,7 @@ from quanwang.campaigns.ledger import ClaimLost, StepBusy, StepMismatch, claim_s
 from quanwang.campaigns.models import Campaign
 from quanwang.campaigns.policy import ContactPolicy
 from quanwang.campaigns.services.evaluating import EVALUATION_STEPS, run_evaluation
+from quanwang.campaigns.store_quotas import store_quota_table
 from quanwang.campaigns.tasks import contact_log
 from quanwang.core.choices import JobKind
 from quanwang.core.jobs import (
@@ -109,6 +110,10 @@ def dispatch_campaign(
             task_outcomes=contact_log(
                 since=moment - dt.timedelta(days=max(31, policy.cool_off_days))
             ),
+            # A campaign issued to stores deals its grids' customers by the stores' quotas.
+            store_quotas=store_quota_table(campaign_id=campaign.pk)
+            if Channel(channel) == Channel.TASK
+            else None,
         )
     except BaseException:
         ledger.release(state=DispatchState.STOPPED)

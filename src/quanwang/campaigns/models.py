@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -30,9 +30,12 @@ from quanwang.campaigns.choices import (
     TaskSplit,
     WarningDelivery,
 )
-from quanwang.core.choices import Resource
+from quanwang.core.choices import Action, Reach, Resource
 from quanwang.core.models import Job, OrgUnit, Staff
-from quanwang.core.querysets import ScopedModel
+from quanwang.core.querysets import RestrictedQuerySet, ScopedModel, has_grant
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from quanwang.insight.choices import ValueTier
 
 USER = settings.AUTH_USER_MODEL
@@ -294,9 +297,11 @@ class CampaignEvent(models.Model):
 
 
 class Quota(models.Model):
-    """What one org unit (a grid, or a county for a campaign split by county), or one account
-    manager, is asked to deliver of an issued campaign, and by when. An account manager's
-    quota is held at their own org unit. The levels above add them up (services.progress)."""
+    """What one org unit (a grid, or a county for a campaign split by county), one account
+    manager or one store is asked to deliver of an issued campaign, and by when. An account
+    manager's quota is held at their own org unit, a store's at the store's grid (a share of
+    the quota held at or above that grid: campaigns.store_quotas). The levels above add them
+    up (services.progress)."""
 
     campaign = models.ForeignKey(Campaign, related_name="quotas", on_delete=models.CASCADE)
     org_unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT)
@@ -308,6 +313,14 @@ class Quota(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    store = models.ForeignKey(
+        "channels.Store",
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="campaign_quotas",
+    )
     audience = models.PositiveIntegerField(_("customers to contact"))
     target = models.PositiveIntegerField(_("takers expected"))
     deadline = models.DateField(_("deadline"))
@@ -317,7 +330,7 @@ class Quota(models.Model):
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
                 fields=["campaign", "org_unit"],
-                condition=models.Q(account_manager__isnull=True),
+                condition=models.Q(account_manager__isnull=True, store__isnull=True),
                 name="quota_once_per_unit",
             ),
             models.UniqueConstraint(
@@ -325,11 +338,43 @@ class Quota(models.Model):
                 condition=models.Q(account_manager__isnull=False),
                 name="quota_once_per_account_manager",
             ),
+            models.UniqueConstraint(
+                fields=["campaign", "store"],
+                condition=models.Q(store__isnull=False),
+                name="quota_once_per_store",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(account_manager__isnull=True) | models.Q(store__isnull=True),
+                name="quota_manager_or_store",
+            ),
         ]
 
     def __str__(self) -> str:
-        who = f"{self.org_unit_id}/{self.account_manager_id or '-'}"
+        who = f"{self.org_unit_id}/{self.account_manager_id or '-'}/{self.store_id or '-'}"
         return f"{self.campaign_id} @ {who}: {self.target}/{self.audience}"
+
+
+class TaskOutcomeQuerySet(RestrictedQuerySet):
+    """An own-records grant on task outcomes reaches an account manager's own customers
+    (`scope_owner`) and a partner login's own stores (Store.partners): their store tasks."""
+
+    def restrict(
+        self, user: AbstractBaseUser | AnonymousUser, action: Action = Action.VIEW
+    ) -> Self:
+        narrowed = super().restrict(user, action)
+        if getattr(user, "is_superuser", False) or not has_grant(
+            user, resource=Resource.CAMPAIGN_TASK, action=action, only=Reach.OWN
+        ):
+            return narrowed
+        from quanwang.campaigns.tasks.scope import partner_stores
+
+        stores = partner_stores(user)
+        if not stores:
+            return narrowed
+        return self.filter(
+            models.Q(pk__in=narrowed.values("pk"))
+            | models.Q(store_id__in=stores, account_manager__isnull=True)
+        )
 
 
 class TaskOutcome(ScopedModel):
@@ -339,8 +384,11 @@ class TaskOutcome(ScopedModel):
 
     scope_resource: ClassVar[Resource] = Resource.CAMPAIGN_TASK
     scope_org_path: ClassVar[str | None] = "org_unit__path"
-    # An account manager's own-records grant reaches the outcomes of their own customers.
+    # An account manager's own-records grant reaches the outcomes of their own customers; a
+    # partner's, those of its stores (TaskOutcomeQuerySet).
     scope_owner: ClassVar[str | None] = "account_manager__user"
+
+    objects = TaskOutcomeQuerySet.as_manager()  # type: ignore[misc]  # a narrower manager
 
     campaign = models.ForeignKey(Campaign, related_name="task_outcomes", on_delete=models.CASCADE)
     subscriber_id = models.CharField(_("subscriber ID"), max_length=40)

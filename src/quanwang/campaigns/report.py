@@ -24,9 +24,11 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
-from quanwang.campaigns.choices import CampaignType, Channel
+from quanwang.campaigns.channel_strata import UNGRADED
+from quanwang.campaigns.choices import CampaignType, Channel, GridType
 from quanwang.campaigns.estimate_check import EstimateCheck, EstimateQuantity, estimate_notes
 from quanwang.campaigns.evaluation import (
+    MIN_CELL,
     Caveat,
     Comparison,
     Dimension,
@@ -34,6 +36,7 @@ from quanwang.campaigns.evaluation import (
     Interval,
 )
 from quanwang.campaigns.report_labels import Column, Field, Heading, Metric, Sheet
+from quanwang.channels.choices import StoreGrade
 from quanwang.core.tabular import append_row, new_workbook, workbook_bytes, write_private
 from quanwang.insight.choices import ValueTier
 
@@ -85,6 +88,17 @@ def method_notes(*, evaluation: Evaluation) -> list[str]:
             "whole control group."
         ),
         _("Groups under %(count)d customers get no interval.") % {"count": evaluation.min_group},
+        _(
+            "Store grades: a treated customer counts for the store whose task list they are "
+            "on; the control customers of each grid are dealt to the grid's stores in the "
+            "same shares, so each grade is compared with the control customers its stores "
+            "would have had. Grid types compare the customers of the grids of each type."
+        ),
+        _(
+            "A store-grade or grid-type cell with under %(count)d customers in either group "
+            "is not compared with the control group: its treated figures only."
+        )
+        % {"count": MIN_CELL},
     ]
 
 
@@ -104,12 +118,21 @@ def key_label(
 ) -> str:
     """How a stratum reads: a tier's or channel's label, an org unit's name."""
     if key is None:
-        missing = Heading.NO_CHANNEL if dimension == Dimension.CHANNEL else Heading.UNKNOWN
+        missing = {
+            Dimension.CHANNEL: Heading.NO_CHANNEL,
+            Dimension.STORE_GRADE: Heading.NO_STORE,
+        }.get(dimension, Heading.UNKNOWN)
         return str(missing.label)
     if dimension == Dimension.TIER and key in ValueTier.values:
         return str(ValueTier(key).label)
     if dimension == Dimension.CHANNEL and key in Channel.values:
         return str(Channel(key).label)
+    if dimension == Dimension.STORE_GRADE:
+        if key == UNGRADED:
+            return str(Heading.UNGRADED.label)
+        return str(StoreGrade(key).label) if key in StoreGrade.values else key
+    if dimension == Dimension.GRID_TYPE and key in GridType.values:
+        return str(GridType(key).label)
     if dimension == Dimension.ORG_UNIT and org_unit_names:
         return org_unit_names.get(key, key)
     return key
@@ -195,11 +218,15 @@ BREAKDOWN: list[tuple[Column, Callable[[Comparison], Any], str]] = [
     (Column.ROI, lambda c: c.roi, PERCENT),
     (Column.NOTES, _caveats, "@"),
 ]
+#: Breakdowns only some campaigns have (through the channels): no sheet without them.
+OPTIONAL_DIMENSIONS = frozenset({Dimension.STORE_GRADE, Dimension.GRID_TYPE})
 CI_COLUMNS = {Column.UPLIFT_LOW, Column.UPLIFT_HIGH, Column.REVENUE_LOW, Column.REVENUE_HIGH}
 SHEET_DIMENSIONS = {
     Sheet.TIER: Dimension.TIER,
     Sheet.ORG_UNIT: Dimension.ORG_UNIT,
     Sheet.CHANNEL: Dimension.CHANNEL,
+    Sheet.STORE_GRADE: Dimension.STORE_GRADE,
+    Sheet.GRID_TYPE: Dimension.GRID_TYPE,
 }
 
 
@@ -277,6 +304,8 @@ def report_xlsx(
         summary.column_dimensions[letter].width = 18
 
     for sheet, dimension in SHEET_DIMENSIONS.items():
+        if dimension in OPTIONAL_DIMENSIONS and not evaluation.breakdown(dimension):
+            continue  # a campaign with no task list or no typed grid has no such sheet
         page = book.create_sheet(str(sheet.label))
         append_row(
             page, [str(Column.KEY.label), *(str(column.label) for column, _v, _f in BREAKDOWN)]

@@ -13,6 +13,8 @@ class Sheet(models.TextChoices):
     TIER = "tier", gettext_lazy("By tier (分层)")
     ORG_UNIT = "org_unit", gettext_lazy("By org unit (单位)")
     CHANNEL = "channel", gettext_lazy("By channel (渠道)")
+    STORE_GRADE = "store_grade", gettext_lazy("By store grade (网点等级)")
+    GRID_TYPE = "grid_type", gettext_lazy("By grid type (网格类型)")
 
 
 class Field(models.TextChoices):
@@ -96,6 +98,8 @@ class Heading(models.TextChoices):
     TOO_FEW = "too_few", gettext_lazy("too few")
     UNKNOWN = "unknown", gettext_lazy("Unknown")
     NO_CHANNEL = "no_channel", gettext_lazy("No channel recorded")
+    NO_STORE = "no_store", gettext_lazy("No store")
+    UNGRADED = "ungraded", gettext_lazy("Not graded")
     AGAINST_ESTIMATE = (
         "against_estimate",
         gettext_lazy("Against the design estimate, like with like"),

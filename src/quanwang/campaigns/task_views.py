@@ -310,7 +310,9 @@ def task_xlsx(request: HttpRequest) -> HttpResponse:
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect(_tasks_url(request.GET.urlencode()))
-    safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", filters.grid or filters.account_manager or "grid")
+    safe = re.sub(
+        r"[^0-9A-Za-z_.-]+", "_", filters.grid or filters.account_manager or filters.store or "grid"
+    )
     response = HttpResponse(content, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="tasks-{safe}.xlsx"'
     return response

@@ -42,6 +42,7 @@ urlpatterns = [
         promotion_views.call_list_xlsx,
         name="call-list",
     ),
+    path("campaigns/<int:pk>/stores/", views.campaign_store_quotas, name="store-quotas"),
     path("campaigns/<int:pk>/<str:move>/", views.campaign_move, name="move"),
     path("campaigns/promotion/", promotion_views.dispatch_overview, name="promotion"),
     path("campaigns/sandbox/", sandbox_views.sandbox_inbox, name="sandbox-inbox"),

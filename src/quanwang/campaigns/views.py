@@ -30,9 +30,16 @@ from quanwang.campaigns.forms import (
     ListUploadForm,
     MoveForm,
     ResponseUploadForm,
+    StoreQuotaForm,
     campaign_initial,
 )
 from quanwang.campaigns.saved_segments import usable_versions
+from quanwang.campaigns.store_quotas import (
+    StoreShare,
+    issue_to_stores,
+    may_issue_to_stores,
+    stores_in_reach,
+)
 from quanwang.campaigns.tasks import OPEN_STATES, task_steps
 from quanwang.core.choices import Action, Resource
 from quanwang.core.error_views import form_errors_text
@@ -250,6 +257,11 @@ def _detail_page(request: HttpRequest, campaign: Any, **forms: Any) -> HttpRespo
         and services.visible(request.user, move.action).filter(pk=campaign.pk).exists()
     ]
     editable = may_change and campaign.state in services.EDITABLE
+    store_quota_form = forms.get("store_quota_form") or (
+        _store_quota_form(request, campaign)
+        if may_issue_to_stores(user=request.user, campaign=campaign)
+        else None
+    )
     progress = services.campaign_progress(campaign=campaign, user=request.user)
     evaluation = services.evaluation_panel(campaign=campaign, user=request.user)
     return render(
@@ -271,6 +283,7 @@ def _detail_page(request: HttpRequest, campaign: Any, **forms: Any) -> HttpRespo
             "progress_tree": progress.tree if progress else [],
             "elapsed": progress.elapsed if progress else None,
             "task_list_url": _task_list_url(request, campaign),
+            "store_quota_form": store_quota_form,
             "uplift": services.uplift_facts(campaign=campaign),
             "thresholds": services.warning_thresholds(),
             "warnings": warning_services.campaign_warnings(user=request.user, campaign=campaign),
@@ -402,3 +415,48 @@ def campaign_report(request: HttpRequest, pk: int, kind: str) -> FileResponse:
     if path is None:
         raise Http404
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+
+
+def _store_quota_form(request: HttpRequest, campaign: Any, data: Any = None) -> StoreQuotaForm:
+    """The store quota form, offering the stores the user may issue the campaign to."""
+    stores = stores_in_reach(user=request.user, campaign=campaign).order_by("store_id")
+    choices = [
+        (s.store_id, f"{s.name} ({s.store_id}) · {s.org_unit.name}"
+         + (f" · {s.get_grade_display()}" if s.grade else ""))
+        for s in stores
+    ]  # fmt: skip
+    return StoreQuotaForm(data, stores=choices)
+
+
+@login_required
+@require_POST
+def campaign_store_quotas(request: HttpRequest, pk: int) -> HttpResponse:
+    """Issue the campaign to one store (its share of its grid's quota)."""
+    _guard(request)
+    campaign = _campaign_or_404(request, pk)
+    if not stores_in_reach(user=request.user, campaign=campaign).exists():
+        raise Http404  # no store of theirs to issue it to: nothing here for them
+    form = _store_quota_form(request, campaign, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            issue_to_stores(
+                actor=request.user,
+                campaign_id=campaign.pk,
+                shares=[
+                    StoreShare(
+                        store_id=data["store"],
+                        audience=data["audience"],
+                        target=data["target"],
+                        deadline=data.get("deadline"),
+                    )
+                ],
+            )
+        except NotFound as exc:
+            raise Http404 from exc
+        except ServiceError as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, _("The store's quota is set."))
+            return redirect(reverse("campaigns:detail", args=[pk]) + "#store-quotas")
+    return _detail_page(request, campaign, store_quota_form=form)

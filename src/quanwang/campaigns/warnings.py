@@ -179,8 +179,11 @@ def raise_warnings(*, campaign: Campaign, today: dt.date) -> list[Raised]:
     """One warning per unit of `campaign` behind plan on `today`, sent after the commit to the
     unit's managers. Running it again the same day adds no row and sends nothing already sent
     (a recipient whose SMS failed is tried again)."""
+    # A store's quota is a share of its grid's: the grid's manager is warned for the grid.
     behind: list[UnitProgress] = [
-        p for p in execution_progress(campaign=campaign, today=today) if p.behind
+        p
+        for p in execution_progress(campaign=campaign, today=today)
+        if p.behind and p.store is None
     ]
     if not behind:
         return []

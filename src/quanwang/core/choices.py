@@ -109,6 +109,7 @@ class AuditTarget(models.TextChoices):
     STAFF = "staff", _("Staff member")
     SUBSCRIBER = "subscriber", _("Subscriber")
     OFFER = "offer", _("Offer")
+    STORE = "store", _("Store")
 
 
 class JobKind(models.TextChoices):

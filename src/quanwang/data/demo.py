@@ -33,6 +33,8 @@ LOAD_ORDER = (
     "contacts",
     "complaints",
     "store_sales",
+    "store_traffic",
+    "channel_sales",
 )
 
 Say = Callable[[str], None]

@@ -15,7 +15,8 @@ from quanwang.data.models import ImportMapping
 from quanwang.data.schema import TABLES, Table
 from quanwang.data.sources import ReadOptions
 
-SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet")
+# GeoJSON: grid boundaries (a FeatureCollection, read by data.sources as rows of `grids`).
+SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".geojson", ".json")
 
 
 def _format_codes(text: Any, *keys: str) -> SafeString:
@@ -98,7 +99,7 @@ class TableImportForm(forms.Form):
         if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(_("The file is larger than 50 MB; use the CLI."))
         if not upload.name.lower().endswith(SUFFIXES):
-            raise forms.ValidationError(_("Upload a .csv, .xlsx or .parquet file."))
+            raise forms.ValidationError(_("Upload a .csv, .xlsx, .parquet or .geojson file."))
         return upload
 
     def clean(self) -> dict[str, Any]:

@@ -35,11 +35,12 @@ from django.conf import settings
 from django.utils.translation import gettext
 
 from quanwang.core.uploads import private_dir
+from quanwang.data.geometry import GEOMETRY_LABELS, GeoJsonSource, check_geometry
 from quanwang.data.import_scope import RowScope, flag_out_of_scope
 from quanwang.data.load_modes import ImportFailed, Modes, find_errors, guard_replace, merged
 from quanwang.data.mapping import CompiledMapping, MappingError, compile_mapping
+from quanwang.data.rejects import REJECT_LABELS as _ROW_REJECT_LABELS
 from quanwang.data.rejects import (
-    REJECT_LABELS,
     Reject,
     collect_rejects,
     rows_by_reason,
@@ -50,6 +51,13 @@ from quanwang.data.schema import TABLES, LoadMode, Table
 from quanwang.data.sources import ReadOptions, SourceError, open_source
 from quanwang.data.warehouse import Warehouse, new_version, quote, scalar_int, sql_literal
 from quanwang.data.workbooks import WorkbookSource, header_names
+
+# The reasons of data.rejects and, for boundaries and coordinates, of data.geometry.
+REJECT_LABELS: dict[str, Any] = {
+    str(code): label
+    for labels in (_ROW_REJECT_LABELS, GEOMETRY_LABELS)
+    for code, label in labels.items()
+}
 
 __all__ = ["REJECT_LABELS", "ImportFailed", "ImportReport", "Reject", "Stage", "import_file"]
 
@@ -179,7 +187,7 @@ def _import(
             names=header_names(table, mapping),
         )  # fmt: skip
         # A workbook's rows set aside before the scan (totals rows, Excel errors) and its sheets.
-        book = source if isinstance(source, WorkbookSource) else None
+        book = source if isinstance(source, (WorkbookSource, GeoJsonSource)) else None
         compiled = _compile(
             table=table, staged_columns=source.columns, mapping=mapping, shown=shown, store=store
         )
@@ -201,7 +209,14 @@ def _import(
                 con=con, table=table, store=store, rows=rows, scan=scan, scope=scope,
                 carried=carried,
             )  # fmt: skip
+            # Boundaries and coordinates (data.geometry): refused rows join bad_rows, a
+            # repaired boundary replaces its text.
+            geometry = check_geometry(con=con, table=table, store=store)
             rejects = collect_rejects(con=con, table=table, scan=scan, scoped=scope is not None)
+            if geometry.bad:
+                rejects = sorted(
+                    rejects + geometry.rejects(scan.row_of()), key=lambda r: (r[0], r[1])
+                )
             if book is not None:
                 rejects = book.with_set_aside(rejects)
             loaded = rows - scalar_int(con, "SELECT count(*) FROM bad_rows")
@@ -248,7 +263,7 @@ def _import(
             quarantine_file=str(target) if rejects else "",
             unused_columns=compiled.unused,
             updated_columns=carried,
-            notes=book.notes if book is not None else [],
+            notes=(book.notes if book is not None else []) + geometry.notes,
         )
 
 

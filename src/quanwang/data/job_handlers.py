@@ -21,6 +21,7 @@ from quanwang.core.jobs import (
 )
 from quanwang.core.services.scope import choose_scope
 from quanwang.core.uploads import is_upload, release_upload, sweep_uploads
+from quanwang.data.after_import import run_after_import
 from quanwang.data.import_scope import import_scope
 from quanwang.data.importer import REJECT_LABELS, ImportFailed, Stage, import_file
 from quanwang.data.labels import label
@@ -131,6 +132,9 @@ def import_table(
     finally:
         release_upload(source)
         sweep_uploads()
-    return result.as_result() | {
-        "quarantine_file": Path(result.quarantine_file).name if result.quarantine_file else ""
-    }
+    # What other apps keep in step with this table (data.after_import): the store file…
+    return (
+        result.as_result()
+        | {"quarantine_file": Path(result.quarantine_file).name if result.quarantine_file else ""}
+        | run_after_import(table)
+    )

@@ -142,6 +142,13 @@ def open_source(
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return _parquet_source(path)
+    # --- geo (issue 16): a GeoJSON FeatureCollection, read as rows by data.geometry (imported
+    # here, as it builds on this module).
+    if suffix in {".geojson", ".json"}:
+        from quanwang.data.geometry import geojson_source
+
+        return geojson_source(path=path, work_dir=work_dir)
+    # --- end geo
     csv_path = path
     if suffix in {".xlsx", ".xlsm", ".xls"}:
         # Sheets, header row, merged cells, totals rows: data.workbooks (imported here, as it
@@ -153,7 +160,7 @@ def open_source(
         )
     elif suffix not in {".csv", ".txt"}:
         raise SourceError(
-            _("%(file)s: use a .csv, .xlsx, .xls or .parquet file") % {"file": path.name}
+            _("%(file)s: use a .csv, .xlsx, .xls, .parquet or .geojson file") % {"file": path.name}
         )
     else:
         csv_path = utf8_copy(path, encoding=file_encoding(path, named=encoding), work_dir=work_dir)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from quanwang.core import nightly
 from quanwang.core.choices import JobKind
 from quanwang.core.jobs import (
     RESULT_CODE_LABELS,
@@ -44,6 +45,7 @@ RESULT_LABELS.update(
         "model": _("Model"),
         "top_decile_lift": _("Top-decile lift"),
         "validation_month": _("Validation month"),
+        "steps_failed": _("Steps that failed (see the log)"),
     }
 )
 RESULT_LABELS["auc"] = "AUC"
@@ -67,20 +69,33 @@ def build_snapshot(ctx: JobContext, *, month: str, engine: str = Engine.DUCKDB) 
 
     units = org_grids()
     snapshot = run_pipeline(month=month, engine=Engine(engine), progress=report, units=units)
-    ctx.progress(done=2, total=3, stage=str(STEPS[Step.KEEPING]))
+    ctx.progress(done=2, total=3 + len(nightly.steps()), stage=str(STEPS[Step.KEEPING]))
     try:
         keep_console_figures(snapshot, units=units)
     except Exception:
         # The snapshot is complete and usable without them: the pages then work their figures
         # out from the wide tables on request. The failure is logged, not the job's.
         logger.exception("keeping the console's figures of snapshot %s failed", snapshot.label)
-    ctx.progress(done=3, total=3, stage=str(STEPS[Step.DONE]))
-    return {
+    later = nightly.steps()
+    total = 3 + len(later)
+
+    def announce(step: nightly.AfterSnapshotStep) -> None:
+        ctx.progress(done=3 + later.index(step), total=total, stage=str(step.label))
+
+    # What other apps compute from the snapshot (core.nightly): grid scorecards, funnels…
+    after = nightly.run_after_snapshot(snapshot, progress=announce)
+    ctx.progress(done=total, total=total, stage=str(STEPS[Step.DONE]))
+    result: dict[str, Any] = {
         "snapshot": snapshot.label,
         "rows": snapshot.rows,
         "engine": snapshot.engine,
         "seconds": snapshot.seconds,
     }
+    failed = [step for step in later if "failed" in after[step.name]]
+    if failed:
+        # The snapshot stands; the page names what to look at (the log has the traceback).
+        result["steps_failed"] = ", ".join(str(step.label) for step in failed)
+    return result
 
 
 @register(JobKind.TRAIN_CHURN)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -73,3 +75,21 @@ def build_once(
             return found if found is not None else build()
     except OSError:
         return None
+
+
+def write_kept(directory: Path, version: str, data: dict[str, Any]) -> Path:
+    """`data` as `directory/<version>.json` in one step (a temporary file renamed): a reader
+    sees all of it or none."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{version}.json"
+    temporary = directory / f".{version}.{uuid.uuid4().hex}.tmp"
+    temporary.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    os.replace(temporary, target)
+    return target
+
+
+def prune_kept(directory: Path, *, keep: int) -> None:
+    """Remove all but the `keep` newest kept files of `directory`."""
+    kept = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for old in kept[keep:]:
+        old.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from quanwang.channels.visits import sections as visit_sections
 from quanwang.core.choices import Action, Resource
 from quanwang.core.errors import NotFound
 from quanwang.core.middleware import SCOPE_SESSION_KEY
@@ -31,6 +32,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "figures": home_figures.key_figures(user=user),
         "campaigns": home_figures.campaign_figures(user=user),
         "todos": home_figures.todo_figures(user=user),
+        # A partner store's login: its own stores (channels.visits), nothing of the operator's.
+        "partner_home": visit_sections.home_section(user=user),
         "recent_jobs": Job.objects.restrict(user).select_related("org_unit")[:5]
         if may_see_jobs
         else [],

@@ -15,16 +15,18 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from quanwang.campaigns.channel_strata import UNGRADED, channel_strata
 from quanwang.campaigns.channels import SendStatus
 from quanwang.campaigns.choices import (
     CampaignState,
     CampaignType,
     Channel,
     ContactOutcome,
+    GridType,
 )
 from quanwang.campaigns.estimate import CONTACT_COST
 from quanwang.campaigns.estimate_check import check_against_estimate, design_estimate
-from quanwang.campaigns.evaluation import CampaignCosts, Group, evaluate
+from quanwang.campaigns.evaluation import CampaignCosts, Dimension, Group, evaluate
 from quanwang.campaigns.evaluation_summary import (
     SummaryPage,
     read_summary,
@@ -45,6 +47,7 @@ from quanwang.campaigns.responses import (
 from quanwang.campaigns.results import write_results
 from quanwang.campaigns.services.access import visible
 from quanwang.campaigns.tasks import REACHED, outcomes_table
+from quanwang.channels.choices import StoreGrade
 from quanwang.core.choices import JOB_LIVE, JOB_RETRYABLE, Action, JobKind, OrgLevel
 from quanwang.core.errors import ServiceError
 from quanwang.core.formatting import unit_names
@@ -54,8 +57,10 @@ from quanwang.core.uploads import private_dir
 from quanwang.data.warehouse import sql_literal
 
 
-def evaluation_table(*, campaign: Campaign) -> pa.Table:
-    """One row per frozen customer: group, response, revenue, tier, grid, channel reached.
+def evaluation_table(*, campaign: Campaign, strata: bool = False) -> pa.Table:
+    """One row per frozen customer: group, response, revenue, tier, grid, channel reached;
+    with `strata`, the channel strata too (`store_grade`, `grid_type`: channel_strata; a
+    stratum nobody has is left out).
 
     A treated customer is contacted when a gateway accepted a message for them or a grid or
     store recorded a task outcome that reached them (contacted, accepted, refused: channel
@@ -105,7 +110,24 @@ def evaluation_table(*, campaign: Campaign) -> pa.Table:
     )
     table = relation.to_arrow_table()
     con.close()
-    return table
+    return with_channel_strata(table, campaign=campaign) if strata else table
+
+
+def with_channel_strata(table: pa.Table, *, campaign: Campaign) -> pa.Table:
+    """`table` (one row per frozen customer, in subscriber order) with the customers' store
+    grade and grid type, where any customer has one."""
+    found = channel_strata(campaign=campaign)
+    if found is None:
+        return table
+    kept = [
+        name
+        for name in (Dimension.STORE_GRADE.value, Dimension.GRID_TYPE.value)
+        if name in found.column_names and found[name].null_count < found.num_rows
+    ]
+    if not kept:
+        return table
+    joined = table.join(found.select(["subscriber_id", *kept]), "subscriber_id")
+    return joined.sort_by("subscriber_id")
 
 
 #: The steps of an evaluation, for its job's progress bar.
@@ -169,11 +191,15 @@ def evaluate_campaign(*, campaign: Campaign, progress: Progress = _silent) -> Re
             _("The campaign's frozen audience file is missing: it cannot be evaluated.")
         )
     progress(0, _("Reading the audience, the sends, the task outcomes and the responses"))
-    table = evaluation_table(campaign=campaign)
+    table = evaluation_table(campaign=campaign, strata=True)
     progress(1, _("Comparing the treated and control groups"))
     channels = [Channel(c) for c in campaign.channels]
     result = evaluate(
-        audience=table, costs=_costs(campaign), channel_order=[str(c) for c in channels]
+        audience=table,
+        costs=_costs(campaign),
+        channel_order=[str(c) for c in channels],
+        grade_order=[*StoreGrade.values, UNGRADED],
+        grid_type_order=GridType.values,
     )
     design = design_estimate(campaign.estimate)
     checks = check_against_estimate(overall=result.overall, estimate=design) if design else []
@@ -199,7 +225,14 @@ def evaluate_campaign(*, campaign: Campaign, progress: Progress = _silent) -> Re
         summary_file(campaign.pk), summarize(evaluation=result, checks=checks, estimate=design)
     )
     progress(4, _("Writing the results back for the next snapshot"))
-    write_results(campaign=campaign, evaluated=table)
+    # The results keep their columns; the channel strata are the report's.
+    write_results(
+        campaign=campaign,
+        evaluated=table.drop_columns(
+            [c for c in (Dimension.STORE_GRADE.value, Dimension.GRID_TYPE.value)
+             if c in table.column_names]
+        ),
+    )  # fmt: skip
     return files
 
 

@@ -27,6 +27,8 @@ from quanwang.campaigns.issuing import ACCOUNT_MANAGER
 from quanwang.campaigns.models import Campaign, EarlyWarning, Quota
 from quanwang.campaigns.services.access import ancestor_paths, viewing_units
 from quanwang.campaigns.services.evaluating import evaluation_table
+from quanwang.campaigns.tasks.scope import task_steps
+from quanwang.channels.models import Store
 from quanwang.core.choices import OrgLevel
 from quanwang.core.models import OrgUnit, Staff
 
@@ -95,6 +97,8 @@ class UnitProgress:
     #: The account manager whose quota this is (held at `unit`, their org unit); None for a
     #: grid's quota.
     account_manager: Staff | None = None
+    #: The store whose quota this is (held at `unit`, its grid; campaigns.store_quotas).
+    store: Store | None = None
 
 
 @dataclass(frozen=True)
@@ -136,8 +140,10 @@ class ProgressRow:
     #: Share of the window elapsed on the day read (0 to 1).
     elapsed: float
     account_manager: Staff | None = None
-    #: The row's latest early warning (only a row holding a quota is warned).
+    #: The row's latest early warning (only a row holding a quota is warned; a store's row is
+    #: its grid manager's to follow, not warned on its own).
     warning: EarlyWarning | None = None
+    store: Store | None = None
 
     @property
     def achieved_share(self) -> float | None:
@@ -174,10 +180,16 @@ def elapsed_share(*, campaign: Campaign, day: dt.date) -> float:
     return min(max((day - campaign.starts_on).days / span, 0.0), 1.0)
 
 
-def _tallies(campaign: Campaign) -> dict[tuple[str | None, str | None], Tally]:
-    """(grid, None) for the customers of no account manager, (None, employee number) for an
-    account manager's: treated customers, those contacted and the treated takers. Counted in
-    Arrow: a DuckDB connection of its own would cost more than the counting."""
+#: A tally's key: (grid, None, store or None) for the customers of no account manager (the
+#: store only where it holds a quota), (None, employee number, None) for an account manager's.
+TallyKey = tuple[str | None, str | None, str | None]
+
+
+def _tallies(campaign: Campaign, *, stores: bool = False) -> dict[TallyKey, Tally]:
+    """Treated customers, those contacted and the treated takers, by `TallyKey`. With
+    `stores` (the campaign was issued to stores), a customer on a store's task list counts
+    for the store. Counted in Arrow: a DuckDB connection of its own would cost more than the
+    counting."""
     table = evaluation_table(campaign=campaign)
     # Only a campaign split by account manager froze them with its customers.
     if ACCOUNT_MANAGER in pq.read_schema(campaign.audience_path).names:
@@ -186,25 +198,54 @@ def _tallies(campaign: Campaign) -> dict[tuple[str | None, str | None], Tally]:
         manager = table[ACCOUNT_MANAGER]
     else:
         manager = pa.nulls(table.num_rows, pa.string())
+    if stores:
+        table = table.join(task_stores(campaign), "subscriber_id", join_type="left outer")
+        store = pc.if_else(pc.is_null(manager), table["store_id"], pa.scalar(None, pa.string()))
+    else:
+        store = pa.nulls(table.num_rows, pa.string())
     treated = pc.equal(table["group"], str(Group.TREATED)).fill_null(False)
     counted = pa.table(
         {
             "grid": pc.if_else(pc.is_null(manager), table["grid_id"], pa.scalar(None, pa.string())),
             "manager": manager,
+            "store": store,
             "treated": treated.cast(pa.int64()),
             "contacted": table["contacted"].fill_null(False).cast(pa.int64()),
             "responders": pc.and_(table["responded"].fill_null(False), treated).cast(pa.int64()),
         }
     )
-    sums = counted.group_by(["grid", "manager"]).aggregate(
+    sums = counted.group_by(["grid", "manager", "store"]).aggregate(
         [("treated", "sum"), ("contacted", "sum"), ("responders", "sum")]
     )
     return {
-        (row["grid"], row["manager"]): Tally(
+        (row["grid"], row["manager"], row["store"]): Tally(
             int(row["treated_sum"]), int(row["contacted_sum"]), int(row["responders_sum"])
         )
         for row in sums.to_pylist()
     }
+
+
+def task_stores(campaign: Campaign) -> pa.Table:
+    """(subscriber_id, store_id): the store of each customer on the campaign's task lists
+    (a customer on two task steps as on the first)."""
+    plans = [
+        pq.read_table(step.plan, columns=["subscriber_id", "store_id"]).cast(
+            pa.schema([("subscriber_id", pa.string()), ("store_id", pa.string())])
+        )
+        for step in task_steps(campaign.pk)
+    ]
+    if not plans:
+        return pa.table({"subscriber_id": pa.array([], pa.string()),
+                         "store_id": pa.array([], pa.string())})  # fmt: skip
+    if len(plans) == 1:  # a plan lists each customer once
+        return plans[0]
+    # In step order, the first row of each customer (a null store counts as found).
+    firsts = (
+        pa.concat_tables(plans)
+        .group_by("subscriber_id", use_threads=False)
+        .aggregate([("store_id", "first", pc.ScalarAggregateOptions(skip_nulls=False))])
+    )
+    return firsts.rename_columns(["subscriber_id", "store_id"])
 
 
 @dataclass(eq=False)
@@ -216,10 +257,12 @@ class _Node:
     quota: Quota | None = None
     own: Tally = field(default_factory=Tally)
     children: list[_Node] = field(default_factory=list)
+    store: Store | None = None
 
     def sort_key(self) -> tuple[bool, str, str]:
         manager = self.account_manager
-        return (manager is not None, self.unit.path, manager.employee_no if manager else "")
+        who = manager.employee_no if manager else self.store.store_id if self.store else ""
+        return (manager is not None, self.unit.path, who)
 
     def total(self) -> Tally:
         tally = self.own
@@ -240,12 +283,11 @@ class _Node:
         return max(below) if below else None
 
 
-def _build(
-    *, campaign: Campaign, quotas: list[Quota], tallies: dict[tuple[str | None, str | None], Tally]
-) -> _Node:
-    """The roll-up from the campaign's unit down to its grids and account managers."""
+def _build(*, campaign: Campaign, quotas: list[Quota], tallies: dict[TallyKey, Tally]) -> _Node:
+    """The roll-up from the campaign's unit down to its grids (their stores under them) and
+    account managers."""
     root_path = campaign.org_unit.path
-    grid_codes = sorted({g for g, m in tallies if m is None and g})
+    grid_codes = sorted({g for g, m, _s in tallies if m is None and g})
     grids = {
         u.code: u
         for u in OrgUnit.objects.filter(
@@ -255,17 +297,36 @@ def _build(
     for quota in quotas:  # a grid's quota whose customers left no row still shows
         if quota.account_manager is None and quota.org_unit.level == OrgLevel.GRID:
             grids.setdefault(quota.org_unit.code, quota.org_unit)
-    held = {q.org_unit_id: q for q in quotas if q.account_manager is None}
-    leaves = [
-        _Node(unit=unit, quota=held.get(unit.pk), own=tallies.get((code, None), Tally()))
-        for code, unit in grids.items()
-    ]
+    held = {q.org_unit_id: q for q in quotas if q.account_manager is None and q.store is None}
+    shops = [q for q in quotas if q.store is not None]
+    quota_stores = {q.store.store_id for q in shops if q.store is not None}
+    leaves = []
+    for code, unit in grids.items():
+        # The grid's own customers: those on no store's quota (a store without one counts
+        # for its grid).
+        own = sum(
+            (t for (g, m, s), t in tallies.items() if g == code and m is None
+             and s not in quota_stores),
+            Tally(),
+        )  # fmt: skip
+        leaf = _Node(unit=unit, quota=held.get(unit.pk), own=own)
+        leaf.children = [
+            _Node(
+                unit=q.org_unit,
+                store=q.store,
+                quota=q,
+                own=tallies.get((code, None, q.store.store_id), Tally()),
+            )
+            for q in shops
+            if q.org_unit_id == unit.pk and q.store is not None
+        ]
+        leaves.append(leaf)
     managed = [
         _Node(
             unit=q.org_unit,
             account_manager=q.account_manager,
             quota=q,
-            own=tallies.get((None, q.account_manager.employee_no), Tally()),
+            own=tallies.get((None, q.account_manager.employee_no, None), Tally()),
         )
         for q in quotas
         if q.account_manager is not None
@@ -289,6 +350,7 @@ def _build(
     for leaf in leaves:
         if leaf.unit.path == root_path:  # a grid's own campaign: the grid is the root
             nodes[root_path].own = leaf.own
+            nodes[root_path].children.extend(leaf.children)
             continue
         by_path[leaf.unit.path] = leaf
         _parent_of(nodes, leaf.unit.path, root_path).children.append(leaf)
@@ -323,6 +385,7 @@ def _rows(
             expected = None if target is None else target * elapsed
             pace = tally.responders / expected if expected else None
             manager_id = node.account_manager.pk if node.account_manager else None
+            warned = node.quota is not None and node.store is None
             rows.append(
                 ProgressRow(
                     unit=node.unit,
@@ -340,9 +403,8 @@ def _rows(
                     holds_quota=node.quota is not None,
                     elapsed=elapsed,
                     account_manager=node.account_manager,
-                    warning=warnings.get((node.unit.pk, manager_id))
-                    if node.quota is not None
-                    else None,
+                    warning=warnings.get((node.unit.pk, manager_id)) if warned else None,
+                    store=node.store,
                 )
             )
         for child in sorted(node.children, key=_Node.sort_key):
@@ -365,7 +427,9 @@ def campaign_progress(
     """The campaign's execution as `user` may read it (None: everything): the quotas held in
     their units, and the roll-up of their units. None before the campaign is issued."""
     quotas = list(
-        Quota.objects.filter(campaign=campaign).select_related("org_unit", "account_manager")
+        Quota.objects.filter(campaign=campaign).select_related(
+            "org_unit", "account_manager", "store"
+        )
     )
     # A frozen audience lost from disk (a restore without the var dir) leaves the page without
     # its progress, not failing.
@@ -374,11 +438,16 @@ def campaign_progress(
     limits = warning_thresholds()
     day = today or timezone.localdate()
     elapsed = elapsed_share(campaign=campaign, day=day)
-    root = _build(campaign=campaign, quotas=quotas, tallies=_tallies(campaign))
+    tallies = _tallies(campaign, stores=any(q.store_id is not None for q in quotas))
+    root = _build(campaign=campaign, quotas=quotas, tallies=tallies)
     scope = viewing_units(user)
     everything = _rows(root, elapsed=elapsed, limits=limits, scope=None, warnings={})
     held = {
-        (row.unit.pk, row.account_manager.pk if row.account_manager else None): row
+        (
+            row.unit.pk,
+            row.account_manager.pk if row.account_manager else None,
+            row.store.pk if row.store else None,
+        ): row
         for row in everything
         if row.holds_quota
     }
@@ -387,7 +456,8 @@ def campaign_progress(
     ]
     return CampaignProgress(
         quotas=[
-            _unit_progress(q, held.get((q.org_unit_id, q.account_manager_id))) for q in in_reach
+            _unit_progress(q, held.get((q.org_unit_id, q.account_manager_id, q.store_id)))
+            for q in in_reach
         ],
         tree=_rows(
             root,
@@ -414,6 +484,7 @@ def _unit_progress(quota: Quota, row: ProgressRow | None) -> UnitProgress:
         pace=row.pace if row else None,
         behind=row.behind if row else False,
         account_manager=quota.account_manager,
+        store=quota.store,
     )
 
 
@@ -450,7 +521,8 @@ def scope_quotas(*, user: Any, campaigns: list[Campaign]) -> dict[int, list[Scop
     found: dict[int, list[ScopeQuota]] = {}
     if scope is None:
         by_unit = {c.pk: c.org_unit for c in campaigns}
-        for row in _sums(Quota.objects.filter(campaign__in=campaigns)):
+        # A store's quota is a share of its grid's: not added again.
+        for row in _sums(Quota.objects.filter(campaign__in=campaigns, store__isnull=True)):
             found[row["campaign_id"]] = [_scope_quota(by_unit[row["campaign_id"]], row)]
         return found
     units = {u.path: u for u in OrgUnit.objects.filter(path__in=scope)}
@@ -459,7 +531,9 @@ def scope_quotas(*, user: Any, campaigns: list[Campaign]) -> dict[int, list[Scop
             continue
         below: set[int] = set()
         for row in _sums(
-            Quota.objects.filter(campaign__in=campaigns, org_unit__path__startswith=path)
+            Quota.objects.filter(
+                campaign__in=campaigns, org_unit__path__startswith=path, store__isnull=True
+            )
         ):
             below.add(row["campaign_id"])
             found.setdefault(row["campaign_id"], []).append(_scope_quota(units[path], row))
@@ -469,6 +543,7 @@ def scope_quotas(*, user: Any, campaigns: list[Campaign]) -> dict[int, list[Scop
                 campaign__in=campaigns,
                 org_unit__path__in=ancestor_paths(path),
                 account_manager__isnull=True,
+                store__isnull=True,
             )
             .exclude(campaign_id__in=below)
             .select_related("org_unit")

@@ -13,11 +13,12 @@ from quanwang.core.tabular import append_row, new_workbook, workbook_bytes
 
 
 def export_xlsx(*, user: Any, filters: TaskFilters) -> bytes:
-    """The filtered task list of one grid, or of one account manager, in the list's order
-    (highest priority first), numbers masked."""
-    if not filters.grid and not filters.account_manager:
+    """The filtered task list of one grid, one store or one account manager, in the list's
+    order (highest priority first), numbers masked."""
+    if not filters.grid and not filters.account_manager and not filters.store:
         raise ServiceError(
-            _("Choose a grid or an account manager to download their task list."), field="grid"
+            _("Choose a grid, a store or an account manager to download their task list."),
+            field="grid",
         )
     rows = all_rows(user=user, filters=filters)
     book = new_workbook(write_only=True)

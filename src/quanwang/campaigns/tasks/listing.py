@@ -159,6 +159,8 @@ class _Source:
     recorded: dict[tuple[int, str], _Recorded]
     #: (campaign, grid, None) or (campaign, None, account manager) → the quota's deadline.
     deadlines: dict[tuple[int, str | None, str | None], dt.date]
+    #: (campaign, store) → the store quota's deadline (a campaign issued to stores).
+    store_deadlines: dict[tuple[int, str], dt.date]
 
 
 #: The list's order: priority (each task's place in its campaign), newest campaign first
@@ -196,9 +198,14 @@ def _where(scope: TaskScope, filters: TaskFilters, *, with_state: bool) -> tuple
 
 def _connection(
     *, user: Any, campaigns: list[Campaign], filters: TaskFilters
-) -> tuple[Any, dict[tuple[int, str], _Recorded], dict[tuple[int, str | None, str | None], Any]]:
+) -> tuple[
+    Any,
+    dict[tuple[int, str], _Recorded],
+    dict[tuple[int, str | None, str | None], Any],
+    dict[tuple[int, str], Any],
+]:
     """A DuckDB cursor holding the user's recorded outcomes (table `outcomes`), and the
-    outcomes and the campaigns' quota deadlines by key."""
+    outcomes and the campaigns' quota deadlines by key (the stores' apart)."""
     ids = [c.pk for c in campaigns]
     outcomes = TaskOutcome.objects.filter(campaign_id__in=ids)
     if user is not None:
@@ -222,12 +229,18 @@ def _connection(
     }
     # A grid's quota applies to its customers of no account manager, an account manager's
     # to theirs: keyed apart, a task finds one of the two, never both.
-    deadlines = {
-        (campaign, None if manager else grid, manager or None): deadline
-        for campaign, grid, manager, deadline in Quota.objects.filter(
-            campaign_id__in=ids
-        ).values_list("campaign_id", "org_unit__code", "account_manager__employee_no", "deadline")
-    }
+    deadlines = {}
+    store_deadlines = {}
+    for campaign, grid, manager, store, deadline in Quota.objects.filter(
+        campaign_id__in=ids
+    ).values_list(
+        "campaign_id", "org_unit__code", "account_manager__employee_no", "store__store_id",
+        "deadline",
+    ):  # fmt: skip
+        if store:  # a store's share of its grid's quota, held at the grid too
+            store_deadlines[(campaign, store)] = deadline
+        else:
+            deadlines[(campaign, None if manager else grid, manager or None)] = deadline
     con = cursor()
     # Only the outcomes go to DuckDB (for the counts and the state filter): the rows of a
     # page find their quota and outcome by key. Every table named in a query costs its
@@ -242,7 +255,7 @@ def _connection(
             }
         ),
     )
-    return con, recorded, deadlines
+    return con, recorded, deadlines, store_deadlines
 
 
 def _open(*, user: Any, filters: TaskFilters, reach: TaskReach | None = None) -> _Source | None:
@@ -282,7 +295,9 @@ def _open(*, user: Any, filters: TaskFilters, reach: TaskReach | None = None) ->
                 basis=table.basis,
                 basis_label=str(table.basis.label) if table.basis else "",
             )
-    con, recorded, deadlines = _connection(user=user, campaigns=campaigns, filters=filters)
+    con, recorded, deadlines, store_deadlines = _connection(
+        user=user, campaigns=campaigns, filters=filters
+    )
     return _Source(
         con=con,
         # The campaigns' task rows, one per campaign and customer, kept ready per process.
@@ -291,6 +306,7 @@ def _open(*, user: Any, filters: TaskFilters, reach: TaskReach | None = None) ->
         campaigns=chosen,
         recorded=recorded,
         deadlines=deadlines,
+        store_deadlines=store_deadlines,
     )
 
 
@@ -373,7 +389,8 @@ def _rows(records: list[dict[str, Any]], source: _Source) -> list[TaskRow]:
             if r["priority"] is not None and r["priority_rank"] is not None
             else "",
             basis_label=campaigns[r["campaign_id"]].basis_label,
-            deadline=source.deadlines.get(
+            deadline=source.store_deadlines.get((r["campaign_id"], r["store_id"] or ""))
+            or source.deadlines.get(
                 (r["campaign_id"], None, r[ACCOUNT_MANAGER])
                 if r[ACCOUNT_MANAGER]
                 else (r["campaign_id"], r["grid_id"], None)

@@ -183,6 +183,10 @@ def _record(
                 "Customer %(id)s is on the task list of account manager %(manager)s, "
                 "whose tasks you may not record."
             ) % {"id": subscriber_id, "manager": manager.name if manager else employee_no}
+        elif scope.stores and scope.grids.grids == ():  # a partner's login: its stores only
+            message = _("Customer %(id)s is not on your stores' task lists.") % {
+                "id": subscriber_id
+            }
         else:
             message = _("Customer %(id)s is in a grid whose tasks you may not record.") % {
                 "id": subscriber_id

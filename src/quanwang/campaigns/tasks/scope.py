@@ -54,24 +54,35 @@ def task_steps(campaign_id: int) -> list[TaskStep]:
 @dataclass(frozen=True)
 class TaskScope:
     """The task rows a user may see (or record): the customers of no account manager by
-    their grid, an account manager's customers by the manager."""
+    their grid, or by their store for a partner's login (its own stores, Store.partners), an
+    account manager's customers by the manager."""
 
     grids: Scope
     #: Employee numbers of the account managers whose customers are in reach; None: all.
     managers: tuple[str, ...] | None
+    #: Codes of the stores whose task lists are in reach wherever their grid is (a partner's
+    #: own stores, through an own-records grant).
+    stores: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return self.grids.grids == () and not self.grids.gridless and self.managers == ()
+        return (
+            self.grids.grids == ()
+            and not self.grids.gridless
+            and self.managers == ()
+            and not self.stores
+        )
 
     def holds_manager(self, employee_no: str) -> bool:
         return self.managers is None or employee_no in self.managers
 
     def holds(self, task: dict[str, Any]) -> bool:
-        """Whether a row (grid_id, account_manager) is in reach."""
+        """Whether a row (grid_id, store_id, account_manager) is in reach."""
         if task.get(ACCOUNT_MANAGER):
             return self.holds_manager(task[ACCOUNT_MANAGER])
-        return self.grids.holds(task.get("grid_id"))
+        return self.grids.holds(task.get("grid_id")) or (
+            bool(task.get("store_id")) and task.get("store_id") in self.stores
+        )
 
     def sql(self) -> tuple[str, list[Any]]:
         """The scope as a DuckDB condition over task rows. The codes are written into it:
@@ -83,6 +94,8 @@ class TaskScope:
             parts = [f"grid_id IN ({_listed(grids.grids)})"] if grids.grids else []
             if grids.gridless:
                 parts.append("grid_id IS NULL")
+            if self.stores:
+                parts.append(f"store_id IN ({_listed(self.stores)})")
             by_grid = "(" + " OR ".join(parts) + ")" if parts else "false"
         if self.managers is None:
             managers = "true"
@@ -133,9 +146,24 @@ def task_scope(user: Any, action: Action) -> TaskScope:
         user=user, resource=Resource.CAMPAIGN_TASK, action=action, only=Reach.SUBTREE
     )
     managers = set(Staff.objects.filter(org_unit__in=units).values_list("employee_no", flat=True))
+    stores: tuple[str, ...] = ()
     if has_grant(user, resource=Resource.CAMPAIGN_TASK, action=action, only=Reach.OWN):
         managers |= set(Staff.objects.filter(user=user).values_list("employee_no", flat=True))
-    return TaskScope(grids=grids, managers=tuple(sorted(managers)))
+        stores = partner_stores(user)
+    return TaskScope(grids=grids, managers=tuple(sorted(managers)), stores=stores)
+
+
+def partner_stores(user: Any) -> tuple[str, ...]:
+    """Codes of the stores `user` is a partner login of, as their store file shows them
+    (Store.objects.restrict: a partner's own-records grant reaches its own stores)."""
+    from quanwang.channels.models import Store  # the channels app builds on campaigns
+
+    return tuple(
+        Store.objects.restrict(user, Action.VIEW)
+        .filter(partners=user)
+        .order_by("store_id")
+        .values_list("store_id", flat=True)
+    )
 
 
 def campaigns_in_reach(
@@ -159,6 +187,12 @@ def campaigns_in_reach(
             OrgUnit.objects.filter(level=OrgLevel.GRID, code__in=grids.grids).values_list(
                 "path", flat=True
             )
+        )
+    if scope.stores:  # a partner's stores: the campaigns that reach their grids
+        from quanwang.channels.models import Store
+
+        paths += list(
+            Store.objects.filter(store_id__in=scope.stores).values_list("org_unit__path", flat=True)
         )
     managed: set[int] = set()
     if scope.managers:

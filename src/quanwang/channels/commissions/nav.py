@@ -1,5 +1,21 @@
 """Console navigation entries of the commissions part."""
 
-from quanwang.core.navigation import NavItem
+from django.utils.translation import gettext_lazy as _
 
-ITEMS: list[NavItem] = []
+from quanwang.core.choices import Resource
+from quanwang.core.navigation import Capability, NavItem
+
+ITEMS: list[NavItem] = [
+    NavItem(
+        Capability.EXECUTE,
+        _("Commission statements"),
+        "channels:commissions-list",
+        Resource.COMMISSION,
+    ),
+    NavItem(
+        Capability.PLAN,
+        _("Commission rules"),
+        "channels:commissions-rules",
+        Resource.CHANNEL_RULES,
+    ),
+]

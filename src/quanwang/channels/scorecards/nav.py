@@ -1,5 +1,15 @@
 """Console navigation entries of the scorecards part."""
 
-from quanwang.core.navigation import NavItem
+from django.utils.translation import gettext_lazy as _
 
-ITEMS: list[NavItem] = []
+from quanwang.core.choices import Resource
+from quanwang.core.navigation import Capability, NavItem
+
+ITEMS: list[NavItem] = [
+    NavItem(
+        Capability.ANALYSE,
+        _("Grid scorecards"),
+        "channels:scorecards-index",
+        Resource.GRID_SCORECARD,
+    ),
+]

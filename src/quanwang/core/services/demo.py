@@ -70,7 +70,7 @@ EXTRA_STAFF = [
 def create_logins(*, logins: list[DemoLogin], units: dict[str, OrgUnit]) -> None:
     """One login per entry, with its role at its unit and a staff record. Idempotent."""
     user_model = get_user_model()
-    for index, login in enumerate(logins):
+    for login in logins:
         user, created = user_model.objects.get_or_create(
             username=login.username, defaults={"is_staff": login.role is Role.PROVINCE_ADMIN}
         )
@@ -88,8 +88,10 @@ def create_logins(*, logins: list[DemoLogin], units: dict[str, OrgUnit]) -> None
             Staff.objects.filter(user=user).exclude(employee_no=login.employee_no).update(user=None)
             Staff.objects.filter(employee_no=login.employee_no).update(user=user)
         elif not Staff.objects.filter(user=user).exists():
+            # Named after the login, not its place in the list: a later call with another
+            # list (a partner's login) must not take over an earlier login's record.
             Staff.objects.update_or_create(
-                employee_no=f"DEMO{index:03d}",
+                employee_no=f"DEMO-{login.username}"[:32],
                 defaults={
                     "user": user,
                     "name": login.name,

@@ -4,7 +4,7 @@
 
 writes DIR/<table>.parquet for every table of `schema.TABLES` (the schema's columns, order and
 types: string, int64, float64, money as float64 rounded to fen, date32, bool), the ground truth
-DIR/ground_truth/churn_hazard.parquet and DIR/ground_truth/treatment_effects.parquet, the staff
+DIR/ground_truth/churn_hazard.parquet, treatment_effects.parquet and store_funnel.parquet, the staff
 who fill the org tree in DIR/extra/staff.parquet (employee_no, name, mobile, title,
 org_unit_code; not a canonical table), and DIR/manifest.json last (parameters, row counts,
 generator version). Same arguments, same bytes: every draw comes from
@@ -23,6 +23,39 @@ The city
     grid's county, dealt in turn over the county's enterprises from the largest down (no
     random draw), so each manager serves as many accounts (±1) and a like share of the large
     ones. Each grid has a 5G coverage and a standardised network-issue score (worse in 农村).
+    Stores lie within half a radius of their grid's centre (so inside its hexagon).
+
+Channels (generator._channels; draws of their own from seeds[7], so older columns kept theirs)
+    Stores: types 自营厅/社会渠道/代理商/合作店 (P .08 .50 .14 .28; store 1 is always an own
+    hall), an owner (person_names), a contact number (our blocks, distinct), an opening day
+    start - Exp(mean 5.5 years) (at least 30 days before, at most 25 years), and for every
+    store but own halls a partner stage by years open (<2, 2-5, ≥5): 拉郎配/谈恋爱/过日子 with
+    P (.55 .35 .10), (.25 .45 .30), (.10 .35 .55).
+    Coordinates of subscribers and enterprises: 15% none, 1% just north of every grid's
+    hexagon (outside all grids), the rest uniform in the disc of 0.7 radii around their
+    grid's centroid, which the hexagon (corners at 0.85-1.15 radii) always holds.
+    store_traffic, backwards from each store's month of store_sales (ground truth
+    ground_truth/store_funnel.parquet: the true conversion c, referral conversion, repeat rate
+    and referred share per store and month):
+        c = σ(logit c0[type] + N(0, 0.3) per store + d_t), d_t = 0.7 d_{t-1} + N(0, 0.18),
+            c0 = .34 .24 .28 .21 by type; referral conversion = min(1.9 c, 0.9);
+        repeat rate r = 1 + 0.12 · LogNormal(0, 0.4) per store;
+        referred share φ = .10 (own hall) / .04 .08 .15 (by stage) · LogNormal(0, 0.3) per
+            store · LogNormal(0, 0.15) a month;
+        transactions T = U - Bin(U - 1, 0.2) of the U units sold; buyers B = T - Bin(T - 1,
+            1 - 1/r); referred buyers Bin(B, φ), their transactions add Bin(T - B, share);
+        footfall = walk-in buyers + Poisson(max(walk-in buyers, 2) (1 - c) / c); referrals
+            = referred buyers + Poisson(max(referred buyers, 0.3) (1 - c_r) / c_r);
+        revenue split by transactions, a referred one weighing 1.15, in whole fen: walk-in
+            revenue + referred revenue = the month's store_sales revenue exactly.
+    channel_sales: one 销售 line per unit of store_sales, its cell's revenue split by
+    LogNormal(0, 0.15) weights with cumulative rounding (the lines add up to the fen). The
+    joiners who came through a store are its first 号卡 lines (their plan, their subscriber,
+    their joining day); other 号卡 lines name a mobile plan only; 5G套餐/宽带/融合套餐 lines name
+    a customer of the store's grid on such a plan at the month's end (and that plan), when the
+    grid has one. 1.5% of sales are refunded (退款) 1-14 days later, 0.8% reversed (冲正) the same
+    day, each a line of minus the whole amount naming original_sale_id (never after the last
+    generated day). Sale IDs CS + 10 digits in order: a sale's ID precedes its undoing.
 
 People (one latent profile each)
     value L, data taste W, voice taste V ~ N(0, 1); frailty u ~ N(0, 0.5); age ~ N(41, 14)
@@ -150,6 +183,13 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from quanwang.data.generator import _arrow as ax
 from quanwang.data.generator import _vocab as vocab
+from quanwang.data.generator._channels import (
+    ChannelFacts,
+    StoreMonth,
+    coordinates,
+    store_details,
+    with_columns,
+)
 from quanwang.data.generator._effects import treatment_effects
 from quanwang.data.generator._graph import build_ties
 from quanwang.data.generator._monthly import Simulation, month_start_day
@@ -168,10 +208,10 @@ from quanwang.data.generator._world import (
 )
 from quanwang.data.schema import TABLES
 
-GENERATOR_VERSION = "1.2.0"
+GENERATOR_VERSION = "1.3.0"
 ROW_GROUP = 1 << 20
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-GROUND_TRUTH = ("churn_hazard", "treatment_effects")
+GROUND_TRUTH = ("churn_hazard", "treatment_effects", "store_funnel")
 Progress = Callable[[str], None]
 
 
@@ -274,6 +314,7 @@ def _subscribers(
     *,
     seed: int,
     follow_rng: np.random.Generator,
+    place_rng: np.random.Generator,
 ) -> Any:
     n = sim.next_joiner
     mobile = pop.is_mobile[:n]
@@ -284,6 +325,7 @@ def _subscribers(
     suspended = ~churned & mobile & sim.arrears[:n] & (rng.random(n) < 0.5)
     status = np.where(churned, 2, np.where(suspended, 1, 0))
     enterprise = pop.enterprise[:n]
+    lat, lon = coordinates(place_rng, geo, pop.grid[:n])
     return ax.build(
         "subscribers",
         {
@@ -309,8 +351,8 @@ def _subscribers(
             "device_5g": pa.array(pop.device_5g[:n], pa.bool_(), mask=~mobile),
             "dual_sim_role": ax.pick(("single", "primary", "secondary"), pop.dual[:n], ~mobile),
             "grid_id": ax.pick(geo.grid_ids, pop.grid[:n]),
-            "lat": pa.nulls(n, pa.float64()),
-            "lon": pa.nulls(n, pa.float64()),
+            "lat": lat,
+            "lon": lon,
             "acquisition_channel": ax.pick(vocab.CHANNELS, pop.channel[:n]),
             "enterprise_id": ax.blank(
                 ax.digits("ENT", np.maximum(enterprise, 0) + 1, 6), enterprise < 0
@@ -362,6 +404,11 @@ def generate(
     geo = build_geography(seeds[0], config.subscribers)
     stores = build_stores(seeds[0], geo, config.subscribers)
     ents = build_enterprises(seeds[0], geo, config.subscribers)
+    # The channel tables' own generators (seeds[7]), so the older columns kept their draws.
+    store_rng, place_rng, channel_rng = seeds[7].spawn(3)
+    stores.table = with_columns(stores.table, store_details(store_rng, stores, start_day=start_day))
+    ent_lat, ent_lon = coordinates(place_rng, geo, ents.grid)
+    ents.table = with_columns(ents.table, {"lat": ent_lat, "lon": ent_lon})
     pop = build_population(
         seeds[1],
         subscribers=config.subscribers,
@@ -413,7 +460,15 @@ def generate(
                 },
             ),
         )
-        for name in ("monthly_usage", "recharges", "contacts", "complaints", "store_sales"):
+        for name in (
+            "monthly_usage",
+            "recharges",
+            "contacts",
+            "complaints",
+            "store_sales",
+            "store_traffic",
+            "channel_sales",
+        ):
             output.open(name, ax.table_schema(name))
         sim = Simulation(
             seeds[4],
@@ -425,11 +480,34 @@ def generate(
             subscriber_ids=subscriber_ids,
             peer_hashes=peer_hashes,
         )
+        end_day, _, _ = month_start_day(start, config.months)
+        channels = ChannelFacts(
+            channel_rng,
+            stores=stores,
+            pop=pop,
+            subscriber_ids=subscriber_ids,
+            last_day=end_day - 1,
+        )
         monthly: list[dict[str, int]] = []
         for t in range(config.months):
             result = sim.step(t)
             stats = result.pop("_stats")
             for name, table in result.items():
+                output.write(name, table)
+            day, days, label = month_start_day(start, t)
+            facts = channels.month(
+                StoreMonth(
+                    t=t,
+                    month=label,
+                    first_day=day,
+                    days=days,
+                    units=sim.store_units,
+                    fen=sim.store_fen,
+                    joiners=sim.joiners,
+                    alive=sim.alive.copy(),
+                )
+            )
+            for name, table in facts.items():
                 output.write(name, table)
             monthly.append(stats)
             _, _, label = month_start_day(start, t)
@@ -437,15 +515,19 @@ def generate(
                 f"{label}: {stats['at_risk']:,} at risk, {stats['churned']:,} churned, "
                 f"{stats['joined']:,} joined, {result['contacts'].num_rows:,} call edges"
             )
-        end_day, _, _ = month_start_day(start, config.months)
         output.write(
             "subscribers",
-            _subscribers(pop, sim, seeds[5], geo, seed=config.seed, follow_rng=seeds[6]),
+            _subscribers(
+                pop,
+                sim,
+                seeds[5],
+                geo,
+                seed=config.seed,
+                follow_rng=seeds[6],
+                place_rng=place_rng,
+            ),
         )
         output.write("enterprise_members", _members(pop, sim, seeds[5], end_day - 1))
-        # Stopgap until the generator simulates them: the tables exist, empty.
-        for name in ("store_traffic", "channel_sales"):
-            output.write(name, ax.table_schema(name).empty_table())
         output.write("treatment_effects", treatment_effects(sim, config.months))
     finally:
         output.close()

@@ -83,9 +83,12 @@ ROADS = (
     "滨江路",
     "番禺大道",
 )
-STORE_TYPES = ("自营厅", "社会渠道", "合作店")
-STORE_TYPE_P = (0.08, 0.62, 0.30)
-STORE_SUFFIX = ("营业厅", "通讯店", "合作厅")
+STORE_TYPES = ("自营厅", "社会渠道", "代理商", "合作店")
+STORE_TYPE_P = (0.08, 0.50, 0.14, 0.28)
+STORE_TYPE_SALES = (2.0, 1.0, 1.1, 0.8)  # sales multiplier of each store type
+STORE_SUFFIX = ("营业厅", "通讯店", "代理点", "合作厅")
+PARTNER_STAGES = ("拉郎配", "谈恋爱", "过日子")
+SALE_KINDS = ("销售", "退款", "冲正")
 STORE_GRADES = ("重点店", "钉子店", "芝麻店")
 STORE_PRODUCTS = ("号卡", "5G套餐", "宽带", "融合套餐", "终端", "权益包")
 STORE_PRODUCT_RATE = (6.0, 8.0, 3.0, 2.5, 4.0, 10.0)  # units a month at a 钉子店

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -200,20 +200,26 @@ class Stores:
     grade: Arr
     store_type: Arr
     table: Any
+    stage: Arr = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # -1: own hall
 
 
 def build_stores(rng: np.random.Generator, geo: Geography, subscribers: int) -> Stores:
     rows = max(10, subscribers // 1000)
     draw_weight = geo.grid_weight * np.array([2.0, 1.0, 1.0, 0.7, 0.5])[geo.grid_type]
     grid = _by_weight(rng, draw_weight, rows)
-    store_type = rng.choice(3, size=rows, p=vocab.STORE_TYPE_P)
+    store_type = rng.choice(len(vocab.STORE_TYPES), size=rows, p=vocab.STORE_TYPE_P)
+    store_type[0] = 0  # the city's flagship hall: every operator has at least one own hall
     grade = np.where(
         store_type == 0,
         np.where(rng.random(rows) < 0.7, 0, 1),
         rng.choice(3, size=rows, p=(0.10, 0.35, 0.55)),
     )
-    lat = geo.grid_lat[grid] + rng.uniform(-0.7, 0.7, rows) * geo.grid_radius[grid]
-    lon = geo.grid_lon[grid] + rng.uniform(-0.7, 0.7, rows) * geo.grid_radius[grid]
+    # Within half a radius each way (at most 0.5·√2 ≈ 0.71 radii off centre), so inside the
+    # grid's hexagon, which holds the circle of 0.736 radii (see _channels.INSIDE_RADIUS).
+    lat = geo.grid_lat[grid] + rng.uniform(-0.5, 0.5, rows) * geo.grid_radius[grid]
+    lon = geo.grid_lon[grid] + rng.uniform(-0.5, 0.5, rows) * geo.grid_radius[grid] / np.cos(
+        np.radians(geo.grid_lat[grid])
+    )
     district = [f"{d.name}区" for d in vocab.DISTRICTS]
     number = pa.array(rng.integers(1, 400, rows)).cast(pa.string())
     name = ax.join(
