@@ -16,6 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connections
 from django.urls import reverse
+from django.utils import translation
 
 from quanwang.campaigns.choices import CampaignState, Channel
 from quanwang.campaigns.demo import build_campaign_demo
@@ -248,6 +249,8 @@ def test_two_issuers_at_once_cannot_over_allocate_together(shared: None, setting
     answers: dict[str, str] = {}
 
     def issue(actor: Any, code: str) -> None:
+        # (a thread starts in the default language: the message is read in English)
+        translation.activate("en")
         try:
             start.wait()
             issue_to_stores(
@@ -385,7 +388,9 @@ def test_the_campaign_page_issues_to_a_store_and_says_why_it_refuses(
     # When they give ST-A1 6 customers, then ST-A2 5
     url = reverse("campaigns:store-quotas", args=[campaign.pk])
     done = client.post(url, {"store": "ST-A1", "audience": "6", "target": "2"})
-    refused = client.post(url, {"store": "ST-A2", "audience": "5", "target": "1"})
+    refused = client.post(
+        url, {"store": "ST-A2", "audience": "5", "target": "1"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
 
     # Then the first is kept, the second refused on the page with the figures
     assert done.status_code == 302

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -135,7 +136,7 @@ def test_nobody_approves_statements_they_computed(tree: factories.Tree, tmp_path
     world.put()
     world.run("2024-06")
     # when the runner approves
-    with pytest.raises(ServiceError, match="computed"):
+    with translation.override("en"), pytest.raises(ServiceError, match="computed"):
         runs.approve_statements(actor=world.runner, month="2024-06")
     # then it stays computed, and another approver may
     assert world.statement("2024-06").status == StatementStatus.COMPUTED  # type: ignore[union-attr]
@@ -223,7 +224,7 @@ def test_a_month_before_the_first_statements_is_refused(
 
 def test_a_month_not_begun_is_refused(tree: factories.Tree, tmp_path: Path) -> None:
     world = World(tree, tmp_path)
-    with pytest.raises(ServiceError, match="not begun"):
+    with translation.override("en"), pytest.raises(ServiceError, match="not begun"):
         runs.start_run(actor=world.runner, month="2999-01", background=False)
     with pytest.raises(ServiceError):
         runs.start_run(actor=world.runner, month="2024-13", background=False)

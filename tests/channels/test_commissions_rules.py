@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -77,7 +78,7 @@ def test_a_product_left_without_rule_for_some_days_is_refused_naming_the_gap(
         RuleTerms(product="号卡", valid_from=day("2024-04-15"), fixed_amount=D("55")),
     )
     # when it is published
-    with pytest.raises(RuleSetRefused) as refused:
+    with translation.override("en"), pytest.raises(RuleSetRefused) as refused:
         services.publish_rule_set(actor=world.admin, rule_set_id=draft.pk)
     # then the gap is named with its days, for every store type at once
     (problem,) = refused.value.problems
@@ -192,9 +193,9 @@ def test_another_rule_set_over_the_same_days_is_refused(
 def test_a_published_rule_set_is_never_edited(tree: factories.Tree, tmp_path: Path) -> None:
     world = World(tree, tmp_path)
     published = world.rules(FIXED_50)
-    with pytest.raises(ServiceError, match="new version"):
+    with translation.override("en"), pytest.raises(ServiceError, match="new version"):
         services.add_rule(actor=world.admin, rule_set_id=published.pk, terms=FIXED_50)
-    with pytest.raises(ServiceError, match="new version"):
+    with translation.override("en"), pytest.raises(ServiceError, match="new version"):
         services.delete_rule(
             actor=world.admin, rule_set_id=published.pk, rule_id=published.rules.get().pk
         )

@@ -252,9 +252,10 @@ def test_the_store_section_shows_the_funnel_and_what_moved_it(world: factories.T
     user = factories.user(role=Role.GRID_MANAGER, at=world.grid_a)
 
     # When its section is rendered for June
-    context = sections.store_section(store=store, user=user, month="2024-06")
-    assert context is not None
+    # (in English: the factors' labels are worked out with the figures)
     with translation.override("en"):
+        context = sections.store_section(store=store, user=user, month="2024-06")
+        assert context is not None
         html = render_to_string("channels/funnel/_store_section.html", context)
 
     # Then it names the biggest mover (footfall, -¥11,080) and shows both charts' places

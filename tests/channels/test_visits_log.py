@@ -241,7 +241,7 @@ def test_the_form_shows_a_bad_field_and_keeps_what_was_written(
     form = visit_form(tomorrow, **{"c-0-what": "完成20张5G卡", "new_plans": "开第二家店"})
 
     # When it is sent
-    answer = login(manager).post(f"/visits/stores/{shop.pk}/new/", form)
+    answer = login(manager).post(f"/visits/stores/{shop.pk}/new/", form, HTTP_ACCEPT_LANGUAGE="en")
 
     # Then the form comes back with the errors, and what was written is still in it
     text = answer.content.decode()
