@@ -26,7 +26,7 @@ from quanwang.channels.stores.services import (
     reveal_contact,
     visible_stores,
 )
-from quanwang.core.api_schema import BoundedPagination, CleanText
+from quanwang.core.api_schema import BoundedPagination, CleanText, ErrorOut
 from quanwang.core.choices import Action, PiiKind, Reach, Resource
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.masking import mask
@@ -93,11 +93,11 @@ class StageOut(Schema):
     changed_at: dt.datetime
 
 
-class RevealIn(Schema):
+class StoreRevealIn(Schema):
     reason: CleanText = Field(min_length=1, max_length=REVEAL_REASON_MAX)
 
 
-class RevealOut(Schema):
+class StoreRevealOut(Schema):
     store_id: str
     owner_name: str
     contact_msisdn: str
@@ -192,8 +192,8 @@ def set_stage(request: HttpRequest, store_id: str, payload: StageIn) -> dict[str
     }
 
 
-@router.post("/channels/stores/{store_id}/reveal", response=RevealOut)
-def reveal_store_contact(request: HttpRequest, store_id: str, payload: RevealIn) -> dict[str, Any]:
+@router.post("/channels/stores/{store_id}/reveal", response=StoreRevealOut)
+def reveal_store_contact(request: HttpRequest, store_id: str, payload: StoreRevealIn) -> dict[str, Any]:
     full = reveal_contact(
         actor=_user(request),
         store_id=store_id,
@@ -208,7 +208,9 @@ def list_rule_sets(request: HttpRequest) -> Any:
     return list(visible_rule_sets(_user(request))[:50])
 
 
-@router.post("/channels/grading-rules", response={201: RuleSetOut})
+# A role without the grant to change the rules (or to re-grade, or to read coverage) gets 404,
+# as for a record outside its scope: listed here, since these paths name no record.
+@router.post("/channels/grading-rules", response={201: RuleSetOut, 404: ErrorOut})
 def create_rule_set(request: HttpRequest, payload: RuleSetIn) -> Status[Any]:
     rules = Rules(
         weights={c: getattr(payload, f"weight_{c}") for c in GradingCriterion},
@@ -222,13 +224,13 @@ def create_rule_set(request: HttpRequest, payload: RuleSetIn) -> Status[Any]:
     return Status(201, save_rule_set(actor=_user(request), rules=rules, note=payload.note))
 
 
-@router.post("/channels/regrade", response={202: JobStartedOut})
+@router.post("/channels/regrade", response={202: JobStartedOut, 404: ErrorOut})
 def regrade_stores(request: HttpRequest, payload: RegradeIn) -> Status[dict[str, Any]]:
     job = start_regrade(actor=_user(request), month=payload.month)
     return Status(202, {"job_id": job.pk, "status": job.status})
 
 
-@router.get("/channels/store-coverage", response=list[GridCoverageOut])
+@router.get("/channels/store-coverage", response={200: list[GridCoverageOut], 404: ErrorOut})
 @paginate(BoundedPagination)
 def store_coverage(request: HttpRequest, county: str | None = None) -> Any:
     user = _user(request)
