@@ -193,7 +193,9 @@ def set_stage(request: HttpRequest, store_id: str, payload: StageIn) -> dict[str
 
 
 @router.post("/channels/stores/{store_id}/reveal", response=StoreRevealOut)
-def reveal_store_contact(request: HttpRequest, store_id: str, payload: StoreRevealIn) -> dict[str, Any]:
+def reveal_store_contact(
+    request: HttpRequest, store_id: str, payload: StoreRevealIn
+) -> dict[str, Any]:
     full = reveal_contact(
         actor=_user(request),
         store_id=store_id,
