@@ -51,6 +51,9 @@ _OFFERS = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S}
 # (Reach.OWN) reaches the stores it is a partner of (channels.models.Store.partners) and what
 # hangs off them: their visits, their issues, their statements and their store tasks.
 _STORES_WORK = {Action.VIEW: S, Action.CHANGE: S, Action.VIEW_PII: S}
+# City marketers hold no grant to personal data anywhere (their logins keep the general
+# session time, core.middleware): they read a store's owner and contact masked.
+_STORES_PLAN = {Action.VIEW: S, Action.CHANGE: S}
 _RULES = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S}
 _VISITS_WORK = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S}
 # Commission statements: computing one is ADD, approving (then it is frozen) is APPROVE.
@@ -108,7 +111,7 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.OPT_OUT_REVIEW: _OPT_OUT_REVIEW,
         Resource.OFFER: _OFFERS,
         Resource.API_TOKEN: _OWN_TOKENS,
-        Resource.STORE: _STORES_WORK,
+        Resource.STORE: _STORES_PLAN,
         Resource.CHANNEL_RULES: _READ,
         Resource.STORE_VISIT: _VISITS_WORK,
         Resource.PARTNER_ISSUE: _VISITS_WORK,
