@@ -265,6 +265,7 @@ NOT_EXPORTS = {
     ("data/workbooks.py", "writer"),  # an uploaded workbook, converted to CSV for DuckDB
     ("data/importer.py", "writer"),  # lines the typed read rejected, re-read as text
     ("data/scan.py", "writer"),  # the same, since the importer's scan moved to data/scan.py
+    ("data/geometry.py", "writer"),  # an uploaded GeoJSON's features, as CSV for DuckDB
 }
 #: csv.writer, csv.DictWriter, openpyxl's Workbook, pyarrow.csv.write_csv and CSVWriter,
 #: pandas' to_csv and to_excel.
