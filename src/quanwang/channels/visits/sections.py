@@ -18,7 +18,7 @@ from quanwang.channels.visits.services.commitments import is_overdue
 from quanwang.channels.visits.services.partner import partner_stores
 from quanwang.channels.visits.services.plan import due_list, store_plan_state
 from quanwang.channels.visits.services.scope import person, stores_for, visible
-from quanwang.core.choices import Action, Resource
+from quanwang.core.choices import Action, Reach, Resource
 from quanwang.core.errors import ServiceError
 from quanwang.core.models import OrgUnit
 from quanwang.core.querysets import has_grant
@@ -136,5 +136,9 @@ def partner_section(*, stores: list[Store], user: Any) -> dict[str, Any] | None:
 def home_section(*, user: Any) -> dict[str, Any] | None:
     """The console home's card for a partner's login: its stores, each a link to its page
     (None: the login is no store's partner)."""
+    # The home page of every login renders this: only one whose roles reach stores as their
+    # partner (Reach.OWN, read from the assignments already in hand) asks the database.
+    if not has_grant(user, resource=Resource.STORE, action=Action.VIEW, only=Reach.OWN):
+        return None
     stores = list(partner_stores(user=user))
     return {"stores": stores} if stores else None
