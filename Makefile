@@ -6,9 +6,9 @@ QW := $(BIN)/quanwang
 STAMP := $(VENV)/.installed
 
 .PHONY: run install migrate demo serve test test-sqlite test-postgres fuzz check lint format typecheck \
-	migrations-check openapi openapi-check datamodel-check messages browser spark clean
+	migrations-check openapi openapi-check datamodel-check messages browser fonts spark clean
 
-run: migrate demo serve
+run: fonts migrate demo serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,10 @@ serve: install
 	$(QW) serve
 
 # The whole suite. It runs on SQLite unless DATABASE_URL names another database.
-test: install
+test: install fonts
 	$(BIN)/pytest -q
 
-test-postgres: install
+test-postgres: install fonts
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q
 
 # schemathesis over every API operation with more examples than `make test` runs (25 each).
@@ -70,6 +70,14 @@ openapi-check: install
 messages: install
 	cd src/quanwang && ../../$(QW) makemessages -l zh_Hans -l en --no-obsolete --no-location --ignore '*/static/vendor/*'
 	cd src/quanwang && ../../$(QW) compilemessages
+
+# The CJK font the PDF statements and reports and the PNG boards embed (they refuse to draw
+# Chinese as boxes): Debian's fonts-wqy-microhei where there is none. Needs root; without it
+# the console says which font to install, and the PDF/PNG tests fail naming it.
+fonts:
+	@fc-list :lang=zh 2>/dev/null | grep -q . || \
+		(apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei) || \
+		echo "No CJK font could be installed: install fonts-wqy-microhei (or set QUANWANG_PDF_FONT)."
 
 # Debian's Chromium (and a CJK font for screenshots) for the browser tests; needs root.
 browser:

@@ -33,6 +33,8 @@ from quanwang.data.schema import TABLES
 from quanwang.data.warehouse import Warehouse
 from tests import factories
 from tests.channels.records import ChannelRecords, channel_records
+from tests.enterprise.records import EnterpriseRecords, enterprise_records
+from tests.performance.records import PerformanceRecords, performance_records
 
 FOREIGN_MARK = "FOREIGNMARK"
 ALLOWED_STATUSES = {302, 400, 401, 403, 404, 405}
@@ -125,6 +127,10 @@ class Foreign:
             campaign=self.campaign, org_unit=tree.grid_b,
         )  # fmt: skip
         self.channels = channel_records(grid=tree.grid_b, mark=FOREIGN_MARK)
+        self.enterprise = enterprise_records(grid=tree.grid_b, mark=FOREIGN_MARK)
+        self.performance = performance_records(
+            grid=tree.grid_b, mark=FOREIGN_MARK, store_id=self.channels.store.store_id
+        )
         self.offer = Offer.objects.create(
             code=f"{FOREIGN_MARK}-OFFER", name=f"{FOREIGN_MARK}-offer", offer_type=OfferType.GIFT,
             valid_from=dt.date(2030, 1, 1), valid_until=dt.date(2030, 12, 31),
@@ -153,6 +159,20 @@ class Foreign:
             "channels.partnerissue": self.channels.issue,
             "channels.commissionruleset": self.channels.rule_set,
             "channels.commissionstatement": self.channels.statement,
+            "enterprise.account": self.enterprise.account,
+            "enterprise.keyperson": self.enterprise.person,
+            "enterprise.caremoment": self.enterprise.moment,
+            "enterprise.enterprisevisit": self.enterprise.visit,
+            "enterprise.opportunity": self.enterprise.opportunity,
+            "enterprise.industryproduct": self.enterprise.product,
+            "enterprise.staff": self.enterprise.manager,
+            "performance.target": self.performance.unit_target,
+            "performance.stafftarget": self.performance.staff_target,
+            "performance.responsibility": self.performance.clerk,
+            "performance.grademove": self.performance.move,
+            "performance.incentiveruleset": self.performance.rule_set,
+            "performance.incentivestatement": self.performance.statement,
+            "performance.staff": self.performance.staff,
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -232,7 +252,13 @@ STORE_API_ROUTES = {"api:get_store", "api:set_stage", "api:reveal_store_contact"
 # The routes that import files, walked with hostile files on top of the usual requests: a new
 # import route (console or API) fails test_every_import_route_is_walked until it is added.
 IMPORT_ROUTES = {"data:table-import", "core:orgunit-import"}
-NOT_IMPORTS = {"campaigns:list-upload": "a list of customer IDs for a segment, kept in its org"}
+NOT_IMPORTS = {
+    "campaigns:list-upload": "a list of customer IDs for a segment, kept in its org",
+    # Key persons from a CRM export go to the account file, not the warehouse; a row naming an
+    # account outside the importer's reach is refused like an unknown one
+    # (tests/enterprise/test_persons_import.py).
+    "enterprise:persons-import": "key persons of the importer's own accounts",
+}
 SUBSCRIBER_HEADER = (
     "subscriber_id,msisdn,name,segment,payment_type,join_date,status,plan_id,grid_id,"
     "consent_sms,do_not_disturb\n"
@@ -277,6 +303,14 @@ def concrete_routes(foreign: Foreign) -> list[tuple[str, str]]:
             url = "/c/support/"
         elif name.startswith("channels:"):
             url = reverse(name, args=channel_args(name, foreign))
+        elif name.startswith("performance:"):
+            url = reverse(name, args=performance_args(name, foreign))
+        elif name.startswith("enterprise:"):
+            url = reverse(name, args=enterprise_args(name, foreign.enterprise))
+        elif name in ENTERPRISE_API_ROUTES:
+            url = PARAM.sub(str(ENTERPRISE_API_ROUTES[name](foreign.enterprise)), url)
+        elif name in PERFORMANCE_API_ROUTES:
+            url = PARAM.sub(str(PERFORMANCE_API_ROUTES[name](foreign.performance)), url)
         elif name in STORE_API_ROUTES:
             url = PARAM.sub(foreign.channels.store.store_id, url)
         elif admin_match:
@@ -291,6 +325,88 @@ def concrete_routes(foreign: Foreign) -> list[tuple[str, str]]:
         routes.append((name, url))
     assert not unmapped, f"routes with parameters the scoping test does not cover: {unmapped}"
     return routes
+
+
+# The enterprise API's routes with a parameter: what of city B's records fills it.
+ENTERPRISE_API_ROUTES: dict[str, Any] = {
+    "api:get_account": lambda r: r.account.enterprise_id,
+    "api:move_opportunity_stage": lambda r: r.opportunity.pk,
+    "api:manager_appraisal": lambda r: r.manager.pk,
+}
+# The performance API's routes with a parameter: city B's target or statement.
+PERFORMANCE_API_ROUTES: dict[str, Any] = {
+    "api:decompose_target_api": lambda r: r.unit_target.pk,
+    "api:change_target_api": lambda r: r.staff_target.pk,
+    "api:get_incentive_statement": lambda r: r.statement.pk,
+    "api:approve_incentive_statement": lambda r: r.statement.pk,
+    # A KPI's values and a board are asked for by the catalogue's code (no record of city
+    # B's): what answers is the caller's reach only.
+    "api:kpi_values": lambda r: "revenue",
+    "api:get_board": lambda r: "revenue",
+    "api:grade_card": lambda r: r.staff.employee_no,
+    "api:decide_move": lambda r: r.move.pk,
+}
+
+
+def performance_args(name: str, foreign: Foreign) -> list[Any]:
+    """City B's record (or grid, staff member) in each parameter of a performance route."""
+    records: PerformanceRecords = foreign.performance
+    grid = foreign.unit.children.first()
+    assert grid is not None
+    employee_no = records.staff.employee_no
+    part = name.removeprefix("performance:")
+    by_part: dict[str, list[Any]] = {
+        # The catalogue is the province's (a code, no record of city B's).
+        "kpis-detail": ["revenue"],
+        "kpis-drill": ["revenue", "staff", employee_no, "2024-12"],
+        "kpis-drill-xlsx": ["revenue", "org_unit", grid.code, "2024Q4"],
+        "actuals-responsibilities": [grid.code],
+        "actuals-assign-clerk": [grid.code],
+        "actuals-end-clerk": [grid.code, records.clerk.pk],
+        "targets-detail": [records.unit_target.pk],
+        "boards-morning": [grid.code],
+        "grades-card": [employee_no],
+        "grades-place": [employee_no],
+        "grades-decide": [records.move.pk],
+        "incentives-detail": [records.statement.pk],
+        "incentives-approve": [records.statement.pk],
+        "incentives-xlsx": [records.statement.pk],
+        "incentives-pdf": [records.statement.pk],
+        # Incentive rules are the province's, read by everyone who reads statements (they
+        # are no one's personal figures): the walk asks for one that does not exist.
+        "incentives-rule": [10**9],
+        "incentives-rule-end": [records.rule_set.pk],
+    }
+    return by_part[part]
+
+
+def enterprise_args(name: str, records: EnterpriseRecords) -> list[Any]:
+    """City B's record in each parameter of an enterprise route."""
+    part = name.removeprefix("enterprise:")
+    if part.startswith(("accounts-", "grading-")):
+        return [records.account.enterprise_id]
+    by_part: dict[str, list[Any]] = {
+        "persons-care-action": [records.moment.pk],
+        "persons-care-skip": [records.moment.pk],
+        "persons-account": [records.account.pk],
+        "persons-account-add": [records.account.pk],
+        "persons-influence-add": [records.account.pk],
+        "persons-detail": [records.person.pk],
+        "persons-reveal": [records.person.pk],
+        "persons-moment": [records.person.pk],
+        "persons-rate": [records.person.pk],
+        "work-visit-detail": [records.visit.pk],
+        "work-visit-new": [records.account.pk],
+        "work-portfolio": [records.manager.pk],
+        "work-grade": [records.manager.pk],
+        "work-appraisal": [records.manager.pk],
+        "work-appraisal-facts": [records.manager.pk, "visits_done"],
+        "work-appraisal-facts-xlsx": [records.manager.pk, "visits_done"],
+        "pipeline-detail": [records.opportunity.pk],
+        "pipeline-move": [records.opportunity.pk],
+        "pipeline-publish": [records.product.pk],
+    }
+    return by_part[part]
 
 
 def channel_args(name: str, foreign: Foreign) -> list[Any]:

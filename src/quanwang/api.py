@@ -17,6 +17,8 @@ from quanwang.core.api import router as core_router
 from quanwang.core.api_schema import document_errors, validation_error_body
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.services.tokens import TokenError, TokenProblem, authenticate
+from quanwang.enterprise.api import router as enterprise_router
+from quanwang.performance.api import router as performance_router
 
 
 class TokenAuth(HttpBearer):
@@ -51,6 +53,8 @@ api = QuanwangAPI(
 api.add_router("/", core_router)
 api.add_router("/", campaigns_router)
 api.add_router("/", stores_router)
+api.add_router("/enterprise/", enterprise_router)
+api.add_router("/performance/", performance_router)
 
 
 @api.exception_handler(TokenError)

@@ -35,7 +35,12 @@ COMMANDS = [
         gettext_lazy("Lift of an experiment from a file, e.g. quanwang evaluate-experiment FILE"),
     ),
     ("sync-stores", gettext_lazy("Bring the store file in step with the stores table")),
+    ("sync-accounts", gettext_lazy("Bring the account file in step with the warehouse")),
     ("regrade-stores", gettext_lazy("Grade the stores of a month, e.g. --month 2024-06")),
+    (
+        "regrade-accounts",
+        gettext_lazy("Grade the enterprise accounts of a month, e.g. --month 2024-06"),
+    ),
     (
         "assign-grids",
         gettext_lazy("Assign customers, stores and enterprises to grids by their coordinates"),

@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "quanwang.campaigns",
     "quanwang.campaigns.sandbox",
     "quanwang.channels",
+    "quanwang.enterprise",
+    "quanwang.performance",
     "quanwang.web",
 ]
 
@@ -180,6 +182,10 @@ QUANWANG_JOB_LEASE_SECONDS = float(os.environ.get("QUANWANG_JOB_LEASE_SECONDS", 
 # How often workers write their heartbeat and renew their job's lease (at most a third of
 # the lease, so two missed beats never lapse it).
 QUANWANG_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("QUANWANG_WORKER_HEARTBEAT_SECONDS", "5"))
+
+# The CJK font file the PDF statements and reports and the PNG boards embed (empty: Debian's
+# fonts-wqy-microhei, then any CJK font fontconfig knows for the PDFs).
+QUANWANG_PDF_FONT = os.environ.get("QUANWANG_PDF_FONT", "")
 
 QUANWANG_IMPORT_MEMORY = os.environ.get("QUANWANG_IMPORT_MEMORY", "1.25GB")
 # Days an uploaded import file is kept after upload (fractions allowed); 0: deleted as soon as

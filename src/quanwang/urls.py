@@ -21,5 +21,7 @@ urlpatterns = [
     path("", include("quanwang.insight.urls")),
     path("", include("quanwang.campaigns.urls")),
     path("", include("quanwang.channels.urls")),
+    path("", include("quanwang.enterprise.urls")),
+    path("", include("quanwang.performance.urls")),
     path("", include("quanwang.web.urls")),
 ]

@@ -39,6 +39,27 @@ def test_a_page_beyond_the_bounds_is_refused_with_422_naming_the_parameter(
     assert response.json()["field"] == parameter
 
 
+@pytest.mark.parametrize(
+    ("path", "query", "field"),
+    [
+        ("/api/v1/enterprise/opportunities", {"offset": 12254454594972577431552}, "offset"),
+        ("/api/v1/enterprise/opportunities", {"account_id": HUGE}, "account_id"),
+        ("/api/v1/performance/kpis/revenue/values", {"period": "2024Q4", "offset": HUGE}, "offset"),
+        ("/api/v1/performance/boards/revenue", {"period": "2024Q4", "limit": HUGE}, "limit"),
+    ],
+)
+def test_a_hand_paged_list_beyond_the_bounds_is_refused_with_422_naming_the_parameter(
+    client: Client, admin_auth: dict[str, str], path: str, query: dict[str, Any], field: str
+) -> None:
+    # When a list that pages by hand is asked for past what the database takes (the fuzzer's
+    # offset of 1.2e22 reached PostgreSQL's OFFSET: a 500)
+    response = client.get(path, query, **admin_auth)
+
+    # Then the answer is a 422 naming the parameter
+    assert response.status_code == 422, response.content
+    assert response.json()["field"] == field
+
+
 def test_the_largest_page_allowed_still_answers(client: Client, admin_auth: dict[str, str]) -> None:
     response = client.get("/api/v1/org-units", {"limit": 1000, "offset": 2**31 - 1}, **admin_auth)
 
@@ -169,3 +190,72 @@ def test_an_unknown_filter_value_is_refused_with_422_naming_the_filter(
 
     # Then the answer names the filter, rather than claiming the list is not found
     assert (response.status_code, response.json()["field"]) == (422, "level")
+
+
+def test_a_visits_due_day_out_of_range_is_refused_not_a_server_error(
+    client: Client, admin_auth: dict[str, str]
+) -> None:
+    # When the enterprise visits due are asked for on the last day a date can hold
+    response = client.get("/api/v1/enterprise/visits/due", {"on": "9999-12-31"}, **admin_auth)
+
+    # Then it is a 422 naming the parameter (the due days are that day plus intervals)
+    assert response.status_code == 422
+    assert response.json()["field"] == "on"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/enterprise/opportunities", {"account_id": HUGE}, "account_id"),
+        ("/api/v1/enterprise/opportunities", {"amount_fen": HUGE}, "amount_fen"),
+        ("/api/v1/enterprise/opportunities", {"probability": 101}, "probability"),
+        ("/api/v1/enterprise/opportunities", {"expected_close": "9999-12-31"}, "expected_close"),
+        ("/api/v1/enterprise/visits", {"account_id": HUGE}, "account_id"),
+        ("/api/v1/performance/targets", {"reason": "a\x00b"}, "reason"),
+    ],
+)
+def test_a_body_field_beyond_what_the_database_holds_is_refused_with_422(
+    client: Client, admin_auth: dict[str, str], path: str, body: dict[str, Any], field: str
+) -> None:
+    # Given an otherwise plausible body with one field out of range (or holding a NUL)
+    base: dict[str, Any] = {
+        "/api/v1/enterprise/opportunities": {
+            "account_id": 1, "title": "t", "expected_close": "2025-01-01",
+            "idempotency_key": "k",
+        },
+        "/api/v1/enterprise/visits": {
+            "account_id": 1, "idempotency_key": "0f0e0d0c-0b0a-4908-8706-050403020100",
+            "purpose": "p", "outcome": "o",
+        },
+        "/api/v1/performance/targets": {
+            "kpi": "revenue", "period": "2024Q4", "key": "P1", "value": "1",
+        },
+    }[path]  # fmt: skip
+    # When it is posted
+    response = client.post(path, base | body, content_type="application/json", **admin_auth)
+    # Then the answer is a 422 naming the field, not a database error
+    assert response.status_code == 422, response.content
+    assert response.json()["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        ("/api/v1/channels/store-coverage", "county"),
+        ("/api/v1/performance/targets", "period"),
+        ("/api/v1/performance/incentives/statements", "month"),
+        ("/api/v1/performance/kpis/revenue/values", "period"),
+        ("/api/v1/performance/boards", "unit"),
+        ("/api/v1/performance/boards/revenue", "period"),
+        ("/api/v1/performance/grades", "unit"),
+    ],
+)
+def test_a_query_parameter_with_a_nul_is_refused_with_422(
+    client: Client, admin_auth: dict[str, str], path: str, parameter: str
+) -> None:
+    # When a list is asked for with a NUL in its text parameter (PostgreSQL refuses NUL bytes)
+    response = client.get(path, {parameter: "CJ\x00"}, **admin_auth)
+
+    # Then the answer is a 422 naming the parameter, not a server error
+    assert response.status_code == 422, response.content
+    assert response.json()["field"] == parameter

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
 
 # Playwright's sync API keeps an asyncio loop running in the test thread; Django's ORM would
 # otherwise refuse to run there ("You cannot call this from an async context").
@@ -56,6 +57,17 @@ def browser() -> Iterator[Any]:
         playwright.stop()
 
 
+class _OneRequestAtATime(WSGIServer):
+    """The SQLite pass's live server: one request at a time. Every request there shares the
+    test's one in-memory connection (see live_server), so two at once (a double tap) would
+    interleave their transactions on it, which no deployment does: each request has its own
+    connection, and the file database's IMMEDIATE transactions queue the writers. The
+    PostgreSQL pass keeps the threaded server, where two taps really race."""
+
+    def __init__(self, *args: Any, connections_override: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+
 @pytest.fixture(scope="module")
 def live_server(
     request: pytest.FixtureRequest, django_db_setup: None, browser: Any
@@ -78,7 +90,10 @@ def live_server(
         or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS")
         or "localhost"
     )
-    server = LiveServer(address)
+    server = LiveServer(address, start=False)
+    if server.thread.connections_override:
+        server.thread.server_class = _OneRequestAtATime
+    server.start()
     try:
         yield server
     finally:

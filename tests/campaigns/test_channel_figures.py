@@ -7,10 +7,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from quanwang.campaigns.choices import CampaignState, ContactOutcome
 from quanwang.campaigns.models import Campaign, Quota, TaskOutcome
-from quanwang.campaigns.services.channel_figures import GridCampaignFigures, figures_by_grid
+from quanwang.campaigns.services import channel_figures
+from quanwang.campaigns.services.channel_figures import EMPTY, GridCampaignFigures, figures_by_grid
 from quanwang.core.errors import ServiceError
 from tests import factories
 from tests.campaigns.channel_support import (
@@ -134,3 +136,30 @@ def test_a_draft_campaign_and_a_month_without_campaigns_give_nothing(
 def test_a_month_not_written_yyyy_mm_is_refused_by_name(db: None, month: str) -> None:
     with pytest.raises(ServiceError, match="YYYY-MM"):
         figures_by_grid(month=month)
+
+
+@pytest.mark.parametrize("month", ["2024-07", "2024-08"])
+def test_each_figures_rows_are_the_rows_it_counts(
+    facts: Campaign, tree: factories.Tree, month: str
+) -> None:
+    # Given the month's figures
+    figures = figures_by_grid(month=month)
+
+    # When the rows behind each figure of each grid are listed (in English)
+    for grid in (tree.grid_a.code, tree.grid_b.code):
+        expected = figures.get(grid, EMPTY)
+        with translation.override("en"):
+            targeted = channel_figures.targeted_lines(grid_id=grid, month=month)
+            accepted = channel_figures.accepted_lines(grid_id=grid, month=month)
+            due = channel_figures.task_lines(grid_id=grid, month=month)
+            done = channel_figures.task_lines_done(grid_id=grid, month=month)
+            costs = channel_figures.offer_cost_lines(grid_id=grid, month=month)
+
+        # Then their counts (and the costs' sum) are the figures, row by row
+        assert len(targeted) == expected.targeted
+        assert len(accepted) == expected.accepted
+        assert {r["Subscriber ID"] for r in accepted} <= {r["Subscriber ID"] for r in targeted}
+        assert len(due) == expected.tasks_total
+        assert len(done) == expected.tasks_done
+        assert all(r["Outcome recorded"] == "yes" for r in done)
+        assert sum((r["Offer cost (yuan)"] for r in costs), Decimal("0")) == expected.offer_cost

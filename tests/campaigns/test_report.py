@@ -14,6 +14,7 @@ from django.utils import translation
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from quanwang.campaigns import report
 from quanwang.campaigns.choices import CampaignType, Channel
 from quanwang.campaigns.evaluation import (
     CampaignCosts,
@@ -173,3 +174,15 @@ def test_the_html_of_an_evaluation_without_control_says_why() -> None:
 
     assert "No control group: the uplift cannot be measured" in html
     assert pdf.startswith(b"%PDF")
+
+
+def test_the_font_is_the_one_named_else_debians(settings: Any, tmp_path: Path) -> None:
+    # given no font named (QUANWANG_PDF_FONT unset: an empty setting)
+    settings.QUANWANG_PDF_FONT = ""
+    # then the PDFs embed Debian's file (make test installs it)
+    assert report.DEFAULT_FONT.as_uri() in report.font_face_css()
+    # and a font named by the setting is the one embedded
+    named = tmp_path / "cjk.ttf"
+    named.write_bytes(b"font")
+    settings.QUANWANG_PDF_FONT = str(named)
+    assert named.as_uri() in report.font_face_css()

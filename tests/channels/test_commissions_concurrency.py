@@ -7,13 +7,12 @@ Threads with their own database connections, on PostgreSQL: the month's run row 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from quanwang.channels.commissions.services import runs
 from quanwang.channels.models import CommissionRun, CommissionStatement
@@ -23,6 +22,7 @@ from quanwang.core.models import Job
 from quanwang.core.services.jobs import start_job
 from tests import factories
 from tests.channels.test_commissions_world import FIXED_50, World
+from tests.concurrency import at_once as _at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # SQLite's shared in-memory test database refuses a second writer ("table is locked") where a
@@ -31,28 +31,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ONLY_POSTGRES = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs a database server's row locks"
 )
-
-
-def _at_once(*work: Callable[[], Any]) -> list[Any]:
-    """Run each callable in its own thread, released together; their results (or errors)."""
-    barrier = threading.Barrier(len(work))
-    results: list[Any] = [None] * len(work)
-
-    def run(index: int, task: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = task()
-        except Exception as exc:  # the caller inspects it
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(work)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def _world(tmp_path: Path) -> World:

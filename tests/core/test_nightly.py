@@ -56,3 +56,37 @@ def test_registering_a_name_again_replaces_the_step(no_steps: dict[str, Any]) ->
 
     assert [s.label for s in nightly.steps()] == ["新"]
     assert nightly.run_after_snapshot("snap")["step"]["v"] == "new"
+
+
+def test_the_steps_before_the_snapshot_get_the_engine_and_a_failure_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a step before the snapshot that works and one that fails
+    monkeypatch.setattr(nightly, "_BEFORE", {})
+    seen: list[str] = []
+    nightly.before_snapshot("place", "定位")(lambda engine: seen.append(engine) or {"run": "r1"})
+
+    def broken(_engine: str) -> dict[str, Any]:
+        raise OSError("disk full")
+
+    nightly.before_snapshot("broken", "坏")(broken)
+
+    # when the pipeline runs them for a Spark snapshot
+    report = nightly.run_before_snapshot(engine="spark")
+
+    # then the engine was passed, the figures kept, and the failure named
+    assert seen == ["spark"]
+    assert report["place"]["run"] == "r1"
+    assert report["broken"]["failed"] == "OSError"
+
+
+def test_the_grid_assignment_comes_before_the_snapshot_and_before_the_store_file_sync() -> None:
+    # given the registered hooks of the installed apps
+    from quanwang.data import after_import
+
+    # then the grid assignment prepares the snapshot rather than following it
+    assert "geo" in [step.name for step in nightly.steps_before()]
+    assert "geo" not in [step.name for step in nightly.steps()]
+    # and a stores import places the stores before the store file reads them
+    hooks = list(after_import._HOOKS["stores"])
+    assert hooks.index("grid_assignment") < hooks.index("store_file")

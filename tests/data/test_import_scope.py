@@ -348,7 +348,7 @@ ROWS = {
     # The stored complaint is B's: taking it over for A's subscriber is outside too
     "complaints": "complaint_id,subscriber_id,created_date,category,level\n"
     "C2,SA1,2024-01-02,网络,普通\nC1,SA1,2024-01-02,网络,普通\n",
-    "enterprise_members": "enterprise_id,subscriber_id\nEA,SA1\nEB,SA1\n",
+    "enterprise_members": "enterprise_id,subscriber_id\nEA,SA1\nEB,SB1\n",
     "store_sales": "store_id,month,product,units\nTA,2024-05,5G,1\nTB,2024-05,5G,1\n",
 }
 

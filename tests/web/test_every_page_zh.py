@@ -54,7 +54,9 @@ from quanwang.data.services import start_import
 from tests import factories
 from tests.campaigns.conftest import MONTH, TODAY, design, dispatch_tasks, offer
 from tests.channels.records import ChannelRecords, channel_records
+from tests.enterprise.records import EnterpriseRecords, enterprise_records
 from tests.insight.conftest import PLANS, subscriber, usage_rows
+from tests.performance.records import PerformanceRecords, performance_records
 
 # Latin-letter words a Chinese page may show: codes, units, product and file-format names.
 ALLOWED_WORDS = frozenset(
@@ -64,6 +66,8 @@ ALLOWED_WORDS = frozenset(
         # telecom and business measures
         "ARPU", "DOU", "MOU", "KPI", "ROI", "CLV", "AUC", "SMS", "TD", "Y", "GB", "MB",
         "TB", "KB", "ID", "API", "App", "OpenID", "SIM", "IP", "IPTV", "PSI", "WKT",
+        # enterprise customers: the CRM that exports orders, a key person's IT role, 集团V网
+        "CRM", "IT", "V",
         # products and engines the console names
         "ECharts", "DuckDB", "Spark", "LightGBM", "Quanwang", "htmx", "PageRank",
         # the language switch names English in English
@@ -184,6 +188,8 @@ class World:
     staff: Any
     token_id: int
     channels: ChannelRecords
+    enterprise: EnterpriseRecords
+    performance: PerformanceRecords
 
     def records(self) -> dict[str, list[str]]:
         """IDs to put in a route's one parameter, by the route's path up to it."""
@@ -212,6 +218,25 @@ class World:
             "partner/stores/": [str(self.channels.store.pk)],
             "commissions/": [str(self.channels.statement.pk)] if self.channels.statement else [],
             "commissions/rules/": [str(self.channels.rule_set.pk)],
+            "enterprise/accounts/": [self.enterprise.account.enterprise_id],
+            "enterprise/persons/care/": [str(self.enterprise.moment.pk)],
+            "enterprise/persons/accounts/": [str(self.enterprise.account.pk)],
+            "enterprise/persons/": [str(self.enterprise.person.pk)],
+            "enterprise/visits/": [str(self.enterprise.visit.pk)],
+            "enterprise/visits/new/": [str(self.enterprise.account.pk)],
+            "enterprise/managers/": [str(self.enterprise.manager.pk)],
+            "enterprise/pipeline/": [str(self.enterprise.opportunity.pk)],
+            "enterprise/products/": [str(self.enterprise.product.pk)],
+            "performance/kpis/": ["revenue", "churn_rate", "arpu"],
+            "performance/actuals/units/": [self.tree.grid_a.code, self.tree.county_a.code],
+            "performance/targets/": [
+                str(self.performance.unit_target.pk),
+                str(self.performance.staff_target.pk),
+            ],
+            "performance/boards/morning/teams/": [self.tree.grid_a.code, self.tree.county_a.code],
+            "performance/grades/staff/": [self.performance.staff.employee_no],
+            "performance/incentives/": [str(self.performance.statement.pk)],
+            "performance/incentives/rules/": [str(self.performance.rule_set.pk)],
         }
 
     def urls(self) -> list[tuple[str, str]]:
@@ -243,12 +268,39 @@ class World:
             "channels:commissions-xlsx": [],
             "channels:commissions-pdf": [],
             "channels:commissions-rule-delete": [],  # POST only
+            "enterprise:work-appraisal-facts": [
+                f"/enterprise/managers/{self.enterprise.manager.pk}/appraisal/{measure}/"
+                for measure in ("visits_done", "visits_planned", "opportunities_won", "revenue")
+            ],
+            "enterprise:work-appraisal-facts-xlsx": [],
+            # The performance routes with several parameters, downloads and POST-only ones.
+            "performance:kpis-drill": [
+                f"/performance/kpis/revenue/org_unit/{self.tree.grid_a.code}/2024Q4/",
+                f"/performance/kpis/revenue/staff/{self.performance.staff.employee_no}/2024-12/",
+            ],
+            "performance:kpis-drill-xlsx": [],
+            "performance:actuals-assign-clerk": [],
+            "performance:actuals-end-clerk": [],
+            "performance:grades-decide": [],
+            "performance:incentives-approve": [],
+            "performance:incentives-xlsx": [],
+            "performance:incentives-pdf": [],
+            "performance:incentives-rule-end": [],
         }
         queries = {
             "data:customer-search": [f"?q={self.subscriber_id}", "?q=S00"],
             "campaigns:tasks": ["?status=open"],
             "core:job-list": ["?status=queued"],
             "insight:dashboard": ["?snapshot=2024-05"],
+            "performance:boards-index": [
+                f"?level=grid&unit={self.tree.county_a.code}&board=overall",
+                f"?level=grid_manager&unit={self.tree.county_a.code}&board=revenue",
+            ],
+            "performance:boards-entry": [
+                f"?level=grid&unit={self.tree.county_a.code}&board=revenue"
+                f"&key={self.tree.grid_a.code}",
+            ],
+            "performance:targets-tree": ["?period=2024Q4", "?period=2024-12"],
         }
         records = self.records()
         routes: list[tuple[str, str]] = []
@@ -525,13 +577,35 @@ def build_world(directory: Path) -> World:
     )  # fmt: skip
     staff = factories.staff(at=tree.grid_a, name="李四")
     channels = _channels(tree, users)
+    enterprise = enterprise_records(
+        grid=tree.grid_a, mark="甲", manager_user=users[Role.ACCOUNT_MANAGER]
+    )
+    performance = _performance(tree, users, channels)
     token, _secret = create_token(user=users[Role.CITY_MARKETER], name="报表")
     return World(
         tree=tree, users=users, campaigns=campaigns,
         offers=[*Offer.objects.filter(code__in=["RET-30", "CITY-20"]), retired], jobs=jobs,
         subscriber_id="S004", review=review, mapping=mapping, staff=staff, token_id=token.pk,
-        channels=channels,
+        channels=channels, enterprise=enterprise, performance=performance,
     )  # fmt: skip
+
+
+def _performance(tree: factories.Tree, users: dict[Role, Any], channels: Any) -> Any:
+    """The actuals computed from the world's warehouse, then the performance records of grid
+    A (the grid manager's login is its manager), a composite score and the kept boards."""
+    from quanwang.insight.choices import Engine
+    from quanwang.performance.actuals.services import run_actuals
+    from quanwang.performance.boards.build import build_day
+    from quanwang.performance.boards.composites import save_composite
+
+    run_actuals(as_of=dt.date(2024, 12, 31), full=True, engine=Engine.DUCKDB)
+    records = performance_records(
+        grid=tree.grid_a, mark="甲", store_id=channels.store.store_id,
+        user=users[Role.GRID_MANAGER],
+    )  # fmt: skip
+    save_composite(user=None, code="overall", name="综合得分", weights={"revenue": 1})
+    build_day()
+    return records
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from quanwang.campaigns.estimate import SHARES
 from quanwang.campaigns.models import Campaign, Offer, SegmentVersion
 from quanwang.campaigns.services.design import Design
 from quanwang.campaigns.tasks import TaskChoices, TaskFilters, TaskState
+from quanwang.core.forms import DayInput
 
 
 class RuleField(forms.CharField):
@@ -74,9 +75,7 @@ class CampaignForm(forms.Form):
     objective_target = forms.DecimalField(
         label=_("Objective: target"), max_digits=14, decimal_places=2
     )
-    objective_deadline = forms.DateField(
-        label=_("Objective: deadline"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    objective_deadline = forms.DateField(label=_("Objective: deadline"), widget=DayInput())
     segment_version = forms.ModelChoiceField(
         label=_("Segment"), queryset=SegmentVersion.objects.none()
     )
@@ -86,10 +85,8 @@ class CampaignForm(forms.Form):
     channels = forms.MultipleChoiceField(
         label=_("Channels"), choices=Channel.choices, widget=forms.CheckboxSelectMultiple
     )
-    starts_on = forms.DateField(
-        label=_("Starts on"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    ends_on = forms.DateField(label=_("Ends on"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label=_("Starts on"), widget=DayInput())
+    ends_on = forms.DateField(label=_("Ends on"), widget=DayInput())
     budget = forms.DecimalField(
         label=_("Budget (yuan)"), max_digits=14, decimal_places=2, min_value=0
     )
@@ -418,7 +415,7 @@ class StoreQuotaForm(forms.Form):
     deadline = forms.DateField(
         label=_("Deadline"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DayInput(),
         help_text=_("Empty: the deadline of the quota it is a share of."),
     )
 

@@ -11,9 +11,8 @@ from quanwang.campaigns.choices import OfferStatus, OfferType, PaymentType
 from quanwang.campaigns.models import Offer
 from quanwang.campaigns.services.offers import FIXED_ONCE_COMMITTED, OfferFilters, OfferTerms
 from quanwang.core.choices import OrgLevel
+from quanwang.core.forms import DayInput
 from quanwang.insight.choices import ValueTier
-
-DATE = {"type": "date"}
 
 
 class OfferForm(forms.Form):
@@ -40,8 +39,8 @@ class OfferForm(forms.Form):
         initial=0,
         help_text=_("What a taker adds to their monthly bill; negative for a discount."),
     )
-    valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs=DATE))
-    valid_until = forms.DateField(label=_("Valid until"), widget=forms.DateInput(attrs=DATE))
+    valid_from = forms.DateField(label=_("Valid from"), widget=DayInput())
+    valid_until = forms.DateField(label=_("Valid until"), widget=DayInput())
     eligible_tiers = forms.MultipleChoiceField(
         label=_("Eligible value tiers"),
         choices=ValueTier.choices,

@@ -422,7 +422,7 @@ def _pdf_rows(
 
 def font_face_css() -> str:
     """@font-face for the CJK font to embed, and the family list to use it by."""
-    font = Path(getattr(settings, "QUANWANG_PDF_FONT", DEFAULT_FONT))
+    font = Path(getattr(settings, "QUANWANG_PDF_FONT", None) or DEFAULT_FONT)
     families = ", ".join(f'"{name}"' for name in FALLBACK_FAMILIES)
     if font.is_file():
         face = f'@font-face {{ font-family: "QuanwangCJK"; src: url("{font.as_uri()}"); }}'

@@ -36,6 +36,7 @@ class FieldGroup(StrEnum):
     RISK = "risk"
     HISTORY = "history"
     ORGANISATION = "organisation"
+    ACCOUNT = "account"
     OTHER = "other"
 
 
@@ -49,6 +50,7 @@ GROUP_LABELS = {
     FieldGroup.RISK: gettext_lazy("Risk and scores"),
     FieldGroup.HISTORY: gettext_lazy("Campaign history"),
     FieldGroup.ORGANISATION: gettext_lazy("Organisation and grid"),
+    FieldGroup.ACCOUNT: gettext_lazy("Enterprise account"),
     FieldGroup.OTHER: gettext_lazy("Other fields"),
 }
 
@@ -144,6 +146,10 @@ CATALOGUE: Mapping[str, FieldInfo] = (
     | _fields(G.HISTORY, None, "do_not_disturb")
     | _fields(G.ORGANISATION, None, "grid_id", "enterprise_member")
     | _fields(G.ORGANISATION, U.PERCENT, "grid_left_rate_3m")
+    # The member's enterprise account (core.wide_columns: enterprise.pipeline.wide_columns).
+    | _fields(G.ACCOUNT, None, "account_grade", "account_industry")
+    | _fields(G.ACCOUNT, None, "account_churn_risk", "account_switching_cost")
+    | _fields(G.ACCOUNT, U.MONTHS, "account_contract_months")
 )
 # Not offered: the key, the snapshot's own month and the worded churn reasons.
 HIDDEN = frozenset({"subscriber_id", "snapshot_month"})

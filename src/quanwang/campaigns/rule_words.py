@@ -32,6 +32,12 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "家庭": ("家庭", "Family"),
         "政企": ("政企", "Enterprise"),
     },
+    # The member's enterprise account grade (enterprise.choices.AccountGrade).
+    "account_grade": {
+        "A": ("A类集团", "Grade A account"),
+        "B": ("B类集团", "Grade B account"),
+        "C": ("C类集团", "Grade C account"),
+    },
     "payment_type": {"prepaid": ("预付费", "Prepaid"), "postpaid": ("后付费", "Postpaid")},
     "plan_type": {
         "prepaid": ("预付费", "Prepaid"),

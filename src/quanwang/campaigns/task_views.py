@@ -211,8 +211,16 @@ def task_list(request: HttpRequest) -> HttpResponse:
             **_row_context(request, request.GET.urlencode()),
             # Safe: every character that could end the CSS string or the style is escaped.
             "labels_css": mark_safe(_labels_css()),
+            # An account manager's enterprise reminders (care moments, visits due) above the list.
+            "enterprise_reminders": _enterprise_reminders(request),
         },
     )
+
+
+def _enterprise_reminders(request: HttpRequest) -> list[Any]:
+    from quanwang.enterprise.sections import Page, render_sections
+
+    return render_sections(page=Page.HOME, request=request, user=request.user)
 
 
 def _recorded_row(

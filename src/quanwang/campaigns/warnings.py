@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -128,6 +128,17 @@ def account_manager_recipients(*, staff: Staff) -> list[Manager]:
     return unit_managers(unit=staff.org_unit)
 
 
+def recipients(*, unit: OrgUnit, staff: Staff | None = None) -> list[dict[str, Any]]:
+    """The `delivered` entries of a new warning about `unit` (or about `staff`'s own figures):
+    shared by the campaigns' and the targets' warnings."""
+    return _recipients(unit=unit, sms=_sms_configured(), account_manager=staff)
+
+
+def unsent(warning: Any) -> list[dict[str, Any]]:
+    """The recipients of a warning row still to be sent an SMS."""
+    return _unsent(warning)
+
+
 def _recipients(
     *, unit: OrgUnit, sms: bool, account_manager: Staff | None = None
 ) -> list[dict[str, Any]]:
@@ -159,7 +170,7 @@ def _recipients(
     return entries
 
 
-def _unsent(warning: EarlyWarning) -> list[dict[str, Any]]:
+def _unsent(warning: Any) -> list[dict[str, Any]]:
     return [
         entry
         for entry in warning.delivered
@@ -260,17 +271,19 @@ def _warning_channels() -> dict[str, Any]:
     return channels
 
 
-def _send(warning: EarlyWarning, entries: list[dict[str, Any]]) -> list[SendResult] | str:
-    """The gateway's results for `entries`, or why nothing could be sent."""
+def send_texts(*, step: str, entries: list[dict[str, Any]], text: str) -> list[SendResult] | str:
+    """The gateway's results for sending `text` to the recipients `entries` (one entry of a
+    warning's `delivered` list each), or why nothing could be sent. `step` names the warning
+    ("warning-<id>", "target-warning-<id>"): with the user it makes the gateway's key, which
+    drops a repeat of a send it did receive."""
     mobiles = dict(
         Staff.objects.filter(user_id__in=[e["user_id"] for e in entries]).values_list(
             "user_id", "mobile"
         )
     )
-    text = warning_text(warning)
     messages = [
         OutboundMessage(
-            campaign_step=f"warning-{warning.pk}",
+            campaign_step=step,
             subscriber_id=f"user-{entry['user_id']}",
             recipient=mobiles.get(entry["user_id"], ""),
             text=text,
@@ -287,15 +300,17 @@ def _send(warning: EarlyWarning, entries: list[dict[str, Any]]) -> list[SendResu
         adapter.close()
 
 
-def deliver(*, warning_id: int) -> EarlyWarning:
-    """Send the warning's SMS that were not accepted yet and record each result. Safe to run
-    again: an accepted recipient is not sent to again, and a repeat of a send the gateway did
-    receive carries the same key, which it drops."""
-    warning = EarlyWarning.objects.select_related("campaign", "org_unit", "account_manager").get(
-        pk=warning_id
-    )
+def deliver_record(
+    *, model: type[models.Model], pk: int, step: str, text: Callable[[Any], str]
+) -> Any:
+    """Send the SMS of the warning row `model`#`pk` (a `delivered` list and a `delivery`
+    field) that were not accepted yet, and record each result. Shared by the campaigns' and
+    the targets' warnings. Safe to run again: an accepted recipient is not sent to again, and a
+    repeat of a send the gateway did receive carries the same key, which it drops."""
+    manager: Any = model._default_manager
+    warning = manager.get(pk=pk)
     todo = _unsent(warning)
-    outcome = _send(warning, todo) if todo else []
+    outcome = send_texts(step=step, entries=todo, text=text(warning)) if todo else []
     updates: dict[int, dict[str, Any]] = {}
     for index, entry in enumerate(todo):
         if isinstance(outcome, str):
@@ -310,7 +325,7 @@ def deliver(*, warning_id: int) -> EarlyWarning:
             "sent_at": timezone.now().isoformat() if result.accepted else "",
         }
     with transaction.atomic():
-        locked = EarlyWarning.objects.select_for_update().get(pk=warning_id)
+        locked = manager.select_for_update().get(pk=pk)
         merged = []
         for entry in locked.delivered:
             change = updates.get(entry.get("user_id"))
@@ -323,6 +338,22 @@ def deliver(*, warning_id: int) -> EarlyWarning:
         locked.delivery = WarningDelivery.SMS if sent else WarningDelivery.CONSOLE
         locked.save(update_fields=["delivered", "delivery"])
     return locked
+
+
+def deliver(*, warning_id: int) -> EarlyWarning:
+    """Send the campaign warning's SMS that were not accepted yet (deliver_record)."""
+    delivered: EarlyWarning = deliver_record(
+        model=EarlyWarning, pk=warning_id, step=f"warning-{warning_id}", text=_campaign_text
+    )
+    return delivered
+
+
+def _campaign_text(warning: EarlyWarning) -> str:
+    return warning_text(
+        EarlyWarning.objects.select_related("campaign", "org_unit", "account_manager").get(
+            pk=warning.pk
+        )
+    )
 
 
 @dataclass(frozen=True)

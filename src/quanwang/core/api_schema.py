@@ -8,6 +8,7 @@ would otherwise end as a server error.
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
@@ -38,9 +39,61 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
+def clean_query(value: str | None, *, field: str) -> str | None:
+    """A query parameter's text, refused (a 422 naming it) if it holds a control character:
+    query parameters are declared as plain `str` (ninja builds their model where an
+    Annotated alias of this module does not resolve), so they are checked here."""
+    if value is None:
+        return None
+    try:
+        return _no_control_characters(value)
+    except PydanticCustomError as exc:
+        from quanwang.core.errors import ServiceError
+
+        raise ServiceError(
+            _("Control characters such as NUL are not allowed."), field=field
+        ) from exc
+
+
+def checked_page(limit: int, offset: int, *, most: int = MAX_LIMIT) -> tuple[int, int]:
+    """limit/offset of a handler that pages by hand (its answer holds more than the rows),
+    refused (a 422 naming the field) outside what BoundedPagination accepts."""
+    from quanwang.core.errors import ServiceError
+
+    if not 1 <= limit <= most:
+        raise ServiceError(_("Must be between 1 and %(most)s.") % {"most": most}, field="limit")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise ServiceError(
+            _("Must be between 0 and %(most)s.") % {"most": MAX_OFFSET}, field="offset"
+        )
+    return limit, offset
+
+
+def checked_id(value: int | None, *, field: str) -> int | None:
+    """A record id from a query parameter, refused (a 422 naming it) beyond the databases'
+    64-bit keys (PostgreSQL: "bigint out of range")."""
+    from quanwang.core.errors import ServiceError
+
+    if value is not None and not 1 <= value <= 2**63 - 1:
+        raise ServiceError(_("No such record."), field=field)
+    return value
+
+
 # A string from a client: any text, but no NUL or other control characters. Use it for every
 # text field of an input schema, with Field(min_length=…, max_length=…) as usual.
 CleanText = Annotated[str, AfterValidator(_no_control_characters)]
+
+
+# A record's id as a client sends it: the databases' 64-bit key, so a larger number is a 422
+# naming the field rather than a database error (PostgreSQL: "bigint out of range").
+RecordId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# An amount in fen (分) or a count kept in a 64-bit column.
+BigAmount = Annotated[int, Field(ge=0, le=2**63 - 1)]
+# A percentage kept in a small column (0–100).
+Percent = Annotated[int, Field(ge=0, le=100)]
+# A business day: wide enough for any plan, narrow enough that adding a visit interval or a
+# period to it never overflows a date (9999-12-31 from a fuzzer did).
+BusinessDay = Annotated[dt.date, Field(ge=dt.date(2000, 1, 1), le=dt.date(2099, 12, 31))]
 
 
 class BoundedPagination(LimitOffsetPagination):

@@ -65,6 +65,24 @@ class Resource(models.TextChoices):
     PARTNER_ISSUE = "partner_issue", _("Partner issues")
     COMMISSION = "commission", _("Commission statements")
     GRID_SCORECARD = "grid_scorecard", _("Grid scorecards")
+    # The enterprise app (enterprise/): the account file with its teams, products and
+    # members; key persons (关键人) and their care moments, personal data; the province's
+    # rules (grading criteria and weights, visit plans, the industry product catalogue);
+    # account visits and service records; opportunities (商机) and the pipeline.
+    ENTERPRISE_ACCOUNT = "enterprise_account", _("Enterprise accounts")
+    KEY_PERSON = "key_person", _("Key persons")
+    ENTERPRISE_RULES = "enterprise_rules", _("Enterprise rules")
+    ENTERPRISE_VISIT = "enterprise_visit", _("Enterprise visits")
+    OPPORTUNITY = "opportunity", _("Opportunities")
+    # The performance app (performance/): the KPI catalogue and every KPI value with the rows
+    # behind it (a staff member's values are their personal figures); targets and their
+    # decomposition; the leaderboards (龙虎榜) and morning-meeting sheets; staff grades
+    # (三级十档) and their moves; incentive rules and statements.
+    KPI = "kpi", _("KPIs and their values")
+    TARGET = "target", _("Targets")
+    LEADERBOARD = "leaderboard", _("Leaderboards")
+    STAFF_GRADE = "staff_grade", _("Staff grades")
+    INCENTIVE = "incentive", _("Incentives")
 
 
 class Action(models.TextChoices):
@@ -103,6 +121,8 @@ class AuditAction(models.TextChoices):
     OFFER_CHANGED = "offer_changed", _("Changed an offer")
     OFFER_RETIRED = "offer_retired", _("Retired an offer")
     OFFER_DELETED = "offer_deleted", _("Deleted an offer")
+    # Two enterprise accounts folded into one (enterprise.accounts): who, when, why.
+    ACCOUNT_MERGED = "account_merged", _("Merged enterprise accounts")
 
 
 class AuditTarget(models.TextChoices):
@@ -110,6 +130,8 @@ class AuditTarget(models.TextChoices):
     SUBSCRIBER = "subscriber", _("Subscriber")
     OFFER = "offer", _("Offer")
     STORE = "store", _("Store")
+    ENTERPRISE_ACCOUNT = "enterprise_account", _("Enterprise account")
+    KEY_PERSON = "key_person", _("Key person")
 
 
 class JobKind(models.TextChoices):
@@ -121,6 +143,10 @@ class JobKind(models.TextChoices):
     EVALUATE_CAMPAIGN = "evaluate_campaign", _("Evaluate a campaign")
     RUN_COMMISSIONS = "run_commissions", _("Compute commission statements")
     REGRADE_STORES = "regrade_stores", _("Re-grade stores")
+    REGRADE_ACCOUNTS = "regrade_accounts", _("Re-grade enterprise accounts")
+    COMPUTE_ACTUALS = "compute_actuals", _("Compute KPI actuals")
+    PROPOSE_GRADE_MOVES = "propose_grade_moves", _("Propose staff grade moves")
+    RUN_INCENTIVES = "run_incentives", _("Compute incentive statements")
 
 
 class JobStatus(models.TextChoices):

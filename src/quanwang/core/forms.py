@@ -16,6 +16,16 @@ from quanwang.core.tabular import CANDIDATE_ENCODINGS
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
+class DayInput(forms.DateInput):
+    """The browser's date picker. Its value is ISO whatever the language: a zh-hans date
+    (2024/12/31) would load blank, and a form opened to change a record would lose its days."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
 class OrgUnitCreateForm(forms.Form):
     parent = forms.ModelChoiceField(label=_("Parent"), queryset=OrgUnit.objects.none())
     code = forms.RegexField(

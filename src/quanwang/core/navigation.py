@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from quanwang.core.choices import Action, Resource
+from quanwang.core.choices import Action, Reach, Resource
 from quanwang.core.querysets import has_grant
 
 
@@ -33,6 +33,10 @@ class NavItem:
     resource: Resource
     #: The grant that shows the entry (the page itself checks again).
     action: Action = Action.VIEW
+    #: Only a grant of this reach shows it (Reach.SUBTREE: a page about a unit's records,
+    #: which a login holding the grant over its own records only would not be shown); None:
+    #: any reach.
+    reach: Reach | None = None
 
     def url(self) -> str:
         return reverse(self.url_name)
@@ -59,6 +63,6 @@ def items_for(user: Any) -> dict[Capability, list[NavItem]]:
     if not user.is_authenticated:
         return grouped
     for item in all_items():
-        if has_grant(user, resource=item.resource, action=item.action):
+        if has_grant(user, resource=item.resource, action=item.action, only=item.reach):
             grouped[item.capability].append(item)
     return grouped

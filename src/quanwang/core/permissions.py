@@ -61,6 +61,29 @@ _COMMISSION_RUN = {Action.VIEW: S, Action.ADD: S, Action.APPROVE: S}
 _PARTNER_OWN = {Action.VIEW: OWN}
 _PARTNER_ISSUES_OWN = {Action.VIEW: OWN, Action.ADD: OWN}
 
+# Enterprise customers (enterprise/). Account managers reach the accounts whose team they are
+# on (Reach.OWN: enterprise.models.Account.team_members) and what hangs off them: key persons,
+# visits, opportunities. Those above them follow their unit's accounts; key persons' personal
+# data needs VIEW_PII like customers'.
+_ACCOUNTS_WORK = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.VIEW_PII: S}
+_ACCOUNTS_OWN = {Action.VIEW: OWN, Action.ADD: OWN, Action.CHANGE: OWN, Action.VIEW_PII: OWN}
+
+# Performance (performance/). A KPI value is read where VIEW reaches: a unit's values over the
+# subtree, a staff member's (their personal figures) over the unit the staff record is held
+# at, or (Reach.OWN) the user's own staff record only. The province keeps the catalogue;
+# targets are set at the top and decomposed down by each level over its subtree; the
+# composite score's weights are the province's (LEADERBOARD CHANGE). Grade moves are proposed
+# by the rules and approved by a manager above the staff member (APPROVE, never their own);
+# incentive statements are computed (ADD), approved and then frozen (APPROVE).
+_KPI_KEEP = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S}
+_TARGETS_SET = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S}
+_BOARD_KEEP = {Action.VIEW: S, Action.CHANGE: S}
+_GRADES_KEEP = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.APPROVE: S}
+_GRADES_APPROVE = {Action.VIEW: S, Action.APPROVE: S}
+_INCENTIVES_KEEP = {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.APPROVE: S}
+_INCENTIVES_RUN = {Action.VIEW: S, Action.ADD: S, Action.APPROVE: S}
+_OWN_READ = {Action.VIEW: OWN}
+
 GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
     Role.PROVINCE_ADMIN: {
         Resource.ORG_UNIT: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S, Action.DELETE: S},
@@ -96,6 +119,16 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.COMMISSION: _COMMISSION_RUN,
         Resource.GRID_SCORECARD: _READ,
         Resource.API_TOKEN: _OWN_TOKENS,
+        Resource.ENTERPRISE_ACCOUNT: _ACCOUNTS_WORK | {Action.DELETE: S, Action.APPROVE: S},
+        Resource.KEY_PERSON: _ACCOUNTS_WORK,
+        Resource.ENTERPRISE_RULES: _RULES,
+        Resource.ENTERPRISE_VISIT: _VISITS_WORK,
+        Resource.OPPORTUNITY: _VISITS_WORK,
+        Resource.KPI: _KPI_KEEP,
+        Resource.TARGET: _TARGETS_SET,
+        Resource.LEADERBOARD: _BOARD_KEEP,
+        Resource.STAFF_GRADE: _GRADES_KEEP,
+        Resource.INCENTIVE: _INCENTIVES_KEEP,
     },
     Role.CITY_MARKETER: {
         Resource.ORG_UNIT: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
@@ -117,6 +150,16 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.PARTNER_ISSUE: _VISITS_WORK,
         Resource.COMMISSION: _COMMISSION_RUN,
         Resource.GRID_SCORECARD: _READ,
+        Resource.ENTERPRISE_ACCOUNT: _READ,
+        Resource.KEY_PERSON: _READ,
+        Resource.ENTERPRISE_RULES: _READ,
+        Resource.ENTERPRISE_VISIT: _READ,
+        Resource.OPPORTUNITY: _READ,
+        Resource.KPI: _READ,
+        Resource.TARGET: _TARGETS_SET,
+        Resource.LEADERBOARD: _READ,
+        Resource.STAFF_GRADE: _GRADES_APPROVE,
+        Resource.INCENTIVE: _INCENTIVES_RUN,
     },
     Role.COUNTY_MANAGER: {
         Resource.ORG_UNIT: {Action.VIEW: S, Action.ADD: S, Action.CHANGE: S},
@@ -138,6 +181,16 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.PARTNER_ISSUE: _VISITS_WORK,
         Resource.COMMISSION: _READ,
         Resource.GRID_SCORECARD: _READ,
+        Resource.ENTERPRISE_ACCOUNT: _ACCOUNTS_WORK | {Action.APPROVE: S},
+        Resource.KEY_PERSON: _ACCOUNTS_WORK,
+        Resource.ENTERPRISE_RULES: _READ,
+        Resource.ENTERPRISE_VISIT: _VISITS_WORK,
+        Resource.OPPORTUNITY: _VISITS_WORK,
+        Resource.KPI: _READ,
+        Resource.TARGET: _TARGETS_SET,
+        Resource.LEADERBOARD: _READ,
+        Resource.STAFF_GRADE: _GRADES_APPROVE,
+        Resource.INCENTIVE: _READ,
     },
     Role.GRID_MANAGER: {
         Resource.ORG_UNIT: _READ,
@@ -155,6 +208,13 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.PARTNER_ISSUE: _VISITS_WORK,
         Resource.COMMISSION: _READ,
         Resource.GRID_SCORECARD: _READ,
+        Resource.ENTERPRISE_ACCOUNT: _READ,
+        Resource.ENTERPRISE_RULES: _READ,
+        Resource.KPI: _READ,
+        Resource.TARGET: _READ,
+        Resource.LEADERBOARD: _READ,
+        Resource.STAFF_GRADE: _OWN_READ,
+        Resource.INCENTIVE: _OWN_READ,
     },
     Role.ACCOUNT_MANAGER: {
         Resource.ORG_UNIT: _READ,
@@ -164,6 +224,16 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.INSIGHT: _READ,
         Resource.CAMPAIGN_TASK: _TASKS_OWN,
         Resource.API_TOKEN: _OWN_TOKENS,
+        Resource.ENTERPRISE_ACCOUNT: _ACCOUNTS_OWN,
+        Resource.KEY_PERSON: _ACCOUNTS_OWN,
+        Resource.ENTERPRISE_RULES: _READ,
+        Resource.ENTERPRISE_VISIT: _ACCOUNTS_OWN,
+        Resource.OPPORTUNITY: _ACCOUNTS_OWN,
+        Resource.KPI: _OWN_READ,
+        Resource.TARGET: _OWN_READ,
+        Resource.LEADERBOARD: _READ,
+        Resource.STAFF_GRADE: _OWN_READ,
+        Resource.INCENTIVE: _OWN_READ,
     },
     Role.CHANNEL_MANAGER: {
         Resource.ORG_UNIT: _READ,
@@ -179,6 +249,9 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.PARTNER_ISSUE: _VISITS_WORK,
         Resource.COMMISSION: _READ,
         Resource.GRID_SCORECARD: _READ,
+        Resource.KPI: _READ,
+        Resource.TARGET: _READ,
+        Resource.LEADERBOARD: _READ,
     },
     # An agency sees only the work assigned to it and never personal data.
     Role.AGENCY: {
@@ -216,6 +289,16 @@ GRANTS: Mapping[Role, Mapping[Resource, Mapping[Action, Reach]]] = {
         Resource.PARTNER_ISSUE: _READ,
         Resource.COMMISSION: _READ,
         Resource.GRID_SCORECARD: _READ,
+        Resource.ENTERPRISE_ACCOUNT: _READ,
+        Resource.KEY_PERSON: _READ,
+        Resource.ENTERPRISE_RULES: _READ,
+        Resource.ENTERPRISE_VISIT: _READ,
+        Resource.OPPORTUNITY: _READ,
+        Resource.KPI: _READ,
+        Resource.TARGET: _READ,
+        Resource.LEADERBOARD: _READ,
+        Resource.STAFF_GRADE: _READ,
+        Resource.INCENTIVE: _READ,
     },
 }
 
@@ -234,6 +317,8 @@ IMPORT_RESOURCES: Mapping[str, Resource] = {
     "complaints": Resource.CUSTOMER,
     "enterprises": Resource.CUSTOMER,
     "enterprise_members": Resource.CUSTOMER,
+    "enterprise_products": Resource.CUSTOMER,
+    "enterprise_orders": Resource.CUSTOMER,
     "stores": Resource.CHANNEL,
     "store_sales": Resource.CHANNEL,
     "store_traffic": Resource.CHANNEL,

@@ -28,6 +28,8 @@ LOAD_ORDER = (
     "stores",
     "subscribers",
     "enterprise_members",
+    "enterprise_products",
+    "enterprise_orders",
     "monthly_usage",
     "recharges",
     "contacts",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from quanwang.data.schema import TABLES, Column, TextFormat
+from quanwang.data.schema import TABLES, Column, Table, TextFormat
 
 FORMAT_RULES = {
     TextFormat.MSISDN: "stored as 11 digits starting with 1 (spaces, hyphens and +86 dropped)",
     TextFormat.MONTH: "stored as YYYY-MM (202406, 2024/6 and 2024年6月 read as 2024-06)",
+    TextFormat.CREDIT_CODE: (
+        "18 characters whose last is the GB 32100-2015 check character; stored in capitals "
+        "without spaces"
+    ),
 }
 
 
@@ -24,9 +28,28 @@ def _rule(column: Column) -> str:
         parts.append("→ " + ".".join(column.references))
     if column.format:
         parts.append(FORMAT_RULES[column.format])
+    if column.aliases:
+        parts.append("also read from headers " + " / ".join(column.aliases))
     if column.pii:
         parts.append(f"personal data ({column.pii.value}), masked by role")
     return "; ".join(parts)
+
+
+def _table_rules(table: Table) -> list[str]:
+    lines = []
+    if table.parent:
+        lines += [
+            f"`{table.parent}` names the row's parent: the rows form a hierarchy, and a file that "
+            "would close a cycle is refused whole.",
+            "",
+        ]
+    if table.belongs_to:
+        lines += [
+            f"Each `{', '.join(table.key)}` belongs to one `{table.belongs_to}`: a file naming it "
+            f"under two is refused whole; a newer extract naming another moves it.",
+            "",
+        ]
+    return lines
 
 
 def render_data_model() -> str:
@@ -51,6 +74,7 @@ def render_data_model() -> str:
             "",
             f"Key: `{', '.join(table.key)}` · load mode: {table.mode.value}",
             "",
+            *_table_rules(table),
             "| column | 中文 | English | type | rules |",
             "|---|---|---|---|---|",
         ]

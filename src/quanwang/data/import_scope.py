@@ -56,6 +56,8 @@ SCOPE_LINKS: dict[str, tuple[Link, ...]] = {
     "complaints": (_SUBSCRIBER,),
     # A membership changes both the enterprise's member list and the subscriber's record.
     "enterprise_members": (_SUBSCRIBER, Link("enterprise_id", via="enterprises")),
+    "enterprise_products": (Link("enterprise_id", via="enterprises"),),
+    "enterprise_orders": (Link("enterprise_id", via="enterprises"),),
     "store_sales": (Link("store_id", via="stores"),),
     "store_traffic": (Link("store_id", via="stores"),),
     "channel_sales": (Link("store_id", via="stores"),),

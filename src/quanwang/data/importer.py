@@ -49,6 +49,7 @@ from quanwang.data.rejects import (
 from quanwang.data.scan import Scan, file_order, scan_source
 from quanwang.data.schema import TABLES, LoadMode, Table
 from quanwang.data.sources import ReadOptions, SourceError, open_source
+from quanwang.data.table_rules import Place, check_table_rules
 from quanwang.data.warehouse import Warehouse, new_version, quote, scalar_int, sql_literal
 from quanwang.data.workbooks import WorkbookSource, header_names
 
@@ -209,6 +210,11 @@ def _import(
                 con=con, table=table, store=store, rows=rows, scan=scan, scope=scope,
                 carried=carried,
             )  # fmt: skip
+            # Rules over rows (a cycle of parents, a member in two enterprises) refuse the file.
+            check_table_rules(
+                con=con, table=table, store=store, carried=carried,
+                place=_placer(scan.row_of(), shown, book),
+            )  # fmt: skip
             # Boundaries and coordinates (data.geometry): refused rows join bad_rows, a
             # repaired boundary replaces its text.
             geometry = check_geometry(con=con, table=table, store=store)
@@ -265,6 +271,13 @@ def _import(
             updated_columns=carried,
             notes=(book.notes if book is not None else []) + geometry.notes,
         )
+
+
+def _placer(row_of: Callable[[int], int], shown: str, book: Any) -> Place:
+    """rowid of `checked` → (file, row) as the quarantine names them."""
+    if book is None:
+        return lambda rid: (shown, row_of(rid))
+    return lambda rid: book.labelled(shown, row_of(rid))
 
 
 def _open(

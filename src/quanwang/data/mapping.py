@@ -134,6 +134,11 @@ def compile_mapping(
     for column in table.columns:
         for label in (column.name, column.zh, column.en):
             by_label.setdefault(header_key(label), column.name)
+    # Aliases after every label: a header that is one column's label never goes to another's
+    # alias.
+    for column in table.columns:
+        for label in column.aliases:
+            by_label.setdefault(header_key(label), column.name)
     found: dict[str, list[str]] = {}
     for name in source_columns:
         target = by_label.get(header_key(name))

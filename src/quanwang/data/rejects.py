@@ -49,6 +49,10 @@ FORMAT_NAMES = {
         "账期（如 2024-06、202406、2024年6月）",
         "a month (e.g. 2024-06, 202406, 2024年6月)",
     ),
+    TextFormat.CREDIT_CODE: (
+        "统一社会信用代码（18 位，末位校验码须符合 GB 32100-2015）",
+        "unified social credit code (18 characters, the last a check character per GB 32100-2015)",
+    ),
 }
 # Rejected texts worth a hint of their own: Excel's scientific notation for a long number, a
 # day and month in an order that cannot be told, and Excel's day numbers.

@@ -32,6 +32,9 @@ class TextFormat(StrEnum):
 
     MSISDN = "msisdn"  # 11 digits starting with 1: 13800138000
     MONTH = "month"  # YYYY-MM: 2024-06
+    # 统一社会信用代码 (GB 32100-2015): 18 characters of 0-9 and A-Y without I O S V Z, the last
+    # a check character over the first 17 (data.credit_codes); stored in capitals.
+    CREDIT_CODE = "credit_code"
 
 
 class Pii(StrEnum):
@@ -55,6 +58,9 @@ class Column:
     pii: Pii | None = None
     not_future: bool = False  # a date that cannot lie after the import day
     format: TextFormat | None = None  # text columns only
+    # Other headers operators' CRM exports give the column (客户编码 for 集团编码): matched like
+    # the labels, after them, so a label always wins (data.mapping).
+    aliases: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.format is not None and self.type is not ColumnType.STRING:
@@ -70,6 +76,12 @@ class Table:
     key: tuple[str, ...]
     mode: LoadMode = LoadMode.UPSERT
     description: str = ""
+    # A column naming the row's parent by the table's (single-column) key: the rows form a
+    # forest, and an import that would close a cycle is refused whole (data.table_rules).
+    parent: str | None = None
+    # A column the key's rows belong to: one file naming a key under two of its values (a
+    # member in two enterprises) is refused whole, not a duplicate quarantined (data.table_rules).
+    belongs_to: str | None = None
     by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -77,9 +89,12 @@ class Table:
         missing = [k for k in self.key if k not in self.by_name]
         if missing:
             raise ValueError(f"{self.name}: key columns {missing} are not columns")
+        for extra in (self.parent, self.belongs_to):
+            if extra is not None and extra not in self.by_name:
+                raise ValueError(f"{self.name}: {extra} is not a column")
 
 
-MSISDN, MONTH = TextFormat.MSISDN, TextFormat.MONTH
+MSISDN, MONTH, CREDIT_CODE = TextFormat.MSISDN, TextFormat.MONTH, TextFormat.CREDIT_CODE
 STR, INT, FLT, MON, DAT, BOOL = (
     ColumnType.STRING,
     ColumnType.INT,
@@ -94,6 +109,26 @@ STORE_GRADES = ("重点店", "钉子店", "芝麻店")
 PARTNER_STAGES = ("拉郎配", "谈恋爱", "过日子")
 SALE_KINDS = ("销售", "退款", "冲正")
 COMPETITORS = OPERATORS[1:]
+ENTERPRISE_STATUSES = ("正常", "停业", "注销")
+ENTERPRISE_PRODUCTS = ("集团V网", "专线", "物联网", "云", "5G专网", "集团短信", "彩铃")
+ORDER_KINDS = ("新装", "变更", "拆机", "故障", "咨询")
+ORDER_STATUSES = ("受理中", "处理中", "已完成", "已撤销")
+# The headers CRM exports give an enterprise's code where the file is about enterprises.
+ENTERPRISE_ID_ALIASES = ("集团客户编码", "客户编码", "集团号")
+PRODUCT_ALIASES = ("产品名称", "业务名称")
+
+
+def enterprise_ref(**extra: Any) -> Column:
+    return c(
+        "enterprise_id",
+        STR,
+        "集团编码",
+        "Enterprise ID",
+        required=True,
+        references=("enterprises", "enterprise_id"),
+        aliases=ENTERPRISE_ID_ALIASES,
+        **extra,
+    )
 
 
 def c(name: str, kind: ColumnType, zh: str, en: str, **extra: Any) -> Column:
@@ -373,8 +408,15 @@ TABLES: dict[str, Table] = {
             "政企客户",
             "Enterprises",
             (
-                c("enterprise_id", STR, "集团编码", "Enterprise ID", required=True),
-                c("name", STR, "集团名称", "Name", required=True),
+                c(
+                    "enterprise_id",
+                    STR,
+                    "集团编码",
+                    "Enterprise ID",
+                    required=True,
+                    aliases=ENTERPRISE_ID_ALIASES,
+                ),
+                c("name", STR, "集团名称", "Name", required=True, aliases=("客户名称",)),
                 c("industry", STR, "行业", "Industry", required=True),
                 c("size", INT, "员工规模", "Employees", minimum=0),
                 c("grid_id", STR, "网格编码", "Grid ID", references=("grids", "grid_id")),
@@ -389,8 +431,35 @@ TABLES: dict[str, Table] = {
                     "客户经理工号",
                     "Account manager employee no.",
                 ),
+                # The 集团 a branch (分支/下属单位) belongs to; blank for a top-level account.
+                # Older exports have none of the three columns below.
+                c(
+                    "parent_enterprise_id",
+                    STR,
+                    "上级集团编码",
+                    "Parent enterprise ID",
+                    references=("enterprises", "enterprise_id"),
+                    aliases=("上级集团客户编码", "上级客户编码", "所属集团编码"),
+                ),
+                c(
+                    "credit_code",
+                    STR,
+                    "统一社会信用代码",
+                    "Unified social credit code",
+                    format=CREDIT_CODE,
+                    aliases=("信用代码", "社会信用代码"),
+                ),
+                c(
+                    "status",
+                    STR,
+                    "经营状态",
+                    "Business status",
+                    choices=ENTERPRISE_STATUSES,
+                    aliases=("企业状态",),
+                ),
             ),
             key=("enterprise_id",),
+            parent="parent_enterprise_id",
         ),
         Table(
             "enterprise_members",
@@ -404,6 +473,7 @@ TABLES: dict[str, Table] = {
                     "Enterprise ID",
                     required=True,
                     references=("enterprises", "enterprise_id"),
+                    aliases=("集团客户编码", "集团号"),
                 ),
                 c(
                     "subscriber_id",
@@ -416,7 +486,105 @@ TABLES: dict[str, Table] = {
                 c("role", STR, "成员角色", "Member role", choices=("关键人", "普通成员")),
                 c("joined_date", DAT, "加入日期", "Joined"),
             ),
-            key=("enterprise_id", "subscriber_id"),
+            # A subscriber is a member of one enterprise: a newer extract naming them under
+            # another moves them there, and one file naming them under two is refused.
+            key=("subscriber_id",),
+            belongs_to="enterprise_id",
+        ),
+        # What each enterprise holds (集团产品): one row per product instance, with its
+        # contract and the switching-cost facts (agreement 协议, bundle 捆绑, prepayment 趸交).
+        Table(
+            "enterprise_products",
+            "集团产品",
+            "Enterprise products",
+            (
+                c(
+                    "product_instance_id",
+                    STR,
+                    "产品实例编码",
+                    "Product instance ID",
+                    required=True,
+                    aliases=("产品实例ID", "实例编码", "产品编码"),
+                ),
+                enterprise_ref(),
+                c(
+                    "product",
+                    STR,
+                    "产品",
+                    "Product",
+                    required=True,
+                    choices=ENTERPRISE_PRODUCTS,
+                    aliases=PRODUCT_ALIASES,
+                ),
+                c("start_date", DAT, "开通日期", "Start date", aliases=("生效日期",)),
+                c(
+                    "contract_end",
+                    DAT,
+                    "合同到期日",
+                    "Contract end",
+                    aliases=("协议到期日", "合约到期日", "到期日期"),
+                ),
+                c("monthly_fee", MON, "月费(元)", "Monthly fee (yuan)", minimum=0),
+                c("agreement", BOOL, "协议", "Agreement", aliases=("是否签订协议",)),
+                c("bundled", BOOL, "捆绑", "Bundled", aliases=("是否捆绑",)),
+                c("prepaid", MON, "趸交金额(元)", "Prepaid amount (yuan)", minimum=0),
+            ),
+            key=("product_instance_id",),
+        ),
+        # Business acceptance and orders (业务受理/订单) of enterprise accounts, from the CRM.
+        Table(
+            "enterprise_orders",
+            "业务受理/订单",
+            "Enterprise orders",
+            (
+                c(
+                    "order_id",
+                    STR,
+                    "订单编号",
+                    "Order ID",
+                    required=True,
+                    aliases=("工单编号", "受理编号", "订单号", "工单号"),
+                ),
+                enterprise_ref(),
+                c(
+                    "product",
+                    STR,
+                    "产品",
+                    "Product",
+                    choices=ENTERPRISE_PRODUCTS,
+                    aliases=PRODUCT_ALIASES,
+                ),
+                c(
+                    "kind",
+                    STR,
+                    "业务类型",
+                    "Kind",
+                    required=True,
+                    choices=ORDER_KINDS,
+                    aliases=("受理类型",),
+                ),
+                c(
+                    "status",
+                    STR,
+                    "处理状态",
+                    "Status",
+                    required=True,
+                    choices=ORDER_STATUSES,
+                    aliases=("受理状态", "订单状态", "工单状态"),
+                ),
+                c(
+                    "created_date",
+                    DAT,
+                    "受理日期",
+                    "Created",
+                    required=True,
+                    not_future=True,
+                    aliases=("受理时间", "创建日期"),
+                ),
+                c("closed_date", DAT, "完成日期", "Closed", aliases=("办结日期", "竣工日期")),
+                c("amount", MON, "金额(元)", "Amount (yuan)", minimum=0),
+            ),
+            key=("order_id",),
         ),
         Table(
             "stores",

@@ -8,6 +8,7 @@ guessed at: "12,34" is no number and 05/01/2024 no date until the mapping names 
 
 from __future__ import annotations
 
+from quanwang.data.credit_codes import credit_code_sql
 from quanwang.data.mapping import EXCEL_SERIAL, ColumnSource
 from quanwang.data.rejects import Reject
 from quanwang.data.schema import Column, ColumnType, TextFormat
@@ -199,6 +200,8 @@ def typed_sql(column: Column, source: ColumnSource, text: str) -> str:
             return month_sql(text)
         if column.format is TextFormat.MSISDN:
             return msisdn_sql(text)
+        if column.format is TextFormat.CREDIT_CODE:
+            return credit_code_sql(text)
         return trimmed_sql(text)
     if kind is ColumnType.INT:
         return whole_sql(number_sql(text))

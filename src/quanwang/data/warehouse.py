@@ -55,6 +55,10 @@ def quote(name: str) -> str:
 # Rows clustered by subscriber let a one-customer lookup skip most row groups. Smaller groups
 # help the tables looked up by one row; on the largest tables they cost more than they save
 # (measured on the 1M-subscriber city: bench/bench_customer360.py).
+# A version's grid-placed copy (Warehouse.read_file): placed-<version>.parquet, named by the
+# pointer file.
+PLACED_PREFIX = "placed-"
+PLACED_POINTER = "PLACED"
 SMALL_ROW_GROUP_TABLES = frozenset({"subscribers", "recharges", "complaints"})
 SMALL_ROW_GROUP, DEFAULT_ROW_GROUP = 16_384, 122_880
 # A table of more than two ranges' rows is sorted range by range (see `_write_in_ranges`), each
@@ -108,9 +112,58 @@ class Warehouse:
             return None
         return self._table_dir(table) / pointer.read_text(encoding="utf-8").strip() / "data.parquet"
 
-    def relation(self, table: str) -> str:
-        """SQL for the table's current rows, typed; an empty typed relation before any load."""
+    def read_file(self, table: str) -> Path | None:
+        """The file readers use: the current version's grid-placed copy when the nightly grid
+        assignment wrote one (channels.geo: the same rows and columns, grid_id from the
+        grid polygons), else the imported rows. Imports merge into `current_file`, never
+        this, so an imported grid is never lost to a placement."""
         current = self.current_file(table)
+        if current is None:
+            return None
+        try:
+            name = (current.parent / PLACED_POINTER).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return current
+        placed = current.parent / name
+        return placed if placed.exists() else current
+
+    def keep_placed(
+        self, table: str, *, source: Path, write: Callable[[Path], None]
+    ) -> Path | None:
+        """Write a grid-placed copy of `source` (a version's data.parquet of `table`) with
+        `write(target)` and make it the file readers use. Written beside the version and
+        pointed to last, so a reader sees the old copy or the new one, never half; when an
+        import made `source` old meanwhile, or pruned it, nothing is kept (None)."""
+        folder = source.parent
+        if self._table_dir(table) != folder.parent or not folder.exists():
+            return None
+        target = folder / f"{PLACED_PREFIX}{new_version()}.parquet"
+        temporary = folder / f".{target.name}.tmp"
+        try:
+            write(temporary)
+            os.replace(temporary, target)
+            pointer = folder / f".{PLACED_POINTER}.{target.stem}"
+            pointer.write_text(target.name, encoding="utf-8")
+            os.replace(pointer, folder / PLACED_POINTER)
+        except FileNotFoundError:
+            # The version was pruned under us: a newer import is current.
+            temporary.unlink(missing_ok=True)
+            return None
+        # A reader may still hold the copy before: keep one.
+        for old in sorted(folder.glob(f"{PLACED_PREFIX}*.parquet"))[:-2]:
+            old.unlink(missing_ok=True)
+        return target
+
+    def drop_placed(self, table: str) -> None:
+        """Readers go back to the imported rows (no grid has a boundary any more)."""
+        current = self.current_file(table)
+        if current is not None:
+            (current.parent / PLACED_POINTER).unlink(missing_ok=True)
+
+    def relation(self, table: str) -> str:
+        """SQL for the table's current rows (grid-placed where the nightly assignment placed
+        them: `read_file`), typed; an empty typed relation before any load."""
+        current = self.read_file(table)
         if current is not None:
             return f"read_parquet({sql_literal(str(current))})"
         columns = ", ".join(

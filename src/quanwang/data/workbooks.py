@@ -106,7 +106,11 @@ class WorkbookSource(Source):
 def header_names(table: Table, mapping: dict[str, Any] | None) -> frozenset[str]:
     """What a header row of a file for `table` may say: its columns' names and labels, and the
     source columns a mapping reads."""
-    names = {label for column in table.columns for label in (column.name, column.zh, column.en)}
+    names = {
+        label
+        for column in table.columns
+        for label in (column.name, column.zh, column.en, *column.aliases)
+    }
     for rule in (mapping or {}).get("columns", {}).values():
         if isinstance(rule, dict) and "from" in rule:
             names.add(str(rule["from"]))

@@ -92,4 +92,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "campaign_refused_6m": ("近6月拒绝次数", "Campaign offers refused, last 6 months"),
     "campaign_control_6m": ("近6月在对照组", "In a campaign control group, last 6 months"),
     "campaign_months_since_contact": ("距上次营销月数", "Months since a campaign reached them"),
+    # The enterprise account of a member (enterprise.pipeline.wide_columns, core.wide_columns).
+    "account_grade": ("集团客户等级", "Enterprise account grade"),
+    "account_industry": ("集团客户行业", "Enterprise account industry"),
+    "account_churn_risk": ("集团客户流失风险", "Enterprise account churn risk"),
+    "account_switching_cost": ("集团客户转移成本", "Enterprise account switching cost"),
+    "account_contract_months": (
+        "集团合同最近到期(月)",
+        "Months to the account's nearest contract end",
+    ),
 }

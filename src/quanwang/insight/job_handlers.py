@@ -67,6 +67,8 @@ def build_snapshot(ctx: JobContext, *, month: str, engine: str = Engine.DUCKDB) 
         if step is not Step.DONE:
             ctx.progress(done=done, total=total + 1, stage=str(STEPS[step]))
 
+    # What the snapshot reads, prepared by other apps (core.nightly): the grid assignment.
+    before = nightly.run_before_snapshot(engine=str(Engine(engine)))
     units = org_grids()
     snapshot = run_pipeline(month=month, engine=Engine(engine), progress=report, units=units)
     ctx.progress(done=2, total=3 + len(nightly.steps()), stage=str(STEPS[Step.KEEPING]))
@@ -91,10 +93,11 @@ def build_snapshot(ctx: JobContext, *, month: str, engine: str = Engine.DUCKDB) 
         "engine": snapshot.engine,
         "seconds": snapshot.seconds,
     }
-    failed = [step for step in later if "failed" in after[step.name]]
+    failed = [str(step.label) for step in nightly.steps_before() if "failed" in before[step.name]]
+    failed += [str(step.label) for step in later if "failed" in after[step.name]]
     if failed:
         # The snapshot stands; the page names what to look at (the log has the traceback).
-        result["steps_failed"] = ", ".join(str(step.label) for step in failed)
+        result["steps_failed"] = ", ".join(failed)
     return result
 
 

@@ -72,6 +72,7 @@ from quanwang.insight.scores import (
 from quanwang.insight.snapshots import Snapshot, SnapshotStore
 from quanwang.insight.summary import UnitGrids
 from quanwang.insight.upgrade import NotEnoughCustomers, upgrade_propensity
+from quanwang.insight.wide_columns import with_wide_columns
 
 REQUIRED_TABLES = ("subscribers", "plans", "monthly_usage")
 OPTIONAL_TABLES = ("recharges", "contacts", "complaints")
@@ -104,7 +105,7 @@ def warehouse_files(store: Warehouse | None = None) -> dict[str, Path]:
     warehouse = store or Warehouse()
     files = {}
     for name in (*REQUIRED_TABLES, *OPTIONAL_TABLES):
-        current = warehouse.current_file(name)
+        current = warehouse.read_file(name)
         if current is not None:
             files[name] = current
     return files
@@ -285,6 +286,9 @@ def run_pipeline(
         # (train_churn_model) are built without it, so it never becomes a model feature.
         history = campaign_history(tables[CAMPAIGN_RESULTS], snapshot_month)
         features = with_campaign_history(wide_table(tables, snapshot_month), history)
+        # Other apps' columns (core.wide_columns), for targeting only: joined here, like the
+        # campaign history, so the churn model's training frames never see them.
+        features = with_wide_columns(features, con=con, month=snapshot_month, scratch=Path(scratch))
         wide = materialise(con, engine, {WIDE: features})[WIDE]
         expr = snapshot_expression(tables, snapshot_month, settings_used, wide=wide)
         run_id, staging = snapshots.begin(str(snapshot_month))

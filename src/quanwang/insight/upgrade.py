@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped]
 
+from quanwang.core import wide_columns
 from quanwang.insight.churn import (
     LGBM_PARAMS,
     NOT_FEATURES,
@@ -69,6 +70,7 @@ def lookalike_features(table: pa.Table) -> list[str]:
         if name not in CONSEQUENCES_OF_THE_PLAN
         and name not in NOT_FEATURES
         and name not in HISTORY_COLUMNS
+        and name not in wide_columns.column_names()
         and not name.startswith("churn_")
     )
 

@@ -16,6 +16,7 @@ from quanwang.core.models import Job
 from quanwang.core.navigation import Capability, items_for
 from quanwang.core.querysets import has_grant
 from quanwang.core.services.scope import choose_scope
+from quanwang.enterprise.sections import Page, render_sections
 from quanwang.web import home as home_figures
 
 
@@ -34,6 +35,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "todos": home_figures.todo_figures(user=user),
         # A partner store's login: its own stores (channels.visits), nothing of the operator's.
         "partner_home": visit_sections.home_section(user=user),
+        # An account manager's day (enterprise): care moments and visits due, and the like.
+        "enterprise_sections": render_sections(page=Page.HOME, request=request, user=user),
         "recent_jobs": Job.objects.restrict(user).select_related("org_unit")[:5]
         if may_see_jobs
         else [],

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -155,11 +157,13 @@ def _table(columns: dict[str, tuple[list[object], pa.DataType]]) -> pa.Table:
     return pa.table({name: pa.array(values, kind) for name, (values, kind) in columns.items()})
 
 
-def _campaign_sql(
+def _campaign_ctes(
     campaign: Campaign, *, start: dt.datetime, end: dt.datetime, first: dt.date
 ) -> str:
-    """One row per (grid, measure) of the campaign: the SQL over its files and the tables
-    registered by `figures_by_grid` (outcomes, deadlines, costs)."""
+    """The campaign's customers as counted (the `contact` rows: one per treated customer of a
+    grid, whether contacted and whether they took in the month) and its task-list entries
+    (the `due` rows, with their deadline): the WITH clause over its files and the tables
+    `_connection` registers (outcomes, deadlines, campaign ends, costs)."""
     pk = int(campaign.pk)
     audience = f"read_parquet({sql_literal(campaign.audience_path)})"
     names = pq.read_schema(campaign.audience_path).names
@@ -206,7 +210,7 @@ def _campaign_sql(
         s AS ({sends}),
         r AS ({answered}),
         contact AS (
-            SELECT aud.grid_id,
+            SELECT aud.subscriber_id, aud.grid_id,
                    coalesce({within("s.at")} OR {within(by_task)}, false) AS contacted_in_month,
                    r.subscriber_id IS NOT NULL OR coalesce({accepted}, false) AS took,
                    -- The day taken: the response's, else the task acceptance's, else the
@@ -229,7 +233,7 @@ def _campaign_sql(
             WHERE aud.manager IS NULL AND p.grid_id IS NOT NULL
             QUALIFY row_number() OVER (PARTITION BY p.subscriber_id ORDER BY p.step_rank) = 1),
         due AS (
-            SELECT t.grid_id, o.subscriber_id IS NOT NULL AS done,
+            SELECT t.subscriber_id, t.grid_id, o.subscriber_id IS NOT NULL AS done,
                    coalesce(sd.deadline, gd.deadline,
                             (SELECT ends_on FROM campaign_ends WHERE campaign_id = {pk}))
                        AS deadline
@@ -238,7 +242,17 @@ def _campaign_sql(
             LEFT JOIN (SELECT key, deadline FROM deadlines
                        WHERE campaign_id = {pk} AND kind = 'store') sd ON sd.key = t.store_id
             LEFT JOIN (SELECT key, deadline FROM deadlines
-                       WHERE campaign_id = {pk} AND kind = 'grid') gd ON gd.key = t.grid_id)
+                       WHERE campaign_id = {pk} AND kind = 'grid') gd ON gd.key = t.grid_id)"""
+
+
+def _campaign_sql(
+    campaign: Campaign, *, start: dt.datetime, end: dt.datetime, first: dt.date
+) -> str:
+    """One row per (grid, measure) of the campaign."""
+    pk = int(campaign.pk)
+    first_day = sql_literal(first.isoformat())
+    return f"""
+        {_campaign_ctes(campaign, start=start, end=end, first=first)}
         SELECT grid_id,
                count(*) FILTER (WHERE contacted_in_month) AS targeted,
                count(*) FILTER (WHERE contacted_in_month AND took) AS accepted,
@@ -277,14 +291,10 @@ def _outcomes(campaigns: list[Campaign]) -> pa.Table:
     return pa.table({name: pa.array([r[i] for r in rows]) for i, name in enumerate(names)})
 
 
-def figures_by_grid(*, month: str) -> dict[str, GridCampaignFigures]:
-    """grid_id → the month's campaign figures of the grid's customers and stores (the module
-    says how each is counted). Grids without any figure are left out."""
-    first, following = month_bounds(month)
-    start, end = _moments(first, following)
-    campaigns = _campaigns(first, following)
-    if not campaigns:
-        return {}
+@contextmanager
+def _connection(campaigns: list[Campaign]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection with the tables the campaigns' SQL reads registered: their
+    recorded outcomes, their quotas' deadlines, their ends and their offers' costs."""
     costs = _offer_costs(campaigns)
     outcomes = _outcomes(campaigns)
     keys: list[object] = []
@@ -347,6 +357,20 @@ def figures_by_grid(*, month: str) -> dict[str, GridCampaignFigures]:
                 }
             ),
         )
+        yield con
+    finally:
+        con.close()
+
+
+def figures_by_grid(*, month: str) -> dict[str, GridCampaignFigures]:
+    """grid_id → the month's campaign figures of the grid's customers and stores (the module
+    says how each is counted). Grids without any figure are left out."""
+    first, following = month_bounds(month)
+    start, end = _moments(first, following)
+    campaigns = _campaigns(first, following)
+    if not campaigns:
+        return {}
+    with _connection(campaigns) as con:
         union = " UNION ALL ".join(
             f"({_campaign_sql(c, start=start, end=end, first=first)})" for c in campaigns
         )
@@ -355,8 +379,6 @@ def figures_by_grid(*, month: str) -> dict[str, GridCampaignFigures]:
                        sum(offer_cost)
                 FROM ({union}) GROUP BY grid_id ORDER BY grid_id"""
         ).fetchall()
-    finally:
-        con.close()
     return {
         str(grid): GridCampaignFigures(
             targeted=int(targeted),
@@ -368,3 +390,78 @@ def figures_by_grid(*, month: str) -> dict[str, GridCampaignFigures]:
         for grid, targeted, accepted, total, done, cost in rows
         if targeted or accepted or total or done or cost
     }
+
+
+class _Rows:
+    """Which of a campaign's counted rows a figure of a grid's month is made of."""
+
+    TARGETED = "contacted_in_month"
+    ACCEPTED = "contacted_in_month AND took"
+    OFFER_COST = "took AND coalesce(took_in_month, false)"
+    TASKS = "true"
+    TASKS_DONE = "done"
+
+
+def _lines(*, grid_id: str, month: str, which: str, tasks: bool) -> list[dict[str, object]]:
+    """The rows behind one campaign figure of `grid_id` in `month` (the module says how each
+    is counted): one per campaign and customer (a task-list entry for the task figures). Their
+    count, or for offer costs their sum, is the figure figures_by_grid gives."""
+    first, following = month_bounds(month)
+    start, end = _moments(first, following)
+    campaigns = _campaigns(first, following)
+    if not campaigns:
+        return []
+    grid = sql_literal(grid_id)
+    first_day = sql_literal(first.isoformat())
+    rows: list[dict[str, object]] = []
+    with _connection(campaigns) as con:
+        for campaign in campaigns:
+            ctes = _campaign_ctes(campaign, start=start, end=end, first=first)
+            if tasks:
+                query = f"""{ctes}
+                    SELECT subscriber_id, done, deadline, NULL AS cost FROM due
+                    WHERE grid_id = {grid} AND ({which})
+                      AND deadline >= {first_day}::DATE
+                      AND deadline < {first_day}::DATE + INTERVAL 1 MONTH
+                    ORDER BY subscriber_id"""
+            else:
+                query = f"""{ctes}
+                    SELECT subscriber_id, took, NULL AS deadline,
+                           (SELECT cost FROM costs WHERE campaign_id = {int(campaign.pk)})
+                               AS cost
+                    FROM contact WHERE grid_id = {grid} AND ({which})
+                    ORDER BY subscriber_id"""
+            for subscriber_id, flag, deadline, cost in con.execute(query).fetchall():
+                row: dict[str, object] = {
+                    _("Campaign"): f"{campaign.name} (#{campaign.pk})",
+                    _("Subscriber ID"): subscriber_id,
+                }
+                if tasks:
+                    row[_("Deadline")] = deadline
+                    row[_("Outcome recorded")] = _("yes") if flag else _("no")
+                elif which == _Rows.OFFER_COST:
+                    row[_("Offer cost (yuan)")] = Decimal(str(cost or 0)).quantize(Decimal("0.01"))
+                else:
+                    row[_("Took the offer")] = _("yes") if flag else _("no")
+                rows.append(row)
+    return rows
+
+
+def targeted_lines(*, grid_id: str, month: str) -> list[dict[str, object]]:
+    return _lines(grid_id=grid_id, month=month, which=_Rows.TARGETED, tasks=False)
+
+
+def accepted_lines(*, grid_id: str, month: str) -> list[dict[str, object]]:
+    return _lines(grid_id=grid_id, month=month, which=_Rows.ACCEPTED, tasks=False)
+
+
+def offer_cost_lines(*, grid_id: str, month: str) -> list[dict[str, object]]:
+    return _lines(grid_id=grid_id, month=month, which=_Rows.OFFER_COST, tasks=False)
+
+
+def task_lines(*, grid_id: str, month: str) -> list[dict[str, object]]:
+    return _lines(grid_id=grid_id, month=month, which=_Rows.TASKS, tasks=True)
+
+
+def task_lines_done(*, grid_id: str, month: str) -> list[dict[str, object]]:
+    return _lines(grid_id=grid_id, month=month, which=_Rows.TASKS_DONE, tasks=True)

@@ -12,9 +12,6 @@ lines' subscribers and the names of the staff who approved it.
 
 from __future__ import annotations
 
-import io
-import re
-import zipfile
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -29,11 +26,14 @@ from quanwang.channels.choices import StoreType
 from quanwang.channels.commissions.services import lines as line_services
 from quanwang.channels.models import CommissionStatement
 from quanwang.core import formatting
-from quanwang.core.tabular import append_row, new_workbook, workbook_bytes
+from quanwang.core.tabular import (
+    append_row,
+    new_workbook,
+    reproducible_xlsx,
+    workbook_bytes,
+)
 
 MONEY = "#,##0.00"
-FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-_STAMP = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
 
 def _columns(*, partner: bool) -> list[tuple[str, str]]:
@@ -142,22 +142,6 @@ def statement_xlsx(statement: CommissionStatement, *, partner: bool = False) -> 
         [[_cell(line, k) for k, _h in columns] for line in notes],
     )
     return reproducible_xlsx(workbook_bytes(book))
-
-
-def reproducible_xlsx(data: bytes) -> bytes:
-    """The workbook with its clock stamps fixed: the same content gives the same bytes."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            content = source.read(item.filename)
-            if item.filename == "docProps/core.xml":
-                content = _STAMP.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", content)
-            fixed = zipfile.ZipInfo(item.filename, date_time=FIXED_ZIP_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o600 << 16
-            target.writestr(fixed, content)
-    return out.getvalue()
 
 
 def statement_html(statement: CommissionStatement, *, partner: bool = False) -> str:

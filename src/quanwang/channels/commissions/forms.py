@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy
 from quanwang.channels.choices import StoreType
 from quanwang.channels.commissions.choices import StatementStatus
 from quanwang.channels.commissions.services.rules import RuleTerms, TierTerms
+from quanwang.core.forms import DayInput
 
-DATE = {"type": "date"}
 MONTH = {"type": "month", "placeholder": "2024-06"}
 
 
@@ -44,13 +44,11 @@ class StatementFilterForm(forms.Form):
 
 class RuleSetForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
-    valid_from = forms.DateField(
-        label=gettext_lazy("Valid from"), widget=forms.DateInput(attrs=DATE)
-    )
+    valid_from = forms.DateField(label=gettext_lazy("Valid from"), widget=DayInput())
     valid_until = forms.DateField(
         label=gettext_lazy("Valid until"),
         required=False,
-        widget=forms.DateInput(attrs=DATE),
+        widget=DayInput(),
         help_text=gettext_lazy("Empty: until a newer version replaces it."),
     )
     note = forms.CharField(
@@ -96,13 +94,13 @@ class RuleForm(forms.Form):
     valid_from = forms.DateField(
         label=gettext_lazy("Valid from"),
         required=False,
-        widget=forms.DateInput(attrs=DATE),
+        widget=DayInput(),
         help_text=gettext_lazy("Empty: the rule set's first day."),
     )
     valid_until = forms.DateField(
         label=gettext_lazy("Valid until"),
         required=False,
-        widget=forms.DateInput(attrs=DATE),
+        widget=DayInput(),
         help_text=gettext_lazy("Empty: the rule set's last day."),
     )
     fixed_amount = _decimal_field(gettext_lazy("Fixed amount per sale (yuan)"), initial="0")

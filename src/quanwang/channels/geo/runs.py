@@ -29,6 +29,7 @@ import ibis
 import ibis.expr.types as ir
 from django.conf import settings
 
+from quanwang.channels.geo import placing
 from quanwang.channels.geo.assign import assign_points, register_index
 from quanwang.channels.geo.choices import POINT_KEYS, How, PointKind
 from quanwang.channels.geo.index import build_index, save_index, saved_delta
@@ -142,9 +143,11 @@ def assign_all(
     engine: Engine = Engine.DUCKDB,
     store: Warehouse | None = None,
     say: Callable[[str], Any] | None = None,
+    place: bool = True,
 ) -> Run:
     """Assign the current subscribers, stores and enterprises to grids and keep the result as
-    a new run. Where no grid has a boundary every point keeps its imported grid."""
+    a new run. Where no grid has a boundary every point keeps its imported grid. `place`:
+    make the result what every reader of the warehouse sees (channels.geo.placing)."""
     started = time.monotonic()
     store = store or Warehouse()
     shapes = grid_shapes(store)
@@ -205,7 +208,10 @@ def assign_all(
     temporary.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     os.replace(temporary, folder / MANIFEST)
     _prune(runs_dir)
-    return Run(run_id=run_id, folder=folder, manifest=manifest)
+    run = Run(run_id=run_id, folder=folder, manifest=manifest)
+    if place:
+        placing.place_in_warehouse(run, store=store)
+    return run
 
 
 def _finish(

@@ -26,7 +26,7 @@ from quanwang.channels.stores.services import (
     reveal_contact,
     visible_stores,
 )
-from quanwang.core.api_schema import BoundedPagination, CleanText, ErrorOut
+from quanwang.core.api_schema import BoundedPagination, CleanText, ErrorOut, clean_query
 from quanwang.core.choices import Action, PiiKind, Reach, Resource
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.masking import mask
@@ -235,6 +235,7 @@ def regrade_stores(request: HttpRequest, payload: RegradeIn) -> Status[dict[str,
 @router.get("/channels/store-coverage", response={200: list[GridCoverageOut], 404: ErrorOut})
 @paginate(BoundedPagination)
 def store_coverage(request: HttpRequest, county: str | None = None) -> Any:
+    county = clean_query(county, field="county")
     user = _user(request)
     if not has_grant(user, resource=Resource.STORE, action=Action.VIEW, only=Reach.SUBTREE):
         raise NotFound()

@@ -16,14 +16,7 @@ from quanwang.channels.visits.choices import (
     IssueCategory,
     IssueStatus,
 )
-
-DATE = {"type": "date"}
-
-
-def _date_input() -> forms.DateInput:
-    # A date field's value in ISO form whatever the language: the form shown in zh-hans
-    # would else hold a date the browser's date picker cannot read.
-    return forms.DateInput(attrs=DATE, format="%Y-%m-%d")
+from quanwang.core.forms import DayInput
 
 
 def _note(label: Any, help_text: Any) -> forms.CharField:
@@ -40,7 +33,7 @@ class VisitForm(forms.Form):
 
     # Made when the form is shown; sent back with it, so that a second send is known.
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
-    visited_on = forms.DateField(label=_("Visited on"), widget=_date_input())
+    visited_on = forms.DateField(label=_("Visited on"), widget=DayInput())
     how_are_things = _note(
         _("How are things (询近况)"), _("Business, footfall, staff, what worries them.")
     )
@@ -83,7 +76,7 @@ class CommitmentForm(forms.Form):
         label=_("Committed by"), choices=CommitmentSide.choices, initial=CommitmentSide.PARTNER
     )
     what = forms.CharField(label=_("What was promised"), max_length=300, required=False)
-    due_on = forms.DateField(label=_("Due by"), required=False, widget=_date_input())
+    due_on = forms.DateField(label=_("Due by"), required=False, widget=DayInput())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -4,12 +4,14 @@
 
 writes DIR/<table>.parquet for every table of `schema.TABLES` (the schema's columns, order and
 types: string, int64, float64, money as float64 rounded to fen, date32, bool), the ground truth
-DIR/ground_truth/churn_hazard.parquet, treatment_effects.parquet and store_funnel.parquet, the staff
-who fill the org tree in DIR/extra/staff.parquet (employee_no, name, mobile, title,
-org_unit_code; not a canonical table), and DIR/manifest.json last (parameters, row counts,
-generator version). Same arguments, same bytes: every draw comes from
-numpy.random.Generator(PCG64(seed)) and its spawned children, in a fixed order. Work is
-vectorised numpy, month by month; Parquet goes out through one background writer thread.
+DIR/ground_truth/churn_hazard.parquet, treatment_effects.parquet, store_funnel.parquet and
+enterprise_churn.parquet (generator._accounts: each account's members, recent leavers and true
+next-month member hazard), the staff who fill the org tree in DIR/extra/staff.parquet
+(employee_no, name, mobile, title, org_unit_code; not a canonical table), and
+DIR/manifest.json last (parameters, row counts, generator version). Same arguments, same
+bytes: every draw comes from numpy.random.Generator(PCG64(seed)) and its spawned children, in
+a fixed order. Work is vectorised numpy, month by month; Parquet goes out through one
+background writer thread.
 
 The city
     广东省公司 (group) → 广州市分公司 (city) → 11 real districts (county, at their real centres
@@ -22,7 +24,9 @@ The city
     manager (enterprises.account_manager_employee_no) is one of the two 政企客户经理 of its
     grid's county, dealt in turn over the county's enterprises from the largest down (no
     random draw), so each manager serves as many accounts (±1) and a like share of the large
-    ones. Each grid has a 5G coverage and a standardised network-issue score (worse in 农村).
+    ones. Enterprise accounts (generator._accounts, draws of their own): a 集团 hierarchy, credit
+    codes, status, the products each holds and its orders. Each grid has a 5G coverage and a
+    standardised network-issue score (worse in 农村).
     Stores lie within half a radius of their grid's centre (so inside its hexagon).
 
 Channels (generator._channels; draws of their own from seeds[7], so older columns kept theirs)
@@ -181,6 +185,7 @@ import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
+from quanwang.data.generator import _accounts as accounts
 from quanwang.data.generator import _arrow as ax
 from quanwang.data.generator import _vocab as vocab
 from quanwang.data.generator._channels import (
@@ -190,7 +195,7 @@ from quanwang.data.generator._channels import (
     store_details,
     with_columns,
 )
-from quanwang.data.generator._effects import treatment_effects
+from quanwang.data.generator._effects import next_month_logit, treatment_effects
 from quanwang.data.generator._graph import build_ties
 from quanwang.data.generator._monthly import Simulation, month_start_day
 from quanwang.data.generator._population import (
@@ -208,10 +213,10 @@ from quanwang.data.generator._world import (
 )
 from quanwang.data.schema import TABLES
 
-GENERATOR_VERSION = "1.3.0"
+GENERATOR_VERSION = "1.4.0"
 ROW_GROUP = 1 << 20
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-GROUND_TRUTH = ("churn_hazard", "treatment_effects", "store_funnel")
+GROUND_TRUTH = ("churn_hazard", "treatment_effects", "store_funnel", "enterprise_churn")
 Progress = Callable[[str], None]
 
 
@@ -398,7 +403,9 @@ def generate(
     for folder in ("ground_truth", "extra"):
         shutil.rmtree(root / folder, ignore_errors=True)
 
-    seeds = np.random.Generator(np.random.PCG64(config.seed)).spawn(8)
+    # spawn(9)'s first eight children are spawn(8)'s: the ninth (enterprise accounts) left
+    # every older column's draws as they were.
+    seeds = np.random.Generator(np.random.PCG64(config.seed)).spawn(9)
     start = np.datetime64(config.start_month, "M")
     start_day, _, _ = month_start_day(start, 0)
     geo = build_geography(seeds[0], config.subscribers)
@@ -409,6 +416,26 @@ def generate(
     stores.table = with_columns(stores.table, store_details(store_rng, stores, start_day=start_day))
     ent_lat, ent_lon = coordinates(place_rng, geo, ents.grid)
     ents.table = with_columns(ents.table, {"lat": ent_lat, "lon": ent_lon})
+    detail_rng, product_rng, order_rng = seeds[8].spawn(3)
+    details, _parents, ent_status = accounts.account_details(detail_rng, ents, geo)
+    ents.table = with_columns(ents.table, details)
+    end_day, _, _ = month_start_day(start, config.months)
+    held = accounts.products(
+        product_rng,
+        ents=ents,
+        industry=details["industry"],
+        grade=ents.table.column("grade").combine_chunks(),
+        status=ent_status,
+        first_day=start_day,
+        end_day=end_day,
+    )
+    ent_orders = accounts.orders(
+        order_rng,
+        ents=ents,
+        held=held,
+        months=[month_start_day(start, t)[:2] for t in range(config.months)],
+        end_day=end_day,
+    )
     pop = build_population(
         seeds[1],
         subscribers=config.subscribers,
@@ -446,6 +473,8 @@ def generate(
         output.write("plans", plans_table())
         output.write("stores", stores.table)
         output.write("enterprises", ents.table)
+        output.write("enterprise_products", held.table)
+        output.write("enterprise_orders", ent_orders)
         staff = dict(geo.staff, mobile=pa.array(staff_mobile).cast(pa.string()))
         output.write(
             "staff",
@@ -480,7 +509,6 @@ def generate(
             subscriber_ids=subscriber_ids,
             peer_hashes=peer_hashes,
         )
-        end_day, _, _ = month_start_day(start, config.months)
         channels = ChannelFacts(
             channel_rng,
             stores=stores,
@@ -528,7 +556,19 @@ def generate(
             ),
         )
         output.write("enterprise_members", _members(pop, sim, seeds[5], end_day - 1))
-        output.write("treatment_effects", treatment_effects(sim, config.months))
+        hazard = next_month_logit(sim, config.months)
+        output.write("treatment_effects", treatment_effects(sim, config.months, hazard))
+        output.write(
+            "enterprise_churn",
+            accounts.enterprise_churn(
+                ents=ents,
+                member_of=pop.enterprise[: sim.next_joiner],
+                churn_month=sim.churn_month[: sim.next_joiner],
+                rows=hazard[0],
+                eta=hazard[1],
+                months=config.months,
+            ),
+        )
     finally:
         output.close()
 

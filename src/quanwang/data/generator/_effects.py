@@ -37,11 +37,17 @@ def sleeping_dogs(sim: Simulation, rows: Arr, month: int) -> Arr:
     return (pop.contract_end[rows] < day) & (tenure >= 48) & (np.nan_to_num(recent, nan=0.0) < 25)
 
 
-def treatment_effects(sim: Simulation, month: int) -> Any:
+def next_month_logit(sim: Simulation, month: int) -> tuple[Arr, Arr]:
+    """(rows, η): the mobile lines still with us and the logit of their churn hazard in
+    `month` (the month after the data), before any campaign."""
+    rows = np.flatnonzero(sim.alive & sim.pop.is_mobile)
+    return rows, sim.features(month, rows).eta
+
+
+def treatment_effects(sim: Simulation, month: int, hazard: tuple[Arr, Arr] | None = None) -> Any:
+    """`hazard`: `next_month_logit(sim, month)` where the caller has it already."""
     pop = sim.pop
-    rows = np.flatnonzero(sim.alive & pop.is_mobile)
-    feats = sim.features(month, rows)
-    eta = feats.eta
+    rows, eta = hazard if hazard is not None else next_month_logit(sim, month)
     baseline = sigmoid(eta)
     day, _, _ = month_start_day(sim.start, month)
     tenure = (day - pop.join_day[rows]) / 30.4375

@@ -283,6 +283,10 @@ def build_enterprises(rng: np.random.Generator, geo: Geography, subscribers: int
             "account_manager_employee_no": account_managers(geo, grid=grid, size=size),
             "lat": pa.nulls(rows, pa.float64()),
             "lon": pa.nulls(rows, pa.float64()),
+            # Filled by generator._accounts, from draws of its own.
+            "parent_enterprise_id": pa.nulls(rows, pa.string()),
+            "credit_code": pa.nulls(rows, pa.string()),
+            "status": pa.nulls(rows, pa.string()),
         },
     )
     return Enterprises(grid=grid, size=size, table=table)

@@ -81,7 +81,7 @@ def folder() -> Path:
 def data_version(*, store: Warehouse | None = None) -> str:
     """The name of the current data version: a digest of the warehouse files read."""
     warehouse = store or Warehouse()
-    inputs = {name: str(warehouse.current_file(name) or "") for name in TABLES}
+    inputs = {name: str(warehouse.read_file(name) or "") for name in TABLES}
     inputs["format"] = str(FORMAT)
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     return digest[:24]
@@ -95,7 +95,7 @@ def build_funnel(
     began = time.monotonic()
     warehouse = store or Warehouse()
     version = data_version(store=warehouse)
-    found = compute(files={name: warehouse.current_file(name) for name in TABLES})
+    found = compute(files={name: warehouse.read_file(name) for name in TABLES})
     target = _write(version, _as_json(found, version=version))
     _prune()
     seconds = round(time.monotonic() - began, 3)

@@ -102,7 +102,7 @@ def _files(scorecards: Scorecards) -> dict[str, Path]:
         kept = Path(scorecards.inputs.get(name, ""))
         if scorecards.inputs.get(name) and kept.is_file():
             chosen[name] = kept
-        elif (current := store.current_file(name)) is not None:
+        elif (current := store.read_file(name)) is not None:
             chosen[name] = current
     return chosen
 

@@ -96,7 +96,7 @@ def data_version(*, store: Warehouse | None = None, snapshot: Snapshot | None = 
     """The name of the current data version: a digest of the warehouse files read and the
     snapshot scored."""
     warehouse = store or Warehouse()
-    inputs = {name: str(warehouse.current_file(name) or "") for name in TABLES}
+    inputs = {name: str(warehouse.read_file(name) or "") for name in TABLES}
     inputs["snapshot"] = str(snapshot.path) if snapshot is not None else ""
     inputs["format"] = str(FORMAT)
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
@@ -121,7 +121,7 @@ def build_scorecards(
     warehouse = store or Warehouse()
     chosen = snapshot or newest_snapshot()
     version = data_version(store=warehouse, snapshot=chosen)
-    files = {name: warehouse.current_file(name) for name in TABLES}
+    files = {name: warehouse.read_file(name) for name in TABLES}
     wide = (chosen.path / "wide") if chosen is not None else None
     found = compute(files=files, wide=wide, risk_month=chosen.month if chosen else None)
     computed = round(time.monotonic() - began, 3)

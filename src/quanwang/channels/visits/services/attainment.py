@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
+from quanwang.channels.choices import StoreGrade
 from quanwang.channels.models import Store, StoreVisit
 from quanwang.channels.visits.services.plan import Plan
 from quanwang.core.errors import ServiceError
@@ -65,3 +66,45 @@ def attainment_by_grid(*, month: str) -> dict[str, VisitAttainment]:
         planned[grid_id] += wanted
         done[grid_id] += min(visits[pk], wanted)
     return {grid: VisitAttainment(done=done[grid], planned=planned[grid]) for grid in planned}
+
+
+def visit_lines(*, grid_id: str, month: str) -> list[dict[str, object]]:
+    """The facts behind a grid's visits done and planned in `month`: one row per active store
+    of the grid, with its grade, the visits planned, the visits logged and those counted (up to
+    the plan). Their sums are the scorecard's figures (attainment_by_grid)."""
+    first, last = month_days(month)
+    days = (last - first).days + 1
+    plan = Plan.load()
+    stores = list(
+        Store.objects.filter(active=True, grid_id=grid_id)
+        .order_by("store_id")
+        .values_list("pk", "store_id", "name", "grade", "org_unit__path")
+    )
+    logged = Counter(
+        dict(
+            StoreVisit.objects.filter(
+                visited_on__range=(first, last), store_id__in=[s[0] for s in stores]
+            )
+            .values_list("store_id")
+            .annotate(n=Count("pk"))
+            .values_list("store_id", "n")
+        )
+    )
+    rows: list[dict[str, object]] = []
+    for pk, store_id, name, grade, path in stores:
+        wanted = plan.planned_in(org_path=path, grade=grade, days=days)
+        rows.append(
+            {
+                _("Store ID"): store_id,
+                _("Store"): name,
+                _("Grade"): StoreGrade(grade).label if grade in StoreGrade.values else "",
+                _("Visits planned"): wanted,
+                _("Visits logged"): logged[pk],
+                _("Visits counted"): min(logged[pk], wanted),
+            }
+        )
+    return rows
+
+
+# The plan's facts are the same rows: each store's planned visits beside what was done.
+plan_lines = visit_lines

@@ -37,11 +37,21 @@ class Command(BaseCommand):
             except DemoFailed as exc:
                 raise CommandError(str(exc)) from exc
             self._analyse(options["months"])
+            # The partner store's login is made with its store, by the channels demo.
+            from quanwang.channels.visits.demo import PARTNER_LOGIN
+
+            logins = [*logins, PARTNER_LOGIN]
         self.stdout.write(_("Demo logins (password for all: %(pw)s):") % {"pw": DEMO_PASSWORD})
         for login in logins:
-            self.stdout.write(f"  {login.username:<16} {login.role.label} @ {login.org_code}")
+            where = f" @ {login.org_code}" if login.org_code else ""
+            self.stdout.write(f"  {login.username:<16} {login.role.label}{where}")
 
     def _analyse(self, months: int) -> None:
+        # Enterprise accounts first: the snapshot joins their grades, risk and switching cost
+        # onto the members (core.wide_columns), as a nightly run does from the night before.
+        from quanwang.enterprise.demo import build_enterprise_demo
+
+        build_enterprise_demo(say=self.stdout.write)
         from quanwang.insight.demo import InsightDemoFailed, build_insight_demo
 
         try:
@@ -54,3 +64,7 @@ class Command(BaseCommand):
         from quanwang.channels.demo import build_channels_demo
 
         build_channels_demo(say=self.stdout.write)
+        # Targets, actuals, boards, grades and incentives read all of the above.
+        from quanwang.performance.demo import build_performance_demo
+
+        build_performance_demo(say=self.stdout.write)

@@ -9,6 +9,13 @@
       field.form.submit();
     }
   });
+  // <button data-print>: print the page (the 晨会 sheet).
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLElement && target.closest("[data-print]")) {
+      window.print();
+    }
+  });
   // An htmx request answered with an error that is not swapped in (403, 404, 5xx) or that got
   // no answer: say so in a line at the bottom of the page instead of doing nothing.
   // 400 and 422 answers are forms with their errors and are swapped in (base.html).

@@ -1,0 +1,1 @@
+"""The enterprise accounts part (see quanwang.enterprise)."""

@@ -1,0 +1,1 @@
+"""The enterprise grading part (see quanwang.enterprise)."""

@@ -1,0 +1,1 @@
+"""The enterprise persons part (see quanwang.enterprise)."""

@@ -1,0 +1,1 @@
+"""The enterprise pipeline part (see quanwang.enterprise)."""

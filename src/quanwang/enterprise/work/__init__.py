@@ -1,0 +1,1 @@
+"""The enterprise work part (see quanwang.enterprise)."""

@@ -1,0 +1,1 @@
+"""performance.actuals (see docs/performance/actuals.md)."""

@@ -1,0 +1,1 @@
+"""performance.boards (see docs/performance/boards.md)."""

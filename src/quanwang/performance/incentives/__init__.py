@@ -1,0 +1,1 @@
+"""performance.incentives (see docs/performance/incentives.md)."""

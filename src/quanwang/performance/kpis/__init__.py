@@ -1,0 +1,1 @@
+"""performance.kpis (see docs/performance/kpis.md)."""

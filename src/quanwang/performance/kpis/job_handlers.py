@@ -1,0 +1,1 @@
+"""Job handlers and nightly steps of performance.kpis (registered on import)."""

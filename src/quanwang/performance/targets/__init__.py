@@ -1,0 +1,1 @@
+"""performance.targets (see docs/performance/targets.md)."""
