@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,13 +23,13 @@ SYSTEM_USERNAME = "system"
 def system_actor() -> Any:
     """The system account (created on first use): jobs started from the CLI without a user
     belong to it, filed under the root org unit so province admins see them."""
-    model = get_user_model()
-    user = model.objects.filter(username=SYSTEM_USERNAME).first()
-    if user is None:
-        user = model(username=SYSTEM_USERNAME, is_superuser=True, is_staff=False)
-        user.set_unusable_password()
-        user.save()
-    elif user.has_usable_password() or not user.is_superuser or not user.is_active:
+    # get_or_create, because two commands started at once on a new database both find no
+    # system account: Django's create-or-read-again keeps one (CI saw the second one fail).
+    user, created = get_user_model().objects.get_or_create(
+        username=SYSTEM_USERNAME,
+        defaults={"is_superuser": True, "is_staff": False, "password": make_password(None)},
+    )
+    if not created and (user.has_usable_password() or not user.is_superuser or not user.is_active):
         # A person's login that happens to be called "system" must not run unscoped jobs.
         raise CommandError(
             _("The login %(u)s is not the system account; name a user with --user.")
