@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -151,3 +153,32 @@ def test_fit_all_recovers_sbg_from_a_sample_of_a_large_population() -> None:
     # Then the pooled sBG is within 5% of the truth
     assert _close(fits.sbg_pooled.alpha, 0.8), fits.sbg_pooled
     assert _close(fits.sbg_pooled.beta, 2.5), fits.sbg_pooled
+
+
+def test_a_search_that_probes_far_out_prints_no_numpy_warning() -> None:
+    # Given 400 customers of nearly one rate (r = 15: little heterogeneity) counted in whole
+    # weeks, where L-BFGS-B's line search tries parameters whose likelihood overflows
+    rng = np.random.default_rng(2)
+    n = 400
+    lam, p = rng.gamma(15.0, 1 / 22.0, n), rng.beta(14.0, 13.0, n)
+    age = np.floor(rng.uniform(1, 60, n))
+    x, t_x, now = np.zeros(n), np.zeros(n), np.zeros(n)
+    active = np.ones(n, dtype=bool)
+    while active.any():
+        nxt = now[active] + rng.exponential(1 / lam[active])
+        inside = nxt <= age[active]
+        index = np.flatnonzero(active)
+        bought = index[inside]
+        x[bought] += 1
+        t_x[bought], now[bought] = np.floor(nxt[inside]), nxt[inside]
+        active[index[~inside]] = False
+        active[bought[rng.random(bought.size) < p[bought]]] = False
+
+    # When BG/NBD is fitted
+    with warnings.catch_warnings(record=True) as printed:
+        warnings.simplefilter("always")
+        model = fit_bgnbd(x=x, t_x=t_x, age=age)
+
+    # Then numpy printed nothing: `quanwang demo` showed such English warnings on the terminal
+    assert not [w for w in printed if issubclass(w.category, RuntimeWarning)], printed[:3]
+    assert all(np.isfinite(v) and v > 0 for v in (model.r, model.alpha, model.a, model.b))

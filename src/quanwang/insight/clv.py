@@ -54,14 +54,18 @@ def _fit(loss: Any, start: list[float], *, gradient: bool = False) -> Array:
     """Minimise `loss` over the log-parameters (positive parameters, no bounds to hit); with
     `gradient`, `loss` also returns its gradient, and the search needs about a seventh of
     the evaluations finite differences do."""
-    # Tight tolerances: the same data on another engine must give the same fit.
-    result = minimize(
-        loss,
-        x0=np.log(start),
-        jac=gradient,
-        method="L-BFGS-B",
-        options={"ftol": 1e-14, "gtol": 1e-10},
-    )
+    # Tight tolerances: the same data on another engine must give the same fit. The line
+    # search probes parameters far out, where the likelihood overflows to inf or NaN; it
+    # rejects those steps itself and the result is checked below, so numpy's warnings about
+    # them are noise (English, on the demo's terminal) and are silenced here only.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        result = minimize(
+            loss,
+            x0=np.log(start),
+            jac=gradient,
+            method="L-BFGS-B",
+            options={"ftol": 1e-14, "gtol": 1e-10},
+        )
     if not np.all(np.isfinite(result.x)):
         raise FitError("the likelihood could not be maximised")
     return np.asarray(np.exp(result.x), dtype=np.float64)
@@ -197,7 +201,9 @@ def fit_bgnbd(*, x: Array, t_x: Array, age: Array) -> BGNBD:
     r, alpha, a, b = _fit(loss, [1.0, 1.0, 1.0, 1.0], gradient=True)
     model = BGNBD(r=float(r), alpha=float(alpha), a=float(a), b=float(b))
     ran_off = not all(RUNAWAY**-1 < v < RUNAWAY for v in (r, alpha, a, b))
-    if ran_off or not np.all(np.isfinite(model.expected_transactions(age.max(), x, t_x, age))):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked just here
+        expected = model.expected_transactions(age.max(), x, t_x, age)
+    if ran_off or not np.all(np.isfinite(expected)):
         raise FitError("the recharges identify no BG/NBD: a parameter ran off to 0 or infinity")
     return model
 
