@@ -4,6 +4,7 @@ base values as the sums of fact rows (so a drill-down lists exactly what a value
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ import ibis
 import ibis.expr.types as ir
 
 from quanwang.performance.choices import Grain
-from quanwang.performance.kpis.definitions import BuildContext
+from quanwang.performance.kpis.definitions import BuildContext, FactTables, KpiDefinition
 from quanwang.performance.periods import parse
 
 
@@ -92,6 +93,14 @@ def sums(facts: ir.Table) -> ir.Table:
         numerator=facts.numerator.sum().cast("float64"),
         denominator=facts.denominator.sum().cast("float64"),
     )
+
+
+def from_facts(
+    code: str, facts: Callable[[FactTables, BuildContext], ir.Table], **fields: Any
+) -> KpiDefinition:
+    """A built-in KPI whose base values are its fact rows' sums, so its drill-down lists
+    exactly the rows its values add up."""
+    return KpiDefinition(code=code, facts=facts, build=lambda t, c: sums(facts(t, c)), **fields)
 
 
 def flag(condition: ir.BooleanValue) -> ir.IntegerValue:

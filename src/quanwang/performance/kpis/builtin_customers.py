@@ -24,7 +24,7 @@ from quanwang.channels.scorecards.services.compute import (
     MOBILE_PLAN_TYPES,
 )
 from quanwang.performance.choices import Aggregation, Direction, Grain, OverTime
-from quanwang.performance.kpis.base import fact_rows, flag, in_window, months_table, sums
+from quanwang.performance.kpis.base import fact_rows, flag, from_facts, in_window, months_table
 from quanwang.performance.kpis.definitions import BuildContext, FactTables, KpiDefinition
 from quanwang.performance.kpis.facts import Fact
 
@@ -233,14 +233,10 @@ def _winover_facts(tables: FactTables, ctx: BuildContext) -> ir.Table:
     )
 
 
-def _kpi(code: str, facts, **fields):  # type: ignore[no-untyped-def]
-    return KpiDefinition(code=code, facts=facts, build=lambda t, c: sums(facts(t, c)), **fields)
-
-
 def customer_kpis() -> list[KpiDefinition]:
     sub_detail = SUBSCRIBER_DETAIL
     return [
-        _kpi(
+        from_facts(
             "customers",
             _line_kpi("at_end"),
             name=_("Customers"),
@@ -253,7 +249,7 @@ def customer_kpis() -> list[KpiDefinition]:
             detail=sub_detail,
             description=_("Lines in service at the end of the month, in their grid."),
         ),
-        _kpi(
+        from_facts(
             "billed_customers",
             _billed_facts,
             name=_("Billed customers"),
@@ -266,7 +262,7 @@ def customer_kpis() -> list[KpiDefinition]:
             detail=sub_detail,
             description=_("Lines with a bill (a usage row) in the month."),
         ),
-        _kpi(
+        from_facts(
             "net_adds",
             _line_kpi("joined", minus="churned"),
             name=_("Net adds"),
@@ -279,7 +275,7 @@ def customer_kpis() -> list[KpiDefinition]:
             detail=sub_detail,
             description=_("Lines joined in the month minus lines that left in it."),
         ),
-        _kpi(
+        from_facts(
             "churn_rate",
             _line_kpi("churned", "at_start"),
             name=_("Churn rate"),
@@ -293,7 +289,7 @@ def customer_kpis() -> list[KpiDefinition]:
             decimals=4,
             description=_("Lines that left in the month over the lines in service at its start."),
         ),
-        _kpi(
+        from_facts(
             "revenue",
             _revenue_facts(per_head=False),
             name=_("Revenue"),
@@ -307,7 +303,7 @@ def customer_kpis() -> list[KpiDefinition]:
             decimals=2,
             description=_("Billed revenue of the grid's lines (Σ monthly ARPU)."),
         ),
-        _kpi(
+        from_facts(
             "arpu",
             _revenue_facts(per_head=True),
             name=_("ARPU"),
@@ -321,7 +317,7 @@ def customer_kpis() -> list[KpiDefinition]:
             decimals=2,
             description=_("Billed revenue over billed customers (a ratio of sums)."),
         ),
-        _kpi(
+        from_facts(
             "penetration_5g",
             _line_kpi("on_5g", "mobile"),
             name=_("5G plan penetration"),
@@ -335,7 +331,7 @@ def customer_kpis() -> list[KpiDefinition]:
             decimals=4,
             description=_("Mobile lines on a 5G plan over mobile lines, at month end."),
         ),
-        _kpi(
+        from_facts(
             "broadband_penetration",
             _line_kpi("with_broadband", "mobile"),
             name=_("Broadband / converged penetration"),
@@ -352,7 +348,7 @@ def customer_kpis() -> list[KpiDefinition]:
                 "family) over mobile lines, at month end."
             ),
         ),
-        _kpi(
+        from_facts(
             "complaints",
             _complaint_facts,
             name=_("Complaints"),
@@ -370,7 +366,7 @@ def customer_kpis() -> list[KpiDefinition]:
             ),
             description=_("Complaints of the grid's customers (a deduction base)."),
         ),
-        _kpi(
+        from_facts(
             "new_5g_plans",
             _sales_facts(None),
             name=_("New 5G plans"),
@@ -390,7 +386,7 @@ def customer_kpis() -> list[KpiDefinition]:
                 "5G plans sold at stores, less refunds and reversals (a piece-rate base)."
             ),
         ),
-        _kpi(
+        from_facts(
             "new_broadband",
             _sales_facts(BROADBAND_PLAN_TYPES),
             name=_("New broadband"),
@@ -408,7 +404,7 @@ def customer_kpis() -> list[KpiDefinition]:
             ),
             description=_("Broadband and bundle plans sold at stores, less refunds and reversals."),
         ),
-        _kpi(
+        from_facts(
             "winover_pool",
             _winover_facts,
             name=_("Win-over pool"),

@@ -21,7 +21,7 @@ import ibis.expr.types as ir
 from django.utils.translation import gettext_lazy as _
 
 from quanwang.performance.choices import Aggregation, Direction, Grain, OverTime
-from quanwang.performance.kpis.base import fact_rows, in_window, months_table, sums
+from quanwang.performance.kpis.base import fact_rows, from_facts, in_window, months_table
 from quanwang.performance.kpis.definitions import BuildContext, FactTables, KpiDefinition
 from quanwang.performance.kpis.facts import Fact
 
@@ -172,14 +172,10 @@ def _account_visit_facts(tables: FactTables, ctx: BuildContext) -> ir.Table:
     )
 
 
-def _kpi(code: str, facts, **fields):  # type: ignore[no-untyped-def]
-    return KpiDefinition(code=code, facts=facts, build=lambda t, c: sums(facts(t, c)), **fields)
-
-
 def operation_kpis() -> list[KpiDefinition]:
     month = (("month", _("Month")),)
     return [
-        _kpi(
+        from_facts(
             "acceptance_rate",
             _campaign_facts("accepted", "targeted"),
             name=_("Campaign acceptance"),
@@ -193,7 +189,7 @@ def operation_kpis() -> list[KpiDefinition]:
             decimals=4,
             description=_("Customers who took an offer over customers contacted by campaigns."),
         ),
-        _kpi(
+        from_facts(
             "incremental_takers",
             _incremental_facts,
             name=_("Incremental takers"),
@@ -213,7 +209,7 @@ def operation_kpis() -> list[KpiDefinition]:
                 "Treated takers of evaluated campaigns beyond the control group's response rate."
             ),
         ),
-        _kpi(
+        from_facts(
             "task_completion",
             _campaign_facts("tasks_done", "tasks_total"),
             name=_("Tasks completed"),
@@ -227,7 +223,7 @@ def operation_kpis() -> list[KpiDefinition]:
             decimals=4,
             description=_("Campaign tasks with an outcome recorded over tasks due in the month."),
         ),
-        _kpi(
+        from_facts(
             "visit_attainment",
             _visit_facts,
             name=_("Visits done against plan"),
@@ -241,7 +237,7 @@ def operation_kpis() -> list[KpiDefinition]:
             decimals=4,
             description=_("Store visits done (up to each store's plan) over visits planned."),
         ),
-        _kpi(
+        from_facts(
             "store_sales",
             _store_sales_facts("revenue"),
             name=_("Store sales"),
@@ -255,7 +251,7 @@ def operation_kpis() -> list[KpiDefinition]:
             decimals=2,
             description=_("Revenue of the stores' sales."),
         ),
-        _kpi(
+        from_facts(
             "store_units",
             _store_sales_facts("units"),
             name=_("Store units sold"),
@@ -268,7 +264,7 @@ def operation_kpis() -> list[KpiDefinition]:
             detail=(*month, ("product", _("Product"))),
             description=_("Units the stores sold."),
         ),
-        _kpi(
+        from_facts(
             "account_revenue",
             _account_revenue_facts,
             name=_("Enterprise account revenue"),
@@ -290,7 +286,7 @@ def operation_kpis() -> list[KpiDefinition]:
             decimals=2,
             description=_("Billed revenue of the account's member lines."),
         ),
-        _kpi(
+        from_facts(
             "opportunities_won",
             _won_facts,
             name=_("Opportunities won"),
@@ -307,7 +303,7 @@ def operation_kpis() -> list[KpiDefinition]:
             ),
             description=_("Enterprise opportunities won, by the day they closed."),
         ),
-        _kpi(
+        from_facts(
             "account_visits",
             _account_visit_facts,
             name=_("Account visits"),
