@@ -10,7 +10,7 @@ from quanwang.core.choices import JobKind, JobStatus, Role
 from quanwang.core.errors import ServiceError
 from quanwang.core.jobs import HANDLERS, JobContext, execute_job
 from quanwang.core.models import Job, OrgUnit
-from quanwang.core.services.jobs import cancel_job, retry_job, start_job
+from quanwang.core.services.jobs import cancel_job, retry_job, start_job, start_job_once
 from tests import factories
 
 ROWS = "code,name,name_en,level,parent_code\n" + "".join(
@@ -193,3 +193,24 @@ def test_a_job_failing_on_an_import_error_shows_its_message(
     failed.refresh_from_db()
     assert failed.status == JobStatus.FAILED
     assert failed.error == "plans.csv: the file is empty"
+
+
+def test_a_province_job_started_twice_is_one_job_until_it_finishes(tree: factories.Tree) -> None:
+    # given a province admin starting the re-grade of a month
+    admin = factories.user(role=Role.PROVINCE_ADMIN, at=tree.province)
+
+    def start(month: str) -> Job:
+        return start_job_once(
+            actor=admin, kind=JobKind.REGRADE_STORES, params={"month": month}, background=False
+        )
+
+    first = start("2024-12")
+    # when the same month is asked for again while it is queued, and another month too
+    again, other = start("2024-12"), start("2024-11")
+    # then the same month answers with the queued job, filed under the root
+    assert again.pk == first.pk
+    assert first.org_unit == tree.province
+    assert other.pk != first.pk
+    # and once it has finished, asking again starts a new one
+    Job.objects.filter(pk=first.pk).update(status=JobStatus.SUCCEEDED)
+    assert start("2024-12").pk not in {first.pk, other.pk}

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
 from quanwang.channels.stores.regrading import parse_month
 from quanwang.channels.stores.rules import may_set_rules
-from quanwang.core.choices import JOB_LIVE, Action, JobKind
+from quanwang.core.choices import Action, JobKind
 from quanwang.core.errors import NotFound
-from quanwang.core.models import Job, OrgUnit
-from quanwang.core.services.jobs import start_job
+from quanwang.core.models import Job
+from quanwang.core.services.jobs import start_job_once
 
 
 def start_regrade(*, actor: Any, month: str, background: bool = True) -> Job:
@@ -21,23 +19,6 @@ def start_regrade(*, actor: Any, month: str, background: bool = True) -> Job:
     if not may_set_rules(actor, Action.CHANGE):
         raise NotFound()
     chosen = str(parse_month(month))
-    root = OrgUnit.objects.filter(parent__isnull=True).order_by("path").first()
-    with transaction.atomic():
-        # The root's row serialises the check and the start (two clicks at once).
-        if root is not None:
-            OrgUnit.objects.select_for_update().filter(pk=root.pk).first()
-        live = (
-            Job.objects.filter(kind=JobKind.REGRADE_STORES, status__in=JOB_LIVE)
-            .filter(params__month=chosen)
-            .order_by("pk")
-            .first()
-        )
-        if live is not None:
-            return live
-        return start_job(
-            actor=actor,
-            kind=JobKind.REGRADE_STORES,
-            org_unit=root,
-            params={"month": chosen},
-            background=background,
-        )
+    return start_job_once(
+        actor=actor, kind=JobKind.REGRADE_STORES, params={"month": chosen}, background=background
+    )

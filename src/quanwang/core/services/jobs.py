@@ -11,7 +11,14 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from quanwang.core.choices import JOB_FINISHED, JOB_RETRYABLE, Action, JobKind, JobStatus
+from quanwang.core.choices import (
+    JOB_FINISHED,
+    JOB_LIVE,
+    JOB_RETRYABLE,
+    Action,
+    JobKind,
+    JobStatus,
+)
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.models import Job, OrgUnit
 
@@ -56,6 +63,29 @@ def start_job(
         if background:
             transaction.on_commit(lambda: _enqueue(job.pk, run_after))
     return job
+
+
+def start_job_once(
+    *, actor: Any, kind: JobKind, params: dict[str, Any], background: bool = True
+) -> Job:
+    """Start a province-wide job (filed under the root of the org tree), or, while one of the
+    same kind and params is queued or running, answer with that one: two clicks or two
+    managers at once start one job. The root's row serialises the check and the start."""
+    with transaction.atomic():
+        root = (
+            OrgUnit.objects.select_for_update().filter(parent__isnull=True).order_by("path").first()
+        )
+        live = (
+            Job.objects.filter(kind=kind, status__in=JOB_LIVE)
+            .filter(**{f"params__{key}": value for key, value in params.items()})
+            .order_by("pk")
+            .first()
+        )
+        if live is not None:
+            return live
+        return start_job(
+            actor=actor, kind=kind, org_unit=root, params=params, background=background
+        )
 
 
 def _lapsed(job: Job, now: dt.datetime) -> bool:

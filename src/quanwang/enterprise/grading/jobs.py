@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
-from quanwang.core.choices import JOB_LIVE, Action, JobKind
+from quanwang.core.choices import Action, JobKind
 from quanwang.core.errors import NotFound
-from quanwang.core.models import Job, OrgUnit
-from quanwang.core.services.jobs import start_job
+from quanwang.core.models import Job
+from quanwang.core.services.jobs import start_job_once
 from quanwang.enterprise.grading.regrading import parse_month
 from quanwang.enterprise.grading.rules import may_set_rules
 
@@ -21,23 +19,9 @@ def start_regrade(*, actor: Any, month: str | None, background: bool = True) -> 
     if not may_set_rules(actor, Action.CHANGE):
         raise NotFound()
     chosen = str(parse_month(month)) if month else ""
-    root = OrgUnit.objects.filter(parent__isnull=True).order_by("path").first()
-    with transaction.atomic():
-        # The root's row serialises the check and the start (two clicks at once).
-        if root is not None:
-            OrgUnit.objects.select_for_update().filter(pk=root.pk).first()
-        live = (
-            Job.objects.filter(kind=JobKind.REGRADE_ACCOUNTS, status__in=JOB_LIVE)
-            .filter(params__month=chosen or None)
-            .order_by("pk")
-            .first()
-        )
-        if live is not None:
-            return live
-        return start_job(
-            actor=actor,
-            kind=JobKind.REGRADE_ACCOUNTS,
-            org_unit=root,
-            params={"month": chosen or None},
-            background=background,
-        )
+    return start_job_once(
+        actor=actor,
+        kind=JobKind.REGRADE_ACCOUNTS,
+        params={"month": chosen or None},
+        background=background,
+    )

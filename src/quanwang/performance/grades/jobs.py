@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
-from quanwang.core.choices import JOB_LIVE, Action, JobKind, Resource
+from quanwang.core.choices import Action, JobKind, Resource
 from quanwang.core.errors import NotFound, ServiceError
-from quanwang.core.models import Job, OrgUnit
+from quanwang.core.models import Job
 from quanwang.core.querysets import has_grant
-from quanwang.core.services.jobs import start_job
+from quanwang.core.services.jobs import start_job_once
 from quanwang.performance import periods
-from quanwang.performance.grades.services.rule_sets import root_unit
 
 
 def start_propose(*, actor: Any, period: str, background: bool = True) -> Job:
@@ -25,23 +22,9 @@ def start_propose(*, actor: Any, period: str, background: bool = True) -> Job:
         code = periods.parse(period).code
     except periods.PeriodError as exc:
         raise ServiceError(str(exc), field="period") from exc
-    root = root_unit()
-    with transaction.atomic():
-        # The root's row serialises the check and the start.
-        if root is not None:
-            OrgUnit.objects.select_for_update().filter(pk=root.pk).first()
-        live = (
-            Job.objects.filter(kind=JobKind.PROPOSE_GRADE_MOVES, status__in=JOB_LIVE)
-            .filter(params__period=code)
-            .order_by("pk")
-            .first()
-        )
-        if live is not None:
-            return live
-        return start_job(
-            actor=actor,
-            kind=JobKind.PROPOSE_GRADE_MOVES,
-            org_unit=root,
-            params={"period": code},
-            background=background,
-        )
+    return start_job_once(
+        actor=actor,
+        kind=JobKind.PROPOSE_GRADE_MOVES,
+        params={"period": code},
+        background=background,
+    )
