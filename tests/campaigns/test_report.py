@@ -14,7 +14,6 @@ from django.utils import translation
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from quanwang.campaigns import report
 from quanwang.campaigns.choices import CampaignType, Channel
 from quanwang.campaigns.evaluation import (
     CampaignCosts,
@@ -31,6 +30,7 @@ from quanwang.campaigns.report import (
     write_report,
 )
 from quanwang.campaigns.report_labels import Column, Metric, Sheet
+from quanwang.core.pdf import DEFAULT_FONT, font_face_css
 from quanwang.insight.choices import ValueTier
 from tests.campaigns.test_evaluation import stratified
 
@@ -180,9 +180,9 @@ def test_the_font_is_the_one_named_else_debians(settings: Any, tmp_path: Path) -
     # given no font named (QUANWANG_PDF_FONT unset: an empty setting)
     settings.QUANWANG_PDF_FONT = ""
     # then the PDFs embed Debian's file (make test installs it)
-    assert report.DEFAULT_FONT.as_uri() in report.font_face_css()
+    assert DEFAULT_FONT.as_uri() in font_face_css()
     # and a font named by the setting is the one embedded
     named = tmp_path / "cjk.ttf"
     named.write_bytes(b"font")
     settings.QUANWANG_PDF_FONT = str(named)
-    assert named.as_uri() in report.font_face_css()
+    assert named.as_uri() in font_face_css()

@@ -19,7 +19,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from openpyxl.styles import Font  # type: ignore[import-untyped]
@@ -37,12 +36,10 @@ from quanwang.campaigns.evaluation import (
 )
 from quanwang.campaigns.report_labels import Column, Field, Heading, Metric, Sheet
 from quanwang.channels.choices import StoreGrade
+from quanwang.core.pdf import font_face_css, html_to_pdf
 from quanwang.core.tabular import append_row, new_workbook, workbook_bytes, write_private
 from quanwang.insight.choices import ValueTier
 
-DEFAULT_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
-# Family names fontconfig knows CJK fonts by, tried after the embedded file.
-FALLBACK_FAMILIES = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC")
 PERCENT = "0.00%"
 MONEY = "#,##0.00"
 COUNT = "#,##0"
@@ -420,17 +417,6 @@ def _pdf_rows(
     return rows
 
 
-def font_face_css() -> str:
-    """@font-face for the CJK font to embed, and the family list to use it by."""
-    font = Path(getattr(settings, "QUANWANG_PDF_FONT", None) or DEFAULT_FONT)
-    families = ", ".join(f'"{name}"' for name in FALLBACK_FAMILIES)
-    if font.is_file():
-        face = f'@font-face {{ font-family: "QuanwangCJK"; src: url("{font.as_uri()}"); }}'
-        return f'{face}\nbody {{ font-family: "QuanwangCJK", {families}, sans-serif; }}'
-    # No file: let fontconfig find an installed CJK font by name.
-    return f"body {{ font-family: {families}, sans-serif; }}"
-
-
 def report_html(
     *,
     evaluation: Evaluation,
@@ -516,8 +502,6 @@ def report_pdf(
     revenue_per_taker: float | None = None,
 ) -> bytes:
     """The report as a PDF with its Chinese font embedded."""
-    import weasyprint  # type: ignore[import-untyped]
-
     html = report_html(
         evaluation=evaluation,
         campaign=campaign,
@@ -525,8 +509,7 @@ def report_pdf(
         checks=checks,
         revenue_per_taker=revenue_per_taker,
     )
-    pdf: bytes = weasyprint.HTML(string=html, base_url=str(Path.cwd())).write_pdf()
-    return pdf
+    return html_to_pdf(html)
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
-from quanwang.campaigns.report import font_face_css
 from quanwang.channels.choices import StoreType
 from quanwang.channels.commissions.services import lines as line_services
 from quanwang.channels.models import CommissionStatement
 from quanwang.core import formatting
+from quanwang.core.pdf import font_face_css, html_to_pdf
 from quanwang.core.tabular import (
     append_row,
     new_workbook,
@@ -169,7 +168,7 @@ def statement_html(statement: CommissionStatement, *, partner: bool = False) -> 
         return str(value)
 
     return render_to_string(
-        "channels/commissions/statement_pdf.html",
+        "core/statement_pdf.html",
         {
             "font_css": font_face_css(),
             "title": _("Commission statement"),
@@ -189,11 +188,7 @@ def statement_html(statement: CommissionStatement, *, partner: bool = False) -> 
 
 def statement_pdf(statement: CommissionStatement, *, partner: bool = False) -> bytes:
     """The statement as a PDF with its Chinese font embedded."""
-    import weasyprint  # type: ignore[import-untyped]
-
-    html = statement_html(statement, partner=partner)
-    pdf: bytes = weasyprint.HTML(string=html, base_url=str(Path.cwd())).write_pdf()
-    return pdf
+    return html_to_pdf(statement_html(statement, partner=partner))
 
 
 def export_name(statement: CommissionStatement, suffix: str) -> str:

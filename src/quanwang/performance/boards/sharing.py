@@ -1,17 +1,16 @@
 """Sharing a board: an XLSX file (core.tabular, the one writer) with every row of the board,
 and a PNG image sized for a WeChat group (1080 px wide: the top and the bottom of the board)
 drawn with the CJK font the PDF reports embed (settings.QUANWANG_PDF_FONT, else
-campaigns.report.DEFAULT_FONT); without that font the image is refused, never drawn as tofu."""
+core.pdf.DEFAULT_FONT); without that font the image is refused, never drawn as tofu."""
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from quanwang.core.errors import ServiceError
+from quanwang.core.pdf import font_path
 from quanwang.core.tabular import append_row, new_workbook, workbook_bytes
 from quanwang.performance.boards import present
 from quanwang.performance.boards.reading import Board, Entry
@@ -23,12 +22,6 @@ SECTION_HEIGHT = 72
 FOOTER_HEIGHT = 70
 #: Entries on each end of the image: the 龙榜 and the 虎榜.
 IMAGE_TOP = 10
-
-
-def font_path() -> Path:
-    from quanwang.campaigns.report import DEFAULT_FONT
-
-    return Path(getattr(settings, "QUANWANG_PDF_FONT", None) or DEFAULT_FONT)
 
 
 def xlsx_rows(board: Board) -> list[list[object]]:

@@ -6,15 +6,14 @@ same content."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
-from quanwang.campaigns.report import font_face_css
 from quanwang.core import formatting
+from quanwang.core.pdf import font_face_css, html_to_pdf
 from quanwang.core.tabular import append_row, new_workbook, reproducible_xlsx, workbook_bytes
 from quanwang.performance.incentives import presenting
 from quanwang.performance.models import IncentiveStatement
@@ -72,7 +71,7 @@ def statement_html(statement: IncentiveStatement) -> str:
         return "" if value is None else str(value)
 
     return render_to_string(
-        "performance/incentives/statement_pdf.html",
+        "core/statement_pdf.html",
         {
             "font_css": font_face_css(),
             "title": _("Incentive statement"),
@@ -85,12 +84,7 @@ def statement_html(statement: IncentiveStatement) -> str:
 
 
 def statement_pdf(statement: IncentiveStatement) -> bytes:
-    import weasyprint  # type: ignore[import-untyped]
-
-    pdf: bytes = weasyprint.HTML(
-        string=statement_html(statement), base_url=str(Path.cwd())
-    ).write_pdf()
-    return pdf
+    return html_to_pdf(statement_html(statement))
 
 
 def export_name(statement: IncentiveStatement, suffix: str) -> str:
