@@ -6,9 +6,8 @@ the same warehouse changes nothing. A store the warehouse no longer lists become
 never deleted (its visits, grades and statements keep pointing at it); listed again, it is
 active again.
 
-Each store's org unit is the one scoping reads: its grid's unit (an org unit whose code is the
-grid ID), else the nearest existing unit above the grid (the grid's county in the warehouse's
-`grids` table, then that unit's parents in `org_units`), else the root of the org tree.
+Each store's org unit is the one scoping reads: its grid's unit, else the nearest unit above
+it, else the root of the org tree (data.grid_units, shared with the account file).
 
 What the console decides wins over the file: a partner stage changed in the console is not
 overwritten by a later import, and a grade computed by the monthly grading is not replaced by
@@ -30,7 +29,7 @@ from django.utils.translation import gettext as _
 from quanwang.channels.choices import PartnerStage, StageSource, StoreGrade, StoreType
 from quanwang.channels.models import StageChange, Store, StoreGrading
 from quanwang.core.errors import ServiceError
-from quanwang.core.models import OrgUnit
+from quanwang.data.grid_units import GridUnits, read_grid_parents
 from quanwang.data.warehouse import Warehouse
 
 # The Store fields the warehouse decides (besides the org unit and `active`).
@@ -78,52 +77,10 @@ def _read_warehouse(
             f"contact_msisdn, partner_stage, opened_date FROM {store.relation('stores')} "
             "ORDER BY store_id",
         )
-        counties = dict(
-            con.sql(
-                f"SELECT grid_id, county_code FROM {store.relation('grids')} "
-                "WHERE county_code IS NOT NULL"
-            ).fetchall()
-        )
-        parents = dict(
-            con.sql(
-                f"SELECT code, parent_code FROM {store.relation('org_units')} "
-                "WHERE parent_code IS NOT NULL"
-            ).fetchall()
-        )
+        counties, parents = read_grid_parents(con, store)
     finally:
         con.close()
     return stores, counties, parents
-
-
-class UnitFinder:
-    """The org unit a store with a given grid ID belongs to (see the module's doc)."""
-
-    def __init__(self, *, counties: Mapping[str, str], parents: Mapping[str, str]) -> None:
-        self.units = {u.code: u for u in OrgUnit.objects.only("id", "code", "path", "parent_id")}
-        root = OrgUnit.objects.filter(parent__isnull=True).order_by("path").first()
-        if root is None:
-            raise ServiceError(_("The org tree is empty: import the org units before the stores."))
-        self.root = root
-        self.counties, self.parents = counties, parents
-        self._found: dict[str, OrgUnit] = {}
-
-    def unit_for(self, grid_id: str | None) -> OrgUnit:
-        if not grid_id:
-            return self.root
-        if grid_id not in self._found:
-            self._found[grid_id] = self._walk(grid_id)
-        return self._found[grid_id]
-
-    def _walk(self, grid_id: str) -> OrgUnit:
-        code: str | None = grid_id
-        seen: set[str] = set()
-        while code and code not in seen:
-            if code in self.units:
-                return self.units[code]
-            seen.add(code)
-            # Above a grid: its county (grids); above any other unit: its parent (org_units).
-            code = self.counties.get(code) or self.parents.get(code)
-        return self.root
 
 
 def _wanted(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -143,7 +100,11 @@ def _wanted(row: Mapping[str, Any]) -> dict[str, Any]:
 def sync_stores(*, warehouse: Warehouse | None = None) -> SyncReport:
     """Bring the store file in line with the warehouse's stores table (see the module's doc)."""
     rows, counties, parents = _read_warehouse(warehouse or Warehouse())
-    finder = UnitFinder(counties=counties, parents=parents)
+    finder = GridUnits(
+        counties=counties,
+        parents=parents,
+        empty_tree=_("The org tree is empty: import the org units before the stores."),
+    )
     now = timezone.now()
     created = updated = unchanged = reactivated = 0
     with transaction.atomic():

@@ -9,7 +9,7 @@ longer lists becomes inactive, never deleted; listed again, it is active again.
 
 - Org unit: the account's grid's unit (an org unit whose code is the grid ID), else the nearest
   unit above it (the grid's county in `grids`, then `org_units` parents), else the root — as
-  the channels app's store file does.
+  the channels app's store file does (data.grid_units).
 - Parent: `parent_enterprise_id`, read through merges (a parent merged into another account
   means the survivor). A cycle in the result is refused before anything is written, naming
   the enterprise IDs. An unknown parent leaves the account at the top (counted).
@@ -38,7 +38,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from quanwang.core.errors import ServiceError
-from quanwang.core.models import OrgUnit, Staff
+from quanwang.core.models import Staff
+from quanwang.data.grid_units import GridUnits, read_grid_parents
 from quanwang.data.schema import TABLES
 from quanwang.data.warehouse import Warehouse
 from quanwang.enterprise.accounts.choices import Source, WarehouseStatus
@@ -157,18 +158,7 @@ def _read(store: Warehouse) -> _Warehouse:
             con,
             _select(con, store.relation("enterprises"), ENTERPRISE_COLUMNS, order="enterprise_id"),
         )
-        counties = dict(
-            con.sql(
-                f"SELECT grid_id, county_code FROM {store.relation('grids')} "
-                "WHERE county_code IS NOT NULL"
-            ).fetchall()
-        )
-        parents = dict(
-            con.sql(
-                f"SELECT code, parent_code FROM {store.relation('org_units')} "
-                "WHERE parent_code IS NOT NULL"
-            ).fetchall()
-        )
+        counties, parents = read_grid_parents(con, store)
         products: list[dict[str, Any]] = []
         # The table arrives with the generator's next version; older warehouses have none.
         if "enterprise_products" in TABLES:
@@ -190,37 +180,6 @@ def _read(store: Warehouse) -> _Warehouse:
     finally:
         con.close()
     return _Warehouse(enterprises, counties, parents, products, members)
-
-
-class UnitFinder:
-    """The org unit of an account with a given grid ID (see the module's doc)."""
-
-    def __init__(self, *, counties: Mapping[str, str], parents: Mapping[str, str]) -> None:
-        self.units = {u.code: u for u in OrgUnit.objects.only("id", "code", "path", "parent_id")}
-        root = OrgUnit.objects.filter(parent__isnull=True).order_by("path").first()
-        if root is None:
-            raise ServiceError(
-                _("The org tree is empty: import the org units before the enterprises.")
-            )
-        self.root = root
-        self.counties, self.parents = counties, parents
-        self._found: dict[str, OrgUnit] = {}
-
-    def unit_for(self, grid_id: str | None) -> OrgUnit:
-        if not grid_id:
-            return self.root
-        if grid_id not in self._found:
-            code: str | None = grid_id
-            seen: set[str] = set()
-            found = self.root
-            while code and code not in seen:
-                if code in self.units:
-                    found = self.units[code]
-                    break
-                seen.add(code)
-                code = self.counties.get(code) or self.parents.get(code)
-            self._found[grid_id] = found
-        return self._found[grid_id]
 
 
 def _wanted(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -258,7 +217,11 @@ def _graded_ids() -> set[int]:
 def sync_accounts(*, warehouse: Warehouse | None = None) -> SyncReport:
     """Bring the account file in line with the warehouse (see the module's doc)."""
     data = _read(warehouse or Warehouse())
-    finder = UnitFinder(counties=data.counties, parents=data.parents)
+    finder = GridUnits(
+        counties=data.counties,
+        parents=data.parents,
+        empty_tree=_("The org tree is empty: import the org units before the enterprises."),
+    )
     now = timezone.now()
     with transaction.atomic():
         _lock_sync()
