@@ -22,6 +22,7 @@ from quanwang.channels.scorecards.services.compute import (
     BROADBAND_PLAN_TYPES,
     BUNDLE,
     MOBILE_PLAN_TYPES,
+    placed_lines,
 )
 from quanwang.performance.choices import Aggregation, Direction, Grain, OverTime
 from quanwang.performance.kpis.base import fact_rows, flag, from_facts, in_window, months_table
@@ -37,19 +38,7 @@ CUSTOMER_INPUTS = (Fact.SUBSCRIBERS.value, Fact.PLANS.value)
 def line_months(tables: FactTables, ctx: BuildContext) -> ir.Table:
     """One row per line with a grid and month of `ctx`: the line's flags in that month
     (at_end, at_start, joined, churned, mobile, on_5g, with_broadband) as 0/1."""
-    plans = tables[Fact.PLANS].select("plan_id", "plan_type", "is_5g")
-    subs = tables[Fact.SUBSCRIBERS]
-    lines = (
-        subs.filter(
-            subs.join_date.notnull()
-            & (subs.churn_date.isnull() | (subs.churn_date >= subs.join_date))
-        )
-        .select("subscriber_id", "grid_id", "join_date", "churn_date", "plan_id", "family_id")
-        .left_join(plans, "plan_id")
-        .select(
-            "subscriber_id", "grid_id", "join_date", "churn_date", "family_id", "plan_type", "is_5g"
-        )
-    )
+    lines = placed_lines(tables[Fact.SUBSCRIBERS], tables[Fact.PLANS])
     months = months_table(ctx)
     crossed = lines.cross_join(months)
     at_end = (crossed.join_date <= crossed.m_last) & (

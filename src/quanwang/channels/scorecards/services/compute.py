@@ -99,6 +99,25 @@ def _span(low: ir.IntegerValue, high: ir.IntegerValue) -> ir.IntegerValue:
     return ibis.ifelse(high > low, (one << high) - (one << low), 0)
 
 
+def placed_lines(subscribers: ir.Table, plans: ir.Table) -> ir.Table:
+    """The lines whose dates can be placed in months, with their plan's type and 5G flag:
+    subscriber_id, grid_id, join_date, churn_date, family_id, plan_type, is_5g. A churn date
+    before the join date cannot be placed: such a line counts nowhere (the scorecards and the
+    performance KPIs count the same lines)."""
+    subs = subscribers
+    return (
+        subs.filter(
+            subs.join_date.notnull()
+            & (subs.churn_date.isnull() | (subs.churn_date >= subs.join_date))
+        )
+        .select("subscriber_id", "grid_id", "join_date", "churn_date", "plan_id", "family_id")
+        .left_join(plans.select("plan_id", "plan_type", "is_5g"), "plan_id")
+        .select(
+            "subscriber_id", "grid_id", "join_date", "churn_date", "family_id", "plan_type", "is_5g"
+        )
+    )
+
+
 def customer_masks(
     tables: Mapping[str, ir.Table], months: list[str], *, grid_id: str | None = None
 ) -> ir.Table:
@@ -112,20 +131,7 @@ def customer_masks(
     parsed = [Month.parse(m) for m in months]
     firsts = [ibis.literal(m.first_day) for m in parsed]
     lasts = [ibis.literal(m.last_day) for m in parsed]
-    plans = tables["plans"].select("plan_id", "plan_type", "is_5g")
-    subs = tables["subscribers"]
-    # A churn date before the join date cannot be placed: such a line counts nowhere.
-    lines = (
-        subs.filter(
-            subs.join_date.notnull()
-            & (subs.churn_date.isnull() | (subs.churn_date >= subs.join_date))
-        )
-        .select("subscriber_id", "grid_id", "join_date", "churn_date", "plan_id", "family_id")
-        .left_join(plans, "plan_id")
-        .select(
-            "subscriber_id", "grid_id", "join_date", "churn_date", "family_id", "plan_type", "is_5g"
-        )
-    )
+    lines = placed_lines(tables["subscribers"], tables["plans"])
     # In service at the end of months[i] ⇔ a <= i < b; at its start ⇔ s <= i < t; joined in it
     # ⇔ a <= i < s; left in it ⇔ b <= i < t.
     a = _months_before(lines.join_date, lasts, inclusive=False)
