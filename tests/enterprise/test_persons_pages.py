@@ -18,6 +18,7 @@ from quanwang.core.choices import AuditAction, AuditTarget, Role
 from quanwang.core.models import AuditRecord
 from quanwang.enterprise.choices import PersonRole
 from quanwang.enterprise.models.persons import CareAction, CareStatus, Influence, KeyPersonRole
+from quanwang.enterprise.persons import pii
 from tests import factories
 from tests.enterprise import factories as ent
 from tests.enterprise import persons_factories as pf
@@ -146,6 +147,24 @@ def test_the_export_is_masked(world: World, login: Any) -> None:
     text = client.get(reverse("enterprise:persons-export") + "?full=1").content.decode()
     assert "139****5678" in text
     assert "13912345678" not in text
+
+
+def test_a_full_export_is_for_the_export_right_only_and_audited(world: World) -> None:
+    # given a superuser (every grant, EXPORT_PII included) and the account manager (none)
+    admin = factories.user(username="root", is_superuser=True)
+    # when both ask for the full export
+    full = pii.export_csv(user=admin, full=True, reason="审计抽查")
+    masked = pii.export_csv(user=world.manager, full=True, reason="")
+    # then only the superuser's carries the numbers, and only it is audited, with its reason
+    assert "13912345678" in full
+    assert "13912345678" not in masked
+    assert "139****5678" in masked
+    record = AuditRecord.objects.get()
+    assert (record.action, record.actor, record.reason) == (
+        AuditAction.EXPORT_PII,
+        admin,
+        "审计抽查",
+    )
 
 
 def test_recording_an_action_from_the_calendar(world: World, login: Any) -> None:

@@ -8,12 +8,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from quanwang.core.choices import Action, AuditAction, AuditTarget, PiiKind
 from quanwang.core.errors import NotFound
 from quanwang.core.masking import mask
+from quanwang.core.models import OrgUnit
 from quanwang.core.services import audit
+from quanwang.core.tabular import csv_text
+from quanwang.enterprise.choices import PersonRole
 from quanwang.enterprise.models.persons import KeyPerson, KeyPersonRole
+from quanwang.enterprise.persons.services.people import person_accounts
 
 
 @dataclass(frozen=True)
@@ -77,3 +82,47 @@ def reveal(*, user: Any, person_pk: int, reason: str, ip_address: str | None = N
             ip_address=ip_address,
         )
     return Shown(pk=person.pk, name=person.name, mobile=person.mobile)
+
+
+def export_csv(*, user: Any, full: bool, reason: str) -> str:
+    """The user's key persons as CSV, one row per role on an account they reach: masked,
+    unless `full` is asked for and the user holds EXPORT_PII (then the export is audited)."""
+    full = full and may_export_full(user=user)
+    roles = (
+        person_accounts(user=user)
+        .filter(key_person_roles__isnull=False)
+        .values_list(
+            "enterprise_id",
+            "name",
+            "key_person_roles__person__name",
+            "key_person_roles__person__mobile",
+            "key_person_roles__role",
+            "key_person_roles__title",
+        )
+        .order_by("enterprise_id", "key_person_roles__person_id")
+    )
+    rows = [
+        [
+            code,
+            account_name,
+            name if full else mask(name, PiiKind.NAME),
+            mobile if full else mask(mobile, PiiKind.MSISDN),
+            str(PersonRole(role).label),
+            title,
+        ]
+        for code, account_name, name, mobile, role, title in roles
+    ]
+    if full:
+        root = OrgUnit.objects.filter(parent__isnull=True).order_by("pk").first()
+        if root is not None:
+            audit.record(
+                actor=user,
+                action=AuditAction.EXPORT_PII,
+                target=None,
+                target_type=AuditTarget.KEY_PERSON,
+                target_repr=_("%(n)d key persons") % {"n": len(rows)},
+                org_unit=root,
+                reason=reason or _("Export of key persons"),
+            )
+    header = [_("Account code"), _("Account"), _("Name"), _("Mobile"), _("Role"), _("Job title")]
+    return csv_text(header=header, rows=rows)

@@ -17,13 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from quanwang.core.choices import Action, AuditAction, AuditTarget, PiiKind, Resource
+from quanwang.core.choices import Action, Resource
 from quanwang.core.errors import NotFound, ServiceError
 from quanwang.core.forms import ReasonForm
-from quanwang.core.masking import mask
 from quanwang.core.querysets import has_grant
-from quanwang.core.services import audit
-from quanwang.core.tabular import csv_text
 from quanwang.core.uploads import release_upload, store_upload
 from quanwang.enterprise.choices import PersonRole
 from quanwang.enterprise.models.persons import Attitude, CareKind, CareStatus, Festival
@@ -401,48 +398,11 @@ def person_import(request: HttpRequest) -> HttpResponse:
 def person_export(request: HttpRequest) -> HttpResponse:
     """The user's key persons as CSV: masked, unless the user holds EXPORT_PII (audited)."""
     _require(request)
-    full = request.GET.get("full") == "1" and pii.may_export_full(user=request.user)
-    roles = (
-        people.person_accounts(user=request.user)
-        .filter(key_person_roles__isnull=False)
-        .values_list(
-            "enterprise_id",
-            "name",
-            "key_person_roles__person__name",
-            "key_person_roles__person__mobile",
-            "key_person_roles__role",
-            "key_person_roles__title",
-        )
-        .order_by("enterprise_id", "key_person_roles__person_id")
+    content = pii.export_csv(
+        user=request.user,
+        full=request.GET.get("full") == "1",
+        reason=request.GET.get("reason") or "",
     )
-    rows = [
-        [
-            code,
-            account_name,
-            name if full else mask(name, PiiKind.NAME),
-            mobile if full else mask(mobile, PiiKind.MSISDN),
-            str(PersonRole(role).label),
-            title,
-        ]
-        for code, account_name, name, mobile, role, title in roles
-    ]
-    if full:
-        from quanwang.core.models import OrgUnit
-
-        root = OrgUnit.objects.filter(parent__isnull=True).order_by("pk").first()
-        if root is not None:
-            audit.record(
-                actor=request.user,
-                action=AuditAction.EXPORT_PII,
-                target=None,
-                target_type=AuditTarget.KEY_PERSON,
-                target_repr=_("%(n)d key persons") % {"n": len(rows)},
-                org_unit=root,
-                reason=request.GET.get("reason") or _("Export of key persons"),
-            )
-    header = [_("Account code"), _("Account"), _("Name"), _("Mobile"), _("Role"), _("Job title")]
-    response = HttpResponse(
-        "\ufeff" + csv_text(header=header, rows=rows), content_type="text/csv; charset=utf-8"
-    )
+    response = HttpResponse("\ufeff" + content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="key-persons.csv"'
     return response
