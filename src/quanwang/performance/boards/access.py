@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from quanwang.core.choices import Action, Resource
+from django.db.models import Q
+
+from quanwang.core.choices import Action, OrgLevel, Resource
 from quanwang.core.models import OrgUnit
 from quanwang.core.permissions import reach
 from quanwang.core.querysets import active_assignments
@@ -90,6 +92,32 @@ def may_view(user: Any, *, level: BoardLevel | str, within: OrgUnit) -> bool:
         elif within.path.startswith(scope.unit.path):
             return True
     return False
+
+
+#: The units whose team holds a morning meeting (晨会): a county's and a grid's.
+TEAM_LEVELS = (OrgLevel.COUNTY, OrgLevel.GRID)
+
+
+def sheet_team(user: Any, *, code: str) -> OrgUnit | None:
+    """The unit `code` if `user` may open its team's morning sheet: within their own subtree
+    only (a peer board is visible, a peer team's sheet is not); else None."""
+    unit = OrgUnit.objects.filter(code=code).first()
+    if unit is None:
+        return None
+    own = (s for s in scopes(user) if not s.peer)
+    return unit if any(unit.path.startswith(s.unit.path) for s in own) else None
+
+
+def sheet_teams(user: Any, *, limit: int = 300) -> list[OrgUnit] | None:
+    """The counties and grids whose morning sheets `user` may open, by path (at most
+    `limit`); None when they may open none (only peer boards, or no board at all)."""
+    own = [s for s in scopes(user) if not s.peer]
+    if not own:
+        return None
+    within = Q(pk__in=[])
+    for scope in own:
+        within |= Q(path__startswith=scope.unit.path)
+    return list(OrgUnit.objects.filter(within, level__in=TEAM_LEVELS).order_by("path")[:limit])
 
 
 def may_drill(

@@ -257,19 +257,12 @@ def entry(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def morning_team(request: HttpRequest, code: str) -> HttpResponse:
-    """The morning-meeting sheet of a grid's or a county's team: only within the user's own
-    subtree (a peer board is visible, a peer team's sheet is not)."""
-    unit = OrgUnit.objects.filter(code=code).first()
-    if unit is None or not _in_subtree(request.user, unit):
+    """The morning-meeting sheet of a grid's or a county's team (boards.access.sheet_team)."""
+    unit = access.sheet_team(request.user, code=code)
+    if unit is None:
         raise Http404
     sheet = morning.team_sheet(user=request.user, unit=unit)
     return render(request, "performance/boards/morning.html", {"sheet": sheet, "unit": unit})
-
-
-def _in_subtree(user: Any, unit: OrgUnit) -> bool:
-    return any(
-        not scope.peer and unit.path.startswith(scope.unit.path) for scope in access.scopes(user)
-    )
 
 
 @login_required
@@ -285,18 +278,8 @@ def morning_own(request: HttpRequest) -> HttpResponse:
 @login_required
 def morning_index(request: HttpRequest) -> HttpResponse:
     """The teams whose sheets the user may open (their own units and the grids below)."""
-    scopes = [s for s in access.scopes(request.user) if not s.peer]
-    if not scopes:
+    teams = access.sheet_teams(request.user)
+    if teams is None:
         raise Http404
-    from django.db.models import Q
-
-    from quanwang.core.choices import OrgLevel
-
-    reach = Q(pk__in=[])
-    for scope in scopes:
-        reach |= Q(path__startswith=scope.unit.path)
-    teams = OrgUnit.objects.filter(reach, level__in=[OrgLevel.COUNTY, OrgLevel.GRID]).order_by(
-        "path"
-    )[:300]
     own = Staff.objects.filter(user_id=request.user.pk or 0).exists()
     return render(request, "performance/boards/morning_index.html", {"teams": teams, "own": own})
