@@ -218,6 +218,9 @@ def test_morning_sheet_is_phone_sized_and_scoped(world: dict[str, Any], login: A
     sheet = team_sheet(user=world["manager"], unit=world["tree"].grid_a)
     places = {(p.board, p.position.rank, p.position.of) for p in sheet.places}
     assert ("sales", 1, 3) in places
+    # each with its board's period, since a KPI has a month's and a quarter's board
+    assert all(p.period for p in sheet.places)
+    assert sheet.places[0].period in body
     # a peer grid's sheet answers 404 (the peer board is visible, the team sheet is not)
     assert client.get("/performance/boards/morning/teams/CA-1-G2/").status_code == 404
     assert client.get("/performance/boards/morning/teams/CB-1-G1/").status_code == 404

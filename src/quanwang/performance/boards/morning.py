@@ -42,6 +42,8 @@ class Place:
     board: str
     title: str
     position: reading.Position
+    #: The board's period in words (a KPI has a month's and a quarter's board).
+    period: str = ""
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def _line(progress: Any) -> ResultLine:
 
 
 def _places(level: BoardLevel, key: str, day: dt.date | None) -> list[Place]:
-    from quanwang.performance.boards.present import board_title
+    from quanwang.performance.boards.present import board_title, period_label
 
     if day is None:
         return []
@@ -177,7 +179,14 @@ def _places(level: BoardLevel, key: str, day: dt.date | None) -> list[Place]:
         for info in reading.boards_of(level=level, period=code):
             position = reading.board_position(level=level, key=key, board=info.board, period=code)
             if position is not None and position.rank is not None:
-                found.append(Place(board=info.board, title=board_title(info), position=position))
+                found.append(
+                    Place(
+                        board=info.board,
+                        title=board_title(info),
+                        position=position,
+                        period=period_label(code),
+                    )
+                )
     return found
 
 
